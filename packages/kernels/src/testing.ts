@@ -1,0 +1,93 @@
+// Test helpers shared by the packages: a device for GPU tests, tolerance
+// checks that print the first mismatches, random data, finite differences.
+
+import { Gpu } from "./runtime/gpu.ts";
+import { Rng } from "./rng.ts";
+
+let shared: Promise<Gpu | null> | null = null;
+
+/**
+ * One device per test process. Returns null (tests then skip with a message)
+ * when no adapter exists, unless NAS_REQUIRE_GPU=1, where that is a failure.
+ */
+export function testGpu(): Promise<Gpu | null> {
+  shared ??= Gpu.create().catch((e: unknown) => {
+    if (process.env.NAS_REQUIRE_GPU === "1") throw e;
+    process.stderr.write(`GPU tests skipped: ${(e as Error).message}\n`);
+    return null;
+  });
+  return shared;
+}
+
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+export const F32_TOL: Tolerance = { atol: 1e-5, rtol: 1e-4 };
+
+/** Throws, listing the first mismatches, unless |a-e| <= atol + rtol*|e| everywhere. */
+export function expectClose(
+  label: string,
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance = F32_TOL,
+): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`${label}: length ${actual.length}, expected ${expected.length}`);
+  }
+  const bad: string[] = [];
+  let count = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    const ok = Math.abs(a - e) <= tol.atol + tol.rtol * Math.abs(e);
+    if (!ok || !Number.isFinite(a)) {
+      count += 1;
+      if (bad.length < 8) bad.push(`  [${i}] expected ${e}, actual ${a}`);
+    }
+  }
+  if (count > 0) {
+    throw new Error(
+      `${label}: ${count}/${actual.length} mismatches (atol ${tol.atol}, rtol ${tol.rtol})\n${bad.join("\n")}`,
+    );
+  }
+}
+
+/** `n` standard-normal values scaled by `scale`, from a seeded generator. */
+export function randn(n: number, seed: number, scale = 1): Float64Array {
+  const rng = new Rng(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal() * scale;
+  return out;
+}
+
+/**
+ * Central finite differences of a scalar function of `x` at the given
+ * indices (all when omitted), in float64.
+ */
+export function finiteDiff(
+  f: (x: Float64Array) => number,
+  x: Float64Array,
+  h = 1e-5,
+  indices?: readonly number[],
+): Float64Array {
+  const g = new Float64Array(x.length);
+  for (const i of indices ?? x.keys()) {
+    const keep = x[i];
+    x[i] = keep + h;
+    const up = f(x);
+    x[i] = keep - h;
+    const down = f(x);
+    x[i] = keep;
+    g[i] = (up - down) / (2 * h);
+  }
+  return g;
+}
+
+/** Sum of a[i]*b[i] in float64, the usual probe loss L = <y, r>. */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
