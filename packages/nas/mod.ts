@@ -4,3 +4,5 @@ export type { ChoiceSpec, SeSpec, SpaceSpec, LayerGeom, FirstBlockGeom, ConvGeom
 export { PRESETS, getSpace, loadSpaceFile, SPACES_DIR } from "./src/space/presets.ts";
 export { archToString, parseArch, archHash, archLabels, randomArch, largestArch, smallestArch, checkArch } from "./src/space/arch.ts";
 export type { Arch } from "./src/space/arch.ts";
+export { costOf, blockCost, costTable, CostTable, shapeCost, blockShapeKey, COST_CONVENTION } from "./src/space/cost.ts";
+export type { LayerCost, NetCost, BlockShape } from "./src/space/cost.ts";
