@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
+import {
+  dwconvBackwardInputRef,
+  dwconvBackwardWeightRef,
+  dwconvOutSize,
+  dwconvRef,
+  type DwconvGeometry,
+} from "../reference/dwconv.ts";
+import {
+  dwconv,
+  dwconvBackwardInput,
+  dwconvBackwardInputWith,
+  dwconvBackwardWeight,
+  dwconvBackwardWeightWith,
+  dwconvWith,
+  selectDwconv,
+  type DwconvKernel,
+} from "./dwconv.ts";
+
+const gpu = await testGpu();
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+// Awkward shapes: odd H and W smaller than a tile, C not a multiple of 4,
+// N = 1, widths that leave a partial tile, an image smaller than the kernel.
+const SHAPES: readonly DwconvGeometry[] = [
+  { N: 1, H: 7, W: 7, C: 8, K: 5, S: 2 },
+  { N: 2, H: 5, W: 9, C: 5, K: 3, S: 1 },
+  { N: 1, H: 3, W: 3, C: 4, K: 7, S: 1 },
+  { N: 2, H: 6, W: 11, C: 12, K: 7, S: 2 },
+  { N: 3, H: 10, W: 6, C: 24, K: 3, S: 2 },
+  { N: 1, H: 1, W: 1, C: 3, K: 3, S: 1 },
+  { N: 2, H: 13, W: 5, C: 7, K: 5, S: 1 },
+  { N: 1, H: 9, W: 14, C: 16, K: 5, S: 2 },
+];
+
+function kernelsFor(C: number): DwconvKernel[] {
+  const ks: DwconvKernel[] = [{ variant: "naive", vec: 1 }, { variant: "tiled", vec: 1 }];
+  if (C % 4 === 0) ks.push({ variant: "tiled", vec: 4 });
+  return ks;
+}
+
+function name(g: DwconvGeometry): string {
+  const P = (g.K - 1) / 2;
+  return `N${g.N} H${g.H} W${g.W} C${g.C} K${g.K} S${g.S} P${P}`;
+}
+
+function outShape(g: DwconvGeometry): number[] {
+  return [g.N, dwconvOutSize(g.H, g.K, g.S), dwconvOutSize(g.W, g.K, g.S), g.C];
+}
+
+describe.runIf(gpu)("dwconv on the GPU", () => {
+  for (const g of SHAPES) {
+    for (const k of kernelsFor(g.C)) {
+      const tag = `${k.variant} vec${k.vec} ${name(g)}`;
+      it(`dwconv forward, backward-input, backward-weight ${tag}`, async () => {
+        const G = gpu!;
+        const yShape = outShape(g);
+        const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 1));
+        const ws = Float32Array.from(randn(g.K * g.K * g.C, 2));
+        const dys = Float32Array.from(randn(yShape.reduce((a, b) => a * b), 3));
+        const dw0 = Float32Array.from(randn(ws.length, 4));
+        const x = G.tensor([g.N, g.H, g.W, g.C], xs);
+        const w = G.tensor([g.K, g.K, g.C], ws);
+        const dy = G.tensor(yShape, dys);
+        const dwSet = G.tensor([g.K, g.K, g.C], dw0);
+        const dwAcc = G.tensor([g.K, g.K, g.C], dw0);
+        const opts = { stride: g.S };
+
+        const y = dwconvWith(G, k, x, w, opts);
+        const dx = dwconvBackwardInputWith(G, k, dy, w, { ...opts, inputShape: x.shape });
+        dwconvBackwardWeightWith(G, k, x, dy, dwSet, opts, false);
+        dwconvBackwardWeightWith(G, k, x, dy, dwAcc, opts, true);
+
+        const dwRef = dwconvBackwardWeightRef(g, xs, dys);
+        expectClose(`y ${tag}`, await G.read(y), dwconvRef(g, xs, ws), TOL);
+        expectClose(`dx ${tag}`, await G.read(dx), dwconvBackwardInputRef(g, dys, ws), TOL);
+        expectClose(`dw ${tag}`, await G.read(dwSet), dwRef, TOL);
+        expectClose(`dw accumulate ${tag}`, await G.read(dwAcc), dwRef.map((v, i) => v + dw0[i]), TOL);
+        for (const t of [x, w, dy, dwSet, dwAcc, y, dx]) t.dispose();
+      });
+    }
+  }
+
+  it("dwconv public functions use the selected kernel N2 H8 W8 C6 K3 S1", async () => {
+    const G = gpu!;
+    const g: DwconvGeometry = { N: 2, H: 8, W: 8, C: 6, K: 3, S: 1 };
+    const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 5));
+    const ws = Float32Array.from(randn(g.K * g.K * g.C, 6));
+    const x = G.tensor([g.N, g.H, g.W, g.C], xs);
+    const w = G.tensor([g.K, g.K, g.C], ws);
+    const y = dwconv(G, x, w, { stride: 1 });
+    const dx = dwconvBackwardInput(G, y, w, { stride: 1, inputShape: x.shape });
+    const dw = G.zeros([g.K, g.K, g.C]);
+    dwconvBackwardWeight(G, x, y, dw, { stride: 1 }, false);
+    const yRef = dwconvRef(g, xs, ws);
+    expectClose("y", await G.read(y), yRef, TOL);
+    expectClose("dx", await G.read(dx), dwconvBackwardInputRef(g, yRef, ws), TOL);
+    expectClose("dw", await G.read(dw), dwconvBackwardWeightRef(g, xs, yRef), { atol: 1e-3, rtol: 1e-4 });
+    for (const t of [x, w, y, dx, dw]) t.dispose();
+  });
+
+  it("dwconv backward matches finite differences N1 H5 W6 C4 K3 S2", async () => {
+    const G = gpu!;
+    const g: DwconvGeometry = { N: 1, H: 5, W: 6, C: 4, K: 3, S: 2 };
+    const yShape = outShape(g);
+    const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 7));
+    const ws = Float32Array.from(randn(g.K * g.K * g.C, 8));
+    const r = Float32Array.from(randn(yShape.reduce((a, b) => a * b), 9));
+    const x64 = Float64Array.from(xs);
+    const w64 = Float64Array.from(ws);
+    const fdX = finiteDiff((v) => dot(dwconvRef(g, v, w64), r), x64);
+    const fdW = finiteDiff((v) => dot(dwconvRef(g, x64, v), r), w64);
+    const x = G.tensor([g.N, g.H, g.W, g.C], xs);
+    const w = G.tensor([g.K, g.K, g.C], ws);
+    const dy = G.tensor(yShape, r);
+    const dw = G.empty([g.K, g.K, g.C]);
+    const dx = dwconvBackwardInput(G, dy, w, { stride: g.S, inputShape: x.shape });
+    dwconvBackwardWeight(G, x, dy, dw, { stride: g.S }, false);
+    expectClose("dx vs fd", await G.read(dx), fdX, { atol: 1e-4, rtol: 1e-3 });
+    expectClose("dw vs fd", await G.read(dw), fdW, { atol: 1e-4, rtol: 1e-3 });
+    for (const t of [x, w, dy, dw, dx]) t.dispose();
+  });
+
+  it("dwconv rejects unsupported kernels, strides and mismatched shapes", () => {
+    const G = gpu!;
+    const x = G.zeros([1, 4, 4, 8]);
+    const w4 = G.zeros([4, 4, 8]);
+    const w3 = G.zeros([3, 3, 8]);
+    const w3c6 = G.zeros([3, 3, 6]);
+    expect(() => dwconv(G, x, w4, { stride: 1 })).toThrow(/dwconv: w has shape \[4, 4, 8\]; kernel size/);
+    expect(() => dwconv(G, x, w3, { stride: 3 })).toThrow(/dwconv: stride 3 unsupported/);
+    expect(() => dwconv(G, x, w3c6, { stride: 1 })).toThrow(/input shape \[1, 4, 4, 8\] does not match w \[3, 3, 6\]/);
+    expect(() => dwconvBackwardInput(G, x, w3, { stride: 2, inputShape: [1, 4, 4, 8] })).toThrow(
+      /dwconvBackwardInput: dy has shape \[1, 4, 4, 8\], expected \[1, 2, 2, 8\]/,
+    );
+    expect(() => dwconvWith(G, { variant: "tiled", vec: 4 }, G.zeros([1, 4, 4, 6]), w3c6, { stride: 1 })).toThrow(
+      /vec4 kernel needs C % 4 == 0/,
+    );
+    for (const t of [x, w4, w3, w3c6]) t.dispose();
+  });
+});
+
+describe("dwconv reference", () => {
+  it("backward matches finite differences N2 H4 W5 C3 K5 S1 and N1 H7 W5 C2 K7 S2", () => {
+    for (const g of [
+      { N: 2, H: 4, W: 5, C: 3, K: 5, S: 1 },
+      { N: 1, H: 7, W: 5, C: 2, K: 7, S: 2 },
+    ]) {
+      const x = randn(g.N * g.H * g.W * g.C, 11);
+      const w = randn(g.K * g.K * g.C, 12);
+      const r = randn(outShape(g).reduce((a, b) => a * b), 13);
+      const fdX = finiteDiff((v) => dot(dwconvRef(g, v, w), r), x);
+      const fdW = finiteDiff((v) => dot(dwconvRef(g, x, v), r), w);
+      expectClose(`dx ${name(g)}`, dwconvBackwardInputRef(g, r, w), fdX, { atol: 1e-6, rtol: 1e-6 });
+      expectClose(`dw ${name(g)}`, dwconvBackwardWeightRef(g, x, r), fdW, { atol: 1e-6, rtol: 1e-6 });
+    }
+  });
+
+  it("selects vec4 only when channels come in whole vectors", () => {
+    expect(selectDwconv(96)).toEqual({ variant: "tiled", vec: 4 });
+    expect(selectDwconv(72)).toEqual({ variant: "tiled", vec: 4 });
+    expect(selectDwconv(5)).toEqual({ variant: "tiled", vec: 1 });
+  });
+});

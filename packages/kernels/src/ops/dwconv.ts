@@ -1,0 +1,232 @@
+// Host side of the depthwise convolution (same padding P = (K - 1) / 2):
+// forward, gradient of the input and gradient of the weights. Each pass has
+// a `naive` kernel (one invocation per output element) and a `tiled` one
+// (several neighbouring pixels per invocation, vec4 over channels when
+// C % 4 == 0); `selectDwconv` picks the kernel. Functions only record
+// dispatches.
+// x: [N, H, W, C], w: [K, K, C], y: [N, OH, OW, C], OH = floor((H + 2P - K) / S) + 1.
+
+import type { Gpu } from "../runtime/gpu.ts";
+import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
+
+export interface DwconvOptions {
+  readonly stride: number;
+}
+
+/** Which kernel runs a pass: `vec` is the channel vector width (1 or 4). */
+export interface DwconvKernel {
+  readonly variant: "naive" | "tiled";
+  readonly vec: 1 | 4;
+}
+
+// Every workgroup and tile size lives here; dispatches are computed from it.
+// Tiles stay within the kernels' MAX_TILE_W (8); backward-input tiles must
+// be a multiple of every stride.
+const CONFIG = {
+  forward: { WG: 64, TILE_W: 4 },
+  backwardInput: { WG: 64, TILE_W: 4 },
+  backwardWeight: { WG: 64, TILE_W: 4, MIN_ROWS_PER_GROUP: 4, MAX_GROUPS: 128 },
+  reduce: { WG: 64 },
+  naive: { WG: 64 },
+} as const;
+
+const KERNEL_SIZES = [3, 5, 7];
+const STRIDES = [1, 2];
+
+/** The tiled kernel always applies; vec4 needs whole channel vectors. */
+export function selectDwconv(C: number): DwconvKernel {
+  return { variant: "tiled", vec: C % 4 === 0 ? 4 : 1 };
+}
+
+export function dwconvOutSize(size: number, K: number, S: number): number {
+  const P = (K - 1) / 2;
+  return Math.floor((size + 2 * P - K) / S) + 1;
+}
+
+interface Geometry {
+  readonly N: number;
+  readonly H: number;
+  readonly W: number;
+  readonly C: number;
+  readonly K: number;
+  readonly S: number;
+  readonly OH: number;
+  readonly OW: number;
+}
+
+// Validates x and w (and the kernel) and returns the shapes of the pass.
+function geometry(op: string, xShape: readonly number[], w: Tensor, S: number): Geometry {
+  expectRank(op, "w", w, 3);
+  const [K, K2, C] = w.shape;
+  if (!KERNEL_SIZES.includes(K) || K2 !== K) {
+    throw new Error(`${op}: w has shape ${shapeStr(w.shape)}; kernel size must be 3, 5 or 7`);
+  }
+  if (!STRIDES.includes(S)) throw new Error(`${op}: stride ${S} unsupported (1 or 2)`);
+  if (xShape.length !== 4 || xShape[3] !== C) {
+    throw new Error(`${op}: input shape ${shapeStr(xShape)} does not match w ${shapeStr(w.shape)}`);
+  }
+  const [N, H, W] = xShape;
+  const OH = dwconvOutSize(H, K, S);
+  const OW = dwconvOutSize(W, K, S);
+  if (OH < 1 || OW < 1) throw new Error(`${op}: input ${shapeStr(xShape)} is empty`);
+  return { N, H, W, C, K, S, OH, OW };
+}
+
+function kernelFor(g: Geometry, kernel: DwconvKernel): DwconvKernel {
+  if (kernel.vec === 4 && g.C % 4 !== 0) {
+    throw new Error(`dwconv: the vec4 kernel needs C % 4 == 0, got C = ${g.C}`);
+  }
+  return kernel.variant === "naive" ? { variant: "naive", vec: 1 } : kernel;
+}
+
+interface Sizes {
+  readonly WG: number;
+  readonly TILE_W: number;
+}
+
+function source(file: string, pass: string, k: DwconvKernel, g: Geometry, sizes: Sizes) {
+  const vecName = k.vec === 4 ? "vec4" : "scalar";
+  return {
+    name: `dwconv.${pass}.${k.variant}.${vecName}`,
+    code: fillTemplate(file, wgsl(file), { VEC: k.vec === 4 ? "vec4f" : "f32" }),
+    entryPoint: k.variant,
+    constants: { K: g.K, S: g.S, WG: sizes.WG, TILE_W: sizes.TILE_W },
+  };
+}
+
+function shapeParams(g: Geometry, vec: number): number[] {
+  return [g.N, g.H, g.W, g.C / vec, g.OH, g.OW];
+}
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+
+/** y = depthwise conv of x with w. */
+export function dwconv(gpu: Gpu, x: Tensor, w: Tensor, opts: DwconvOptions, y?: Tensor): Tensor {
+  return dwconvWith(gpu, selectDwconv(w.shape[2] ?? 0), x, w, opts, y);
+}
+
+export function dwconvWith(
+  gpu: Gpu,
+  kernel: DwconvKernel,
+  x: Tensor,
+  w: Tensor,
+  opts: DwconvOptions,
+  y?: Tensor,
+): Tensor {
+  const g = geometry("dwconv", x.shape, w, opts.stride);
+  const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
+  expectShape("dwconv", "y", out, [g.N, g.OH, g.OW, g.C]);
+  const k = kernelFor(g, kernel);
+  const cfg = k.variant === "naive" ? { ...CONFIG.naive, TILE_W: 1 } : CONFIG.forward;
+  const CV = g.C / k.vec;
+
+  // naive: one invocation per output vector; tiled: one per TILE_W of them.
+  const invocations = g.N * g.OH * ceilDiv(g.OW, cfg.TILE_W) * CV;
+  const pipe = gpu.pipeline(source("dwconv.forward.wgsl", "forward", k, g, cfg));
+  gpu.dispatch(pipe, {
+    tensors: [x, w, out],
+    params: shapeParams(g, k.vec),
+    groups: ceilDiv(invocations, cfg.WG),
+  });
+  return out;
+}
+
+/** dx = gradient of the input given dy; `inputShape` is x's shape. */
+export function dwconvBackwardInput(
+  gpu: Gpu,
+  dy: Tensor,
+  w: Tensor,
+  opts: DwconvOptions & { readonly inputShape: readonly number[] },
+  dx?: Tensor,
+): Tensor {
+  return dwconvBackwardInputWith(gpu, selectDwconv(w.shape[2] ?? 0), dy, w, opts, dx);
+}
+
+export function dwconvBackwardInputWith(
+  gpu: Gpu,
+  kernel: DwconvKernel,
+  dy: Tensor,
+  w: Tensor,
+  opts: DwconvOptions & { readonly inputShape: readonly number[] },
+  dx?: Tensor,
+): Tensor {
+  const op = "dwconvBackwardInput";
+  const g = geometry(op, opts.inputShape, w, opts.stride);
+  expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
+  const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
+  expectShape(op, "dx", out, opts.inputShape);
+  const k = kernelFor(g, kernel);
+  const cfg = k.variant === "naive" ? { ...CONFIG.naive, TILE_W: 1 } : CONFIG.backwardInput;
+
+  const invocations = g.N * g.H * ceilDiv(g.W, cfg.TILE_W) * (g.C / k.vec);
+  const pipe = gpu.pipeline(source("dwconv.backward-input.wgsl", "backward-input", k, g, cfg));
+  gpu.dispatch(pipe, {
+    tensors: [dy, w, out],
+    params: shapeParams(g, k.vec),
+    groups: ceilDiv(invocations, cfg.WG),
+  });
+  return out;
+}
+
+/** dw = (accumulate ? dw : 0) + gradient of the weights given x and dy. */
+export function dwconvBackwardWeight(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  opts: DwconvOptions,
+  accumulate: boolean,
+): void {
+  dwconvBackwardWeightWith(gpu, selectDwconv(dw.shape[2] ?? 0), x, dy, dw, opts, accumulate);
+}
+
+export function dwconvBackwardWeightWith(
+  gpu: Gpu,
+  kernel: DwconvKernel,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  opts: DwconvOptions,
+  accumulate: boolean,
+): void {
+  const op = "dwconvBackwardWeight";
+  const g = geometry(op, x.shape, dw, opts.stride);
+  expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
+  const k = kernelFor(g, kernel);
+  const file = "dwconv.backward-weight.wgsl";
+  if (k.variant === "naive") {
+    const pipe = gpu.pipeline(source(file, "backward-weight", k, g, { ...CONFIG.naive, TILE_W: 1 }));
+    const params = [...shapeParams(g, 1), 0, 0, accumulate ? 1 : 0];
+    const groups = ceilDiv(g.K * g.K * g.C, CONFIG.naive.WG);
+    gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups });
+    return;
+  }
+
+  // Pass 1: G partial sums, each over a run of whole dy rows (n, oh).
+  const cfg = CONFIG.backwardWeight;
+  const rows = g.N * g.OH;
+  const rowsPerGroup = Math.max(cfg.MIN_ROWS_PER_GROUP, ceilDiv(rows, cfg.MAX_GROUPS));
+  const G = ceilDiv(rows, rowsPerGroup);
+  const CV = g.C / k.vec;
+  const partial = gpu.empty([G, g.K, g.K, g.C], "dwconv.dw.partial");
+  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, cfg));
+  const params = [...shapeParams(g, k.vec), G, rowsPerGroup, 0];
+  gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * g.K * CV, cfg.WG) });
+
+  // Pass 2: fixed-order sum of the partials into dw.
+  const count = g.K * g.K * CV;
+  const reduceFile = "dwconv.backward-weight-reduce.wgsl";
+  const reduce = gpu.pipeline({
+    name: `dwconv.backward-weight-reduce.${k.vec === 4 ? "vec4" : "scalar"}`,
+    code: fillTemplate(reduceFile, wgsl(reduceFile), { VEC: k.vec === 4 ? "vec4f" : "f32" }),
+    constants: { WG: CONFIG.reduce.WG },
+  });
+  gpu.dispatch(reduce, {
+    tensors: [partial, dw],
+    params: [count, G, accumulate ? 1 : 0],
+    groups: ceilDiv(count, CONFIG.reduce.WG),
+  });
+  // Later users of this pooled buffer are recorded after the reduce, so they run after it.
+  partial.dispose();
+}
