@@ -6,3 +6,5 @@ export { archToString, parseArch, archHash, archLabels, randomArch, largestArch,
 export type { Arch } from "./src/space/arch.ts";
 export { costOf, blockCost, costTable, CostTable, shapeCost, blockShapeKey, COST_CONVENTION } from "./src/space/cost.ts";
 export type { LayerCost, NetCost, BlockShape } from "./src/space/cost.ts";
+export { kendallTauB, kendallTauBNaive, spearman, bootstrapCi, topKOverlap } from "./src/ranking/stats.ts";
+export type { Corr, Undefined, CorrStat, BootstrapOptions, BootstrapCi } from "./src/ranking/stats.ts";
