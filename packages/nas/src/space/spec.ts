@@ -153,7 +153,7 @@ export function choiceToken(choice: ChoiceSpec): string {
 class SpecError extends Error {}
 
 function fail(path: string, message: string): never {
-  throw new SpecError(`${path}: ${message}`);
+  throw new SpecError(`${path === "" ? "(root)" : path}: ${message}`);
 }
 
 function show(v: unknown): string {
