@@ -14,12 +14,13 @@ export function checkArch(space: ResolvedSpace, arch: Arch): void {
   const L = space.layers.length;
   const n = space.spec.choices.length;
   if (arch.length !== L) {
-    throw new Error(`arch for space '${space.spec.name}': expected ${L} layers, got ${arch.length}`);
+    throw new Error(`arch for space '${space.spec.name}': expected ${L} layers, ` +
+      `got ${arch.length}`);
   }
   arch.forEach((c, i) => {
     if (!Number.isInteger(c) || c < 0 || c >= n) {
-      throw new Error(`arch for space '${space.spec.name}': layer ${i} (${space.layers[i].label}) ` +
-        `choice ${c} is not an integer in [0, ${n})`);
+      throw new Error(`arch for space '${space.spec.name}': layer ${i} ` +
+        `(${space.layers[i].label}) choice ${c} is not an integer in [0, ${n})`);
     }
   });
 }
@@ -44,7 +45,8 @@ export function parseArch(space: ResolvedSpace, text: string): Arch {
     return c;
   });
   if (arch.length !== L) {
-    throw new Error(`parseArch: space '${space.spec.name}' expects ${L} tokens, got ${arch.length}`);
+    throw new Error(`parseArch: space '${space.spec.name}' expects ${L} tokens, ` +
+      `got ${arch.length}`);
   }
   return Object.freeze(arch);
 }

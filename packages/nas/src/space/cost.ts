@@ -161,7 +161,9 @@ export function costTable(space: ResolvedSpace): CostTable {
   return table;
 }
 
-export function blockCost(space: ResolvedSpace, layerIndex: number, choiceIndex: number): LayerCost {
+export function blockCost(
+  space: ResolvedSpace, layerIndex: number, choiceIndex: number,
+): LayerCost {
   return costTable(space).block(layerIndex, choiceIndex);
 }
 

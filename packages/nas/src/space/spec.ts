@@ -219,7 +219,11 @@ function validateChoices(v: unknown): ChoiceSpec[] {
     const p = `choices[${i}]`;
     const r = obj(c, p, ["kernel", "expand", "se"]);
     if (typeof r.se !== "boolean") fail(`${p}.se`, `must be a boolean, got ${show(r.se)}`);
-    const choice = { kernel: oddKernel(r.kernel, `${p}.kernel`), expand: int(r.expand, `${p}.expand`, 1), se: r.se };
+    const choice = {
+      kernel: oddKernel(r.kernel, `${p}.kernel`),
+      expand: int(r.expand, `${p}.expand`, 1),
+      se: r.se,
+    };
     const token = choiceToken(choice);
     const prev = seen.get(token);
     if (prev !== undefined) fail(p, `duplicates choices[${prev}] (${token})`);
@@ -265,7 +269,9 @@ function validateSe(v: unknown, needed: boolean): SeSpec | null {
  * example "stages[2].stride: must be 1 or 2, got 3". Unknown fields are errors.
  */
 export function validateSpace(json: unknown): SpaceSpec {
-  const keys = ["name", "input", "classes", "stem", "firstBlock", "stages", "choices", "se", "head", "bn"];
+  const keys = [
+    "name", "input", "classes", "stem", "firstBlock", "stages", "choices", "se", "head", "bn",
+  ];
   const r = obj(json, "", keys);
   if (typeof r.name !== "string" || r.name.length === 0) {
     fail("name", `must be a non-empty string, got ${show(r.name)}`);
@@ -317,7 +323,8 @@ export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (typeof v === "object" && v !== null) {
     const rec = v as Record<string, unknown>;
-    const parts = Object.keys(rec).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(rec[k])}`);
+    const parts = Object.keys(rec).sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(rec[k])}`);
     return `{${parts.join(",")}}`;
   }
   return JSON.stringify(v);
