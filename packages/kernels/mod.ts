@@ -12,3 +12,7 @@ export { flags, FLAG_SPECS } from "./src/flags.ts";
 export { Rng } from "./src/rng.ts";
 export type { RngState } from "./src/rng.ts";
 export { relu6, relu6Backward } from "./src/ops/elementwise.ts";
+export { dwconv, dwconvBackwardInput, dwconvBackwardWeight, dwconvOutSize, selectDwconv } from "./src/ops/dwconv.ts";
+export type { DwconvOptions, DwconvKernel } from "./src/ops/dwconv.ts";
+export { globalAvgPool, globalAvgPoolBackward } from "./src/ops/pool.ts";
+export { add, addInto, scaleInto } from "./src/ops/arith.ts";
