@@ -1,0 +1,172 @@
+// Host side of the pointwise (1x1) convolution: a GEMM over the M = N*H*W
+// rows of an NHWC activation. Forward y = x w, backward dx = dy w^T and
+// dw = x^T dy, the last split over M into partial sums and then reduced in a
+// fixed order, so results are deterministic (no float atomics).
+
+import type { Gpu } from "../runtime/gpu.ts";
+import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { wgsl } from "../runtime/wgsl.ts";
+
+export type PwconvVariant = "naive" | "tiled";
+
+/** Tile and workgroup sizes of every pwconv kernel, and their dispatches. */
+export const PWCONV_CONFIG = {
+  /** invocations per workgroup, all kernels */
+  WG: 64,
+  /** rows per invocation in the tiled forward and backward-input kernels */
+  TM: 4,
+  /** target row count per dw partial sum in the split kernel */
+  SPLIT_ROWS: 512,
+  /** upper bound on the number of dw partial sums */
+  MAX_SPLITS: 256,
+} as const;
+
+interface Gemm {
+  readonly M: number;
+  readonly CI: number;
+  readonly CO: number;
+}
+
+function groups(invocations: number): number {
+  return Math.ceil(invocations / PWCONV_CONFIG.WG);
+}
+
+function rowsOf(op: string, t: Tensor): number {
+  if (t.shape.length < 1) throw new Error(`${op}: ${t.label} must have rank >= 1, got []`);
+  return t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+}
+
+function lastDim(t: Tensor): number {
+  return t.shape[t.shape.length - 1] ?? 0;
+}
+
+function checkWeight(op: string, w: Tensor, ci: number, what: string): number {
+  if (w.shape.length !== 2 || w.shape[0] !== ci) {
+    throw new Error(`${op}: w has shape ${shapeStr(w.shape)}, expected [${ci}, Co] (${what})`);
+  }
+  return w.shape[1];
+}
+
+/** The variant used for a GEMM shape: tiled needs channel counts in vec4s. */
+export function selectPwconvVariant(ci: number, co: number): PwconvVariant {
+  return ci % 4 === 0 && co % 4 === 0 ? "tiled" : "naive";
+}
+
+// ---- forward ----
+
+/** y[..., Co] = x[..., Ci] w[Ci, Co]. */
+export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor): Tensor {
+  const ci = lastDim(x);
+  const co = checkWeight("pwconv", w, ci, `x is ${shapeStr(x.shape)}`);
+  const outShape = [...x.shape.slice(0, -1), co];
+  const out = y ?? gpu.empty(outShape, "pwconv.y");
+  expectShape("pwconv", "y", out, outShape);
+  const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
+  pwconvForwardWith(gpu, selectPwconvVariant(ci, co), x, w, out, g);
+  return out;
+}
+
+/** Records the forward GEMM with an explicit variant (tests use every one). */
+export function pwconvForwardWith(
+  gpu: Gpu, variant: PwconvVariant, x: Tensor, w: Tensor, y: Tensor, g: Gemm,
+): void {
+  const { WG, TM } = PWCONV_CONFIG;
+  const tiled = variant === "tiled";
+  if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
+    throw new Error(`pwconv.forward.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+  }
+  const pipe = gpu.pipeline({
+    name: tiled ? `pwconv.forward.tiled${TM}x4` : "pwconv.forward.naive",
+    code: wgsl("pwconv.forward.wgsl"),
+    entryPoint: variant,
+    constants: { WG, TM },
+  });
+  const inv = tiled ? Math.ceil(g.M / TM) * (g.CO / 4) : g.M * g.CO;
+  gpu.dispatch(pipe, { tensors: [x, w, y], params: [g.M, g.CI, g.CO], groups: groups(inv) });
+}
+
+// ---- backward ----
+
+/** dx[..., Ci] = dy[..., Co] w[Ci, Co]^T. */
+export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor): Tensor {
+  if (w.shape.length !== 2 || w.shape[1] !== lastDim(dy)) {
+    throw new Error(
+      `pwconvBackwardInput: w has shape ${shapeStr(w.shape)}, expected [Ci, ${lastDim(dy)}] (dy is ${shapeStr(dy.shape)})`,
+    );
+  }
+  const [ci, co] = w.shape;
+  const inShape = [...dy.shape.slice(0, -1), ci];
+  const out = dx ?? gpu.empty(inShape, "pwconv.dx");
+  expectShape("pwconvBackwardInput", "dx", out, inShape);
+  const g = { M: rowsOf("pwconvBackwardInput", dy), CI: ci, CO: co };
+  pwconvBackwardInputWith(gpu, selectPwconvVariant(ci, co), dy, w, out, g);
+  return out;
+}
+
+/** Records the backward-input GEMM with an explicit variant. */
+export function pwconvBackwardInputWith(
+  gpu: Gpu, variant: PwconvVariant, dy: Tensor, w: Tensor, dx: Tensor, g: Gemm,
+): void {
+  const { WG, TM } = PWCONV_CONFIG;
+  const tiled = variant === "tiled";
+  if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
+    throw new Error(`pwconv.backward-input.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+  }
+  const pipe = gpu.pipeline({
+    name: tiled ? `pwconv.backward-input.tiled${TM}x4` : "pwconv.backward-input.naive",
+    code: wgsl("pwconv.backward-input.wgsl"),
+    entryPoint: variant,
+    constants: { WG, TM },
+  });
+  const inv = tiled ? Math.ceil(g.M / TM) * (g.CI / 4) : g.M * g.CI;
+  gpu.dispatch(pipe, { tensors: [dy, w, dx], params: [g.M, g.CI, g.CO], groups: groups(inv) });
+}
+
+/** dw[Ci, Co] = x^T dy, or dw += x^T dy when `accumulate`. */
+export function pwconvBackwardWeight(
+  gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, accumulate: boolean,
+): void {
+  const op = "pwconvBackwardWeight";
+  const ci = lastDim(x);
+  const co = lastDim(dy);
+  expectShape(op, "dy", dy, [...x.shape.slice(0, -1), co]);
+  expectShape(op, "dw", dw, [ci, co]);
+  const g = { M: rowsOf(op, x), CI: ci, CO: co };
+  pwconvBackwardWeightWith(gpu, selectPwconvVariant(ci, co), x, dy, dw, accumulate, g);
+}
+
+/** Slices of the M rows for the split dw kernel; fixed by M alone. */
+export function pwconvSlices(M: number): { readonly slices: number; readonly rows: number } {
+  const { SPLIT_ROWS, MAX_SPLITS } = PWCONV_CONFIG;
+  const slices = Math.max(1, Math.min(MAX_SPLITS, Math.ceil(M / SPLIT_ROWS)));
+  return { slices, rows: Math.ceil(M / slices) };
+}
+
+/** Records the dw reduction with an explicit variant ("tiled" means split + reduce). */
+export function pwconvBackwardWeightWith(
+  gpu: Gpu, variant: PwconvVariant, x: Tensor, dy: Tensor, dw: Tensor,
+  accumulate: boolean, g: Gemm,
+): void {
+  const { WG } = PWCONV_CONFIG;
+  const code = wgsl("pwconv.backward-weight.wgsl");
+  const acc = accumulate ? 1 : 0;
+  if (variant === "naive") {
+    const pipe = gpu.pipeline({ name: "pwconv.backward-weight.naive", code, entryPoint: "naive", constants: { WG } });
+    const params = [g.M, g.CI, g.CO, 0, 0, acc];
+    gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups: groups(g.CI * g.CO) });
+    return;
+  }
+  if (g.CI % 4 !== 0 || g.CO % 4 !== 0) {
+    throw new Error(`pwconv.backward-weight.split: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+  }
+  const { slices, rows } = pwconvSlices(g.M);
+  const params = [g.M, g.CI, g.CO, rows, slices, acc];
+  const part = gpu.empty([slices, g.CI, g.CO], "pwconv.dw.partial");
+  const split = gpu.pipeline({ name: "pwconv.backward-weight.split4x4", code, entryPoint: "split", constants: { WG } });
+  const tiles = (g.CI / 4) * (g.CO / 4);
+  gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
+  const reduce = gpu.pipeline({ name: "pwconv.backward-weight.reduce", code, entryPoint: "reduce", constants: { WG } });
+  gpu.dispatch(reduce, { tensors: [part, dw], params, groups: groups((g.CI * g.CO) / 4) });
+  // Safe to pool now: later users of the buffer are recorded after these dispatches.
+  part.dispose();
+}
