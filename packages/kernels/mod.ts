@@ -16,3 +16,5 @@ export { dwconv, dwconvBackwardInput, dwconvBackwardWeight, dwconvOutSize, selec
 export type { DwconvOptions, DwconvKernel } from "./src/ops/dwconv.ts";
 export { globalAvgPool, globalAvgPoolBackward } from "./src/ops/pool.ts";
 export { add, addInto, scaleInto } from "./src/ops/arith.ts";
+export { batchNormTrain, batchNormInfer, batchNormBackward, batchNormStats, selectBatchNormVariant, forceBatchNormVariant } from "./src/ops/batchnorm.ts";
+export type { BnParams, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
