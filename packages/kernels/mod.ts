@@ -18,3 +18,5 @@ export { globalAvgPool, globalAvgPoolBackward } from "./src/ops/pool.ts";
 export { add, addInto, scaleInto } from "./src/ops/arith.ts";
 export { batchNormTrain, batchNormInfer, batchNormBackward, batchNormStats, selectBatchNormVariant, forceBatchNormVariant } from "./src/ops/batchnorm.ts";
 export type { BnParams, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
+export { softmaxCrossEntropy } from "./src/ops/loss.ts";
+export type { CrossEntropyOptions } from "./src/ops/loss.ts";
