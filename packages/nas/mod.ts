@@ -8,3 +8,17 @@ export { costOf, blockCost, costTable, CostTable, shapeCost, blockShapeKey, COST
 export type { LayerCost, NetCost, BlockShape } from "./src/space/cost.ts";
 export { kendallTauB, kendallTauBNaive, spearman, bootstrapCi, topKOverlap } from "./src/ranking/stats.ts";
 export type { Corr, Undefined, CorrStat, BootstrapOptions, BootstrapCi } from "./src/ranking/stats.ts";
+export { Supernet, SupernetModel } from "./src/supernet/network.ts";
+export type { BnMode, BnStats, ForwardOptions, PathResult } from "./src/supernet/network.ts";
+export { Param, ParamGroup, BnState } from "./src/supernet/params.ts";
+export { exportState, importState } from "./src/supernet/state.ts";
+export { SAMPLER_NAMES, isSamplerName, planStep, fairPaths, uniformPath, FairnessCounter } from "./src/train/sampler.ts";
+export type { SamplerName, StepPlan } from "./src/train/sampler.ts";
+export { learningRate } from "./src/train/schedule.ts";
+export type { ScheduleSpec } from "./src/train/schedule.ts";
+export { SupernetTrainer, NonFiniteLossError, upload, batchesPerStep, updatesPerStep } from "./src/train/trainer.ts";
+export type { TrainableModel, PathOptions, DeviceBatch, BatchSource, HostBatch, StepConfig, StepResult, OptimConfig } from "./src/train/trainer.ts";
+export { evaluateArch, recalibrate, populationStats } from "./src/eval/evaluate.ts";
+export type { BnEvalMode, Score, EvalData } from "./src/eval/evaluate.ts";
+export { trainLoop, restoreSupernet, CHECKPOINT_FORMAT } from "./src/train/loop.ts";
+export type { LoopOptions, LoopHooks, StepReport, SupernetCheckpointMeta, PositionedSource } from "./src/train/loop.ts";

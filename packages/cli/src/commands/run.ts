@@ -1,0 +1,45 @@
+// `nas-cli run`: the whole job headless. Trains the supernet with strict
+// fairness, scores a seeded sample of architectures with inherited
+// weights, and writes the run directory.
+
+import type { Logger } from "@fairnas/kernels";
+import type { RunConfig } from "../config.ts";
+import { fmt, mib, writeAtomic } from "../output.ts";
+import { runPath } from "../session.ts";
+import { architecturesCsv, sampleArchs, scoreArchs } from "./score.ts";
+import { trainSupernet } from "./train.ts";
+
+export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<void> {
+  const t0 = performance.now();
+  const trained = await trainSupernet(dir, cfg, resume, log);
+  const { gpu, net, space, data } = trained;
+  try {
+    const archs = sampleArchs(space, cfg.seed, cfg.eval.archs);
+    log.info(`scoring ${archs.length} architectures on ${data.val.length} validation images`);
+    const scored = await scoreArchs(gpu, net, cfg, data, archs, log);
+    writeAtomic(runPath(dir, "architectures"), architecturesCsv(scored));
+    const ranked = [...scored].sort((a, b) => b.top1 - a.top1);
+    const summary = {
+      preset: cfg.preset,
+      space: space.spec.name,
+      device: gpu.adapter.description,
+      trainSteps: trained.steps,
+      trainSeconds: trained.trainSeconds,
+      pathImagesPerSec: trained.pathImagesPerSec,
+      poolHighWaterBytes: trained.poolHighWaterBytes,
+      best: ranked.slice(0, 5).map((r) => ({ arch: r.arch, top1: r.top1, loss: r.loss, bn: r.bn, madds: r.madds })),
+      totalSeconds: (performance.now() - t0) / 1000,
+    };
+    writeAtomic(runPath(dir, "summary"), `${JSON.stringify(summary, null, 2)}\n`);
+    log.info("");
+    log.info("top architectures (validation, inherited weights):");
+    for (const r of ranked.slice(0, 5)) {
+      log.info(`  ${r.arch} | top-1 ${fmt(100 * r.top1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds | bn ${r.bn}`);
+    }
+    log.info(`throughput ${trained.pathImagesPerSec.toFixed(0)} path-images/s | GPU pool high-water ${mib(trained.poolHighWaterBytes)}`);
+    log.info(`run directory: ${dir}`);
+  } finally {
+    net.dispose();
+    gpu.destroy();
+  }
+}

@@ -1,0 +1,154 @@
+// `nas-cli train`: supernet training into a run directory, with
+// checkpoints and exact resume. `nas-cli run` calls the same function.
+
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import type { Gpu, Logger } from "@fairnas/kernels";
+import {
+  BatchStream, batchesPerStep, restoreSupernet, Supernet, SupernetModel, SupernetTrainer,
+  trainLoop, updatesPerStep, upload, type ResolvedSpace, type StepReport, type StreamState,
+} from "@fairnas/nas";
+import { configTable, validate, type RunConfig } from "../config.ts";
+import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
+import { loadSplits, loadSpace, openGpu, runPath, type DataSplits } from "../session.ts";
+
+export interface TrainOutcome {
+  readonly gpu: Gpu;
+  readonly net: Supernet;
+  readonly space: ResolvedSpace;
+  readonly data: DataSplits;
+  readonly steps: number;
+  /** Path-images per second over this invocation's steps (images x paths / s). */
+  readonly pathImagesPerSec: number;
+  readonly trainSeconds: number;
+  readonly poolHighWaterBytes: number;
+}
+
+/**
+ * Resolves the config to use: on --resume the run directory's stored
+ * config wins (a run continues as it began).
+ */
+export function configForRun(dir: string, cfg: RunConfig, resume: boolean, log: Logger): RunConfig {
+  const path = runPath(dir, "config");
+  if (!resume) return cfg;
+  if (!existsSync(path)) throw new Error(`--resume: ${path} does not exist (nothing to resume)`);
+  const stored = validate(JSON.parse(readFileSync(path, "utf8")) as RunConfig);
+  if (JSON.stringify(stored) !== JSON.stringify(cfg)) log.warn(`--resume: using the configuration stored in ${path}`);
+  return stored;
+}
+
+export function stepsFor(cfg: RunConfig, trainImages: number, choices: number): number {
+  const t = cfg.train;
+  const perStep = t.batchSize * batchesPerStep(t.sampler, choices, t.sameBatch);
+  return Math.max(1, Math.round((t.epochs * trainImages) / perStep));
+}
+
+export async function trainSupernet(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<TrainOutcome> {
+  const space = loadSpace(cfg);
+  const data = await loadSplits(cfg, space);
+  mkdirSync(dir, { recursive: true });
+  const gpu = await openGpu(log);
+  try {
+    return await trainOn(gpu, dir, cfg, space, data, resume, log);
+  } catch (e) {
+    gpu.destroy();
+    throw e;
+  }
+}
+
+async function trainOn(
+  gpu: Gpu, dir: string, cfg: RunConfig, space: ResolvedSpace, data: DataSplits, resume: boolean, log: Logger,
+): Promise<TrainOutcome> {
+  const t = cfg.train;
+  const m = space.spec.choices.length;
+  const totalSteps = stepsFor(cfg, data.train.length, m);
+  const perStepUpdates = updatesPerStep(t.sampler, m);
+  const totalUpdates = totalSteps * perStepUpdates;
+  const updatesPerEpoch = totalUpdates / t.epochs;
+  log.info("configuration:");
+  log.info(configTable(cfg, {
+    device: gpu.adapter.description,
+    "space.layers": String(space.layers.length),
+    "space.choices": space.tokens.join(" "),
+    "data.train/val/test": `${data.train.length}/${data.val.length}/${data.test.n}`,
+    "train.steps": String(totalSteps),
+    "run.dir": dir,
+  }));
+  writeAtomic(runPath(dir, "config"), `${JSON.stringify(cfg, null, 2)}\n`);
+
+  const net = new Supernet(gpu, space, cfg.seed);
+  const metrics = new Metrics(runPath(dir, "metrics"));
+  const ckpt = runPath(dir, "checkpoint");
+  let startStep = 0;
+  let stream: StreamState | undefined;
+  let start: { updates: number; counts?: readonly (readonly number[])[] } = { updates: 0 };
+  if (resume && existsSync(ckpt)) {
+    const meta = await restoreSupernet(gpu, net, ckpt);
+    startStep = meta.step;
+    stream = meta.stream;
+    start = { updates: meta.updates, counts: meta.counts };
+    metrics.truncateAfter(startStep);
+    log.info(`resumed from ${ckpt} at step ${startStep}`);
+  } else if (resume) {
+    log.warn(`--resume: no checkpoint at ${ckpt}; starting from step 0`);
+  }
+  if (startStep === 0) metrics.truncateAfter(-1);
+
+  const trainer = new SupernetTrainer(gpu, new SupernetModel(gpu, net), {
+    sampler: t.sampler,
+    seed: cfg.seed,
+    sameBatch: t.sameBatch,
+    schedule: {
+      lr: t.lr, minLr: t.minLr, totalUpdates,
+      warmupUpdates: Math.round(t.warmupEpochs * updatesPerEpoch),
+    },
+    optim: { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay, labelSmoothing: t.labelSmoothing },
+  }, start);
+
+  const batches = await BatchStream.inWorker(data.set, data.train, {
+    batchSize: t.batchSize, shuffle: true, dropLast: true,
+    augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
+    seed: cfg.seed, norm: data.norm,
+  }, stream);
+  const source = {
+    next: async () => upload(gpu, await batches.next(), space.spec.input),
+    state: () => batches.state(),
+  };
+
+  gpu.pool.resetHighWater();
+  const bar = progress(log, totalSteps, t.logEvery);
+  const t0 = performance.now();
+  let pathImages = 0;
+  let lossAvg = Number.NaN;
+  const onStep = (r: StepReport) => {
+    pathImages += r.pathImages;
+    lossAvg = Number.isNaN(lossAvg) ? r.loss : 0.9 * lossAvg + 0.1 * r.loss;
+    const done = r.step + 1;
+    const rate = r.pathImages / (r.ms / 1000);
+    const line = `step ${String(done).padStart(5)}/${totalSteps} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
+      `lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step | ${fmt(rate, 0)} path-img/s`;
+    bar.update(done, line);
+    if (done % t.logEvery === 0 || done === totalSteps) {
+      metrics.write({
+        type: "step", sampler: t.sampler, step: done, epoch: (done * t.epochs) / totalSteps,
+        updates: trainer.updateCount, loss: r.loss, top1: r.top1, lr: r.lr, msPerStep: r.ms,
+        pathImagesPerSec: rate, poolHighWaterBytes: r.poolHighWaterBytes,
+      });
+      metrics.write({
+        type: "fairness", sampler: t.sampler, step: done, counts: trainer.counter.counts, spread: trainer.counter.spread(),
+      });
+    }
+  };
+  try {
+    await trainLoop(gpu, net, trainer, source, {
+      totalSteps, startStep, checkpointEvery: t.checkpointEvery, checkpointPath: ckpt, config: cfg,
+    }, { onStep });
+  } finally {
+    bar.done();
+    await batches.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const high = gpu.pool.stats().highWaterBytes;
+  const steps = totalSteps - startStep;
+  log.info(`trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`);
+  return { gpu, net, space, data, steps, pathImagesPerSec: pathImages / Math.max(seconds, 1e-9), trainSeconds: seconds, poolHighWaterBytes: high };
+}

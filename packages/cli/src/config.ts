@@ -1,0 +1,179 @@
+// Run configuration: presets, a JSON config file, command-line overrides,
+// validation with errors that name the bad field, and the two-column
+// table printed at start.
+
+import { readFileSync } from "node:fs";
+import { DEFAULT_DATA_DIR, isSamplerName, type SamplerName } from "@fairnas/nas";
+
+export interface TrainSettings {
+  readonly sampler: SamplerName;
+  /** Passes over the training split (fractions allowed). */
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  readonly minLr: number;
+  readonly warmupEpochs: number;
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+  /** fair: all m paths of a step see the same batch. */
+  readonly sameBatch: boolean;
+  /** Use only the first N training images after the split (0: all). */
+  readonly trainLimit: number;
+  readonly valSize: number;
+  readonly cropPad: number;
+  readonly flip: boolean;
+  /** Steps between checkpoints (0: only at the end). */
+  readonly checkpointEvery: number;
+  readonly logEvery: number;
+}
+
+export interface EvalSettings {
+  /** Architectures sampled (seeded) and scored after training. */
+  readonly archs: number;
+  readonly bn: "recal" | "tracked" | "both";
+  readonly recalBatches: number;
+  readonly batchSize: number;
+}
+
+export interface RunConfig {
+  readonly preset: string;
+  readonly space: string;
+  readonly data: string;
+  readonly seed: number;
+  readonly train: TrainSettings;
+  readonly eval: EvalSettings;
+}
+
+const FMNIST: RunConfig = {
+  preset: "fmnist",
+  space: "fmnist",
+  data: DEFAULT_DATA_DIR,
+  seed: 1,
+  train: {
+    sampler: "fair",
+    epochs: 1,
+    batchSize: 128,
+    lr: 0.1,
+    minLr: 0.002,
+    warmupEpochs: 0.05,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 4e-5,
+    labelSmoothing: 0.1,
+    sameBatch: true,
+    trainLimit: 0,
+    valSize: 5000,
+    cropPad: 2,
+    flip: false,
+    checkpointEvery: 100,
+    logEvery: 10,
+  },
+  eval: { archs: 24, bn: "recal", recalBatches: 8, batchSize: 500 },
+};
+
+const QUICK: RunConfig = {
+  ...FMNIST,
+  preset: "quick",
+  train: { ...FMNIST.train, epochs: 1, batchSize: 64, trainLimit: 2048, valSize: 512, checkpointEvery: 10, logEvery: 4 },
+  eval: { archs: 4, bn: "recal", recalBatches: 2, batchSize: 256 },
+};
+
+export const RUN_PRESETS: Readonly<Record<string, RunConfig>> = { fmnist: FMNIST, quick: QUICK };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Json = Record<string, unknown>;
+
+/** Deep-merges `patch` into `base`, rejecting unknown keys (named by path). */
+function merge(base: Json, patch: Json, path: string): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const where = path ? `${path}.${k}` : k;
+    if (!(k in base)) throw new ConfigError(`${where}: unknown setting (known: ${Object.keys(base).join(", ")})`);
+    const b = base[k];
+    if (b !== null && typeof b === "object" && !Array.isArray(b)) {
+      if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(`${where}: must be an object`);
+      out[k] = merge(b as Json, v as Json, where);
+    } else {
+      if (typeof v !== typeof b) throw new ConfigError(`${where}: must be a ${typeof b}, got ${JSON.stringify(v)}`);
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function loadConfigFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+    return v as Json;
+  } catch (e) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Preset, then config file, then flags; validated. */
+export function resolveConfig(preset: string, file: Json | null, overrides: Json): RunConfig {
+  const base = RUN_PRESETS[preset];
+  if (!base) throw new ConfigError(`unknown preset '${preset}' (known: ${Object.keys(RUN_PRESETS).join(", ")})`);
+  let cfg = base as unknown as Json;
+  if (file) cfg = merge(cfg, file, "");
+  cfg = merge(cfg, overrides, "");
+  return validate(cfg as unknown as RunConfig);
+}
+
+function check(ok: boolean, field: string, msg: string): void {
+  if (!ok) throw new ConfigError(`${field}: ${msg}`);
+}
+
+function positiveInt(v: number): boolean {
+  return Number.isInteger(v) && v > 0;
+}
+
+export function validate(c: RunConfig): RunConfig {
+  const t = c.train;
+  check(Number.isInteger(c.seed) && c.seed >= 0, "seed", `must be a non-negative integer, got ${c.seed}`);
+  check(isSamplerName(t.sampler), "train.sampler", `must be fair, spos, ef or ef-lr, got ${t.sampler}`);
+  check(t.epochs > 0 && Number.isFinite(t.epochs), "train.epochs", `must be > 0, got ${t.epochs}`);
+  check(positiveInt(t.batchSize), "train.batchSize", `must be a positive integer, got ${t.batchSize}`);
+  check(t.lr > 0 && t.minLr >= 0 && t.minLr <= t.lr, "train.lr", `need 0 <= minLr <= lr and lr > 0`);
+  check(t.warmupEpochs >= 0 && t.warmupEpochs < t.epochs, "train.warmupEpochs", "must be in [0, epochs)");
+  check(t.momentum >= 0 && t.momentum < 1, "train.momentum", `must be in [0, 1), got ${t.momentum}`);
+  check(t.weightDecay >= 0, "train.weightDecay", "must be >= 0");
+  check(t.labelSmoothing >= 0 && t.labelSmoothing < 1, "train.labelSmoothing", "must be in [0, 1)");
+  check(Number.isInteger(t.trainLimit) && t.trainLimit >= 0, "train.trainLimit", "must be an integer >= 0");
+  check(positiveInt(t.valSize), "train.valSize", `must be a positive integer, got ${t.valSize}`);
+  check(Number.isInteger(t.cropPad) && t.cropPad >= 0, "train.cropPad", "must be an integer >= 0");
+  check(Number.isInteger(t.checkpointEvery) && t.checkpointEvery >= 0, "train.checkpointEvery", "must be an integer >= 0");
+  check(positiveInt(t.logEvery), "train.logEvery", "must be a positive integer");
+  const e = c.eval;
+  check(Number.isInteger(e.archs) && e.archs >= 0, "eval.archs", "must be an integer >= 0");
+  check(["recal", "tracked", "both"].includes(e.bn), "eval.bn", `must be recal, tracked or both, got ${e.bn}`);
+  check(positiveInt(e.recalBatches), "eval.recalBatches", "must be a positive integer");
+  check(positiveInt(e.batchSize), "eval.batchSize", "must be a positive integer");
+  return c;
+}
+
+/** The resolved configuration as an aligned two-column table. */
+export function configTable(c: RunConfig, extra: Readonly<Record<string, string>> = {}): string {
+  const rows: [string, string][] = [];
+  const walk = (v: unknown, path: string) => {
+    if (v !== null && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else rows.push([path, String(v)]);
+  };
+  walk(c, "");
+  for (const [k, v] of Object.entries(extra)) rows.push([k, v]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n");
+}

@@ -1,0 +1,95 @@
+// Pieces every command shares: the run directory layout, data splits,
+// device batches for evaluation, and the device itself.
+
+import { join } from "node:path";
+import { Gpu, Rng, type Logger } from "@fairnas/kernels";
+import {
+  BatchPreparer, computeNormalization, getSpace, loadDataset, resolveSpace, splitTrainVal,
+  upload, type DeviceBatch, type EvalData, type ImageSet, type Normalization, type ResolvedSpace,
+} from "@fairnas/nas";
+import type { RunConfig } from "./config.ts";
+
+export const RUN_FILES = {
+  config: "config.json",
+  metrics: "metrics.jsonl",
+  checkpoint: join("checkpoints", "supernet.ckpt"),
+  architectures: "architectures.csv",
+  summary: "summary.json",
+} as const;
+
+export function runPath(dir: string, file: keyof typeof RUN_FILES): string {
+  return join(dir, RUN_FILES[file]);
+}
+
+export interface DataSplits {
+  readonly set: ImageSet;
+  readonly test: ImageSet;
+  readonly train: Int32Array;
+  readonly val: Int32Array;
+  readonly norm: Normalization;
+}
+
+/** Loads the dataset and makes the seeded train/validation split. */
+export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<DataSplits> {
+  const { train: set, test } = await loadDataset(cfg.data);
+  const inp = space.spec.input;
+  if (set.height !== inp.height || set.width !== inp.width || set.channels !== inp.channels) {
+    throw new Error(
+      `dataset ${cfg.data} has images ${set.height}x${set.width}x${set.channels} but search space ` +
+        `'${space.spec.name}' expects ${inp.height}x${inp.width}x${inp.channels}`,
+    );
+  }
+  if (set.classes > space.spec.classes) {
+    throw new Error(`dataset has ${set.classes} classes, search space '${space.spec.name}' has ${space.spec.classes}`);
+  }
+  const t = cfg.train;
+  if (t.valSize >= set.n) throw new Error(`train.valSize ${t.valSize} leaves no training images (dataset has ${set.n})`);
+  const split = splitTrainVal(set.n, t.valSize, cfg.seed);
+  const train = t.trainLimit > 0 ? split.train.slice(0, t.trainLimit) : split.train;
+  const norm = computeNormalization(set, train);
+  return { set, test, train, val: split.val, norm };
+}
+
+export function loadSpace(cfg: RunConfig): ResolvedSpace {
+  return resolveSpace(getSpace(cfg.space));
+}
+
+/** Uploads a split once, in order, without augmentation, for evaluation. */
+export function deviceBatches(gpu: Gpu, set: ImageSet, indices: Int32Array, norm: Normalization, batchSize: number, space: ResolvedSpace): DeviceBatch[] {
+  const prep = new BatchPreparer(set, indices, {
+    batchSize, shuffle: false, dropLast: false, augment: null, seed: 0, norm,
+  });
+  const out: DeviceBatch[] = [];
+  for (let position = 0; position < indices.length; position += batchSize) {
+    const b = prep.prepare({ epoch: 0, position, batches: out.length });
+    out.push(upload(gpu, b, space.spec.input));
+  }
+  return out;
+}
+
+const RECAL_STREAM = 0x4eca1;
+
+/** Validation batches plus a fixed, seeded set of training batches for BN recalibration. */
+export function evalData(gpu: Gpu, cfg: RunConfig, d: DataSplits, space: ResolvedSpace): EvalData & { dispose(): void } {
+  const e = cfg.eval;
+  const B = cfg.train.batchSize;
+  // Whole batches only: the population merge assumes equal-size batches.
+  const want = Math.min(d.train.length, Math.max(1, Math.floor(Math.min(d.train.length, e.recalBatches * B) / B)) * B);
+  const perm = Rng.derive(cfg.seed, RECAL_STREAM).permutation(d.train.length).slice(0, want);
+  const recalIdx = Int32Array.from(perm, (k) => d.train[k]);
+  const batches = deviceBatches(gpu, d.set, d.val, d.norm, e.batchSize, space);
+  const recal = deviceBatches(gpu, d.set, recalIdx, d.norm, B, space);
+  return {
+    batches,
+    recal,
+    dispose: () => {
+      for (const b of [...batches, ...recal]) b.dispose();
+    },
+  };
+}
+
+export async function openGpu(log: Logger): Promise<Gpu> {
+  const gpu = await Gpu.create({ log });
+  log.debug(`device: ${gpu.adapter.description}`);
+  return gpu;
+}

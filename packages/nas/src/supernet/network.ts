@@ -1,0 +1,472 @@
+// The weight-sharing supernet: every choice block of every searchable layer
+// owns its weights and BN; stem, fixed first block and head are shared. A
+// forward pass runs one path (one architecture) and, in training mode,
+// records one backward closure per block on a tape. Backward replays the
+// tape in reverse and frees each block's saved activations as it goes, so
+// a path holds only its own activations.
+
+import {
+  addInto, add, batchNormBackward, batchNormInfer, batchNormStats, batchNormTrain,
+  channelScale, channelScaleBackward, conv2d, conv2dBackwardWeight, dropout,
+  dropoutBackward, dwconv, dwconvBackwardInput, dwconvBackwardWeight, globalAvgPool,
+  globalAvgPoolBackward, linear, linearBackwardInput, linearBackwardParams, pwconv,
+  pwconvBackwardInput, pwconvBackwardWeight, relu, reluBackward, sigmoid,
+  sigmoidBackward, softmaxCrossEntropy, type BnParams, type Gpu, type Tensor,
+} from "@fairnas/kernels";
+import { archToString, checkArch, type Arch } from "../space/arch.ts";
+import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
+import { expandedWidth, seWidth, type ChoiceSpec, type LayerGeom, type ResolvedSpace } from "../space/spec.ts";
+import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
+
+/** How batch norm behaves in a forward pass. */
+export type BnMode =
+  /** batch statistics, running statistics updated (training) */
+  | { readonly kind: "train" }
+  /** stored running statistics */
+  | { readonly kind: "tracked" }
+  /** batch statistics without touching running stats; per-batch stats handed to `sink` */
+  | { readonly kind: "collect"; readonly sink: (bn: BnState, mean: Tensor, variance: Tensor) => void }
+  /** statistics given per BN layer (recalibrated), falling back to running stats */
+  | { readonly kind: "override"; readonly stats: ReadonlyMap<BnState, BnStats> };
+
+export interface BnStats {
+  readonly mean: Tensor;
+  readonly variance: Tensor;
+}
+
+export interface ForwardOptions {
+  readonly bn: BnMode;
+  /** Record the backward tape (training). Requires bn.kind === "train". */
+  readonly grad: boolean;
+  /** Seed of the head dropout mask for this pass (training only). */
+  readonly dropoutSeed?: number;
+}
+
+type Back = (dy: Tensor) => Tensor | null;
+
+interface Ctx {
+  readonly opts: ForwardOptions;
+  readonly tape: Back[] | null;
+}
+
+interface ChoiceBlock {
+  readonly group: ParamGroup;
+  readonly choice: ChoiceSpec;
+  readonly expandC: number;
+  readonly wExpand: Param;
+  readonly bn1: BnState;
+  readonly wDw: Param;
+  readonly bn2: BnState;
+  readonly se: { readonly w1: Param; readonly b1: Param; readonly w2: Param; readonly b2: Param } | null;
+  readonly wProject: Param;
+  readonly bn3: BnState;
+}
+
+export interface PathResult {
+  readonly logits: Tensor;
+  /** Runs the backward pass from d(loss)/d(logits); frees the tape. */
+  readonly backward: ((dlogits: Tensor) => void) | null;
+}
+
+export class Supernet {
+  readonly stem: ParamGroup;
+  readonly first: ParamGroup | null;
+  readonly head: ParamGroup;
+  readonly blocks: ChoiceBlock[][];
+  readonly params: Param[];
+  readonly bns: BnState[];
+  private readonly stemW: Param;
+  private readonly stemBn: BnState;
+  private readonly firstParts: { dw: Param; bn1: BnState; pw: Param; bn2: BnState } | null;
+  private readonly headParts: { conv: Param | null; bn: BnState | null; fcW: Param; fcB: Param };
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly space: ResolvedSpace,
+    seed: number,
+  ) {
+    const f = new ParamFactory(gpu, seed);
+    const s = space.stem;
+    this.stem = new ParamGroup("stem");
+    this.stemW = f.param(this.stem, "stem.conv", "conv", [s.kernel, s.kernel, s.inC, s.outC], convInit(s.kernel * s.kernel * s.outC));
+    this.stemBn = f.bn(this.stem, "stem.bn", s.outC);
+    this.first = null;
+    this.firstParts = null;
+    const fb = space.firstBlock;
+    if (fb) {
+      const g = new ParamGroup("first");
+      this.first = g;
+      this.firstParts = {
+        dw: f.param(g, "first.dw", "conv", [fb.kernel, fb.kernel, fb.inC], convInit(fb.kernel * fb.kernel)),
+        bn1: f.bn(g, "first.bn1", fb.inC),
+        pw: f.param(g, "first.pw", "conv", [fb.inC, fb.outC], convInit(fb.outC)),
+        bn2: f.bn(g, "first.bn2", fb.outC),
+      };
+    }
+    this.blocks = space.layers.map((layer) =>
+      space.spec.choices.map((choice, c) => this.makeBlock(f, layer, choice, c)),
+    );
+    this.head = new ParamGroup("head");
+    const h = space.head;
+    this.headParts = {
+      conv: h.width > 0 ? f.param(this.head, "head.conv", "conv", [h.inC, h.width], convInit(h.width)) : null,
+      bn: h.width > 0 ? f.bn(this.head, "head.bn", h.width) : null,
+      fcW: f.param(this.head, "head.fc.weight", "fc-weight", [h.fcIn, h.classes], { kind: "normal", std: 0.01 }),
+      fcB: f.param(this.head, "head.fc.bias", "bias", [h.classes], { kind: "const", value: 0 }),
+    };
+    this.params = f.all;
+    this.bns = f.bns;
+  }
+
+  /** Groups a path trains: the shared parts plus its chosen block per layer. */
+  groupsFor(arch: Arch): ParamGroup[] {
+    checkArch(this.space, arch);
+    const shared = [this.stem, ...(this.first ? [this.first] : []), this.head];
+    return [...shared, ...arch.map((c, l) => this.blocks[l][c].group)];
+  }
+
+  /** Runs one path on `x` ([N,H,W,C]); `x` stays owned by the caller. */
+  forward(x: Tensor, arch: Arch, opts: ForwardOptions): PathResult {
+    checkArch(this.space, arch);
+    if (opts.grad && opts.bn.kind !== "train") {
+      throw new Error("Supernet.forward: gradients need batch-norm mode 'train'");
+    }
+    const ctx: Ctx = { opts, tape: opts.grad ? [] : null };
+    let h = this.stemForward(ctx, x);
+    if (this.firstParts) h = this.firstForward(ctx, h);
+    arch.forEach((c, l) => {
+      h = this.blockForward(ctx, this.blocks[l][c], this.space.layers[l], h);
+    });
+    const logits = this.headForward(ctx, h);
+    const tape = ctx.tape;
+    const backward = tape
+      ? (dlogits: Tensor) => {
+          let dy: Tensor | null = dlogits;
+          for (let i = tape.length - 1; i >= 0; i--) {
+            const next: Tensor | null = tape[i](dy!);
+            if (dy !== dlogits) dy!.dispose();
+            dy = next;
+          }
+          dy?.dispose();
+          tape.length = 0;
+        }
+      : null;
+    return { logits, backward };
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.dispose();
+    for (const bn of this.bns) {
+      bn.runningMean.dispose();
+      bn.runningVar.dispose();
+    }
+  }
+
+  // ---- parts ----
+
+  private makeBlock(f: ParamFactory, layer: LayerGeom, choice: ChoiceSpec, c: number): ChoiceBlock {
+    const name = `${layer.label}.choice${c}`;
+    const group = new ParamGroup(name);
+    const E = expandedWidth(layer.inC, choice.expand);
+    const K = choice.kernel;
+    const wExpand = f.param(group, `${name}.expand`, "conv", [layer.inC, E], convInit(E));
+    const bn1 = f.bn(group, `${name}.bn1`, E);
+    const wDw = f.param(group, `${name}.dw`, "conv", [K, K, E], convInit(K * K));
+    const bn2 = f.bn(group, `${name}.bn2`, E);
+    let se: ChoiceBlock["se"] = null;
+    if (choice.se) {
+      const R = seWidth(this.space.spec, layer.inC, E);
+      se = {
+        w1: f.param(group, `${name}.se.reduce.weight`, "fc-weight", [E, R], convInit(R)),
+        b1: f.param(group, `${name}.se.reduce.bias`, "bias", [R], { kind: "const", value: 0 }),
+        w2: f.param(group, `${name}.se.expand.weight`, "fc-weight", [R, E], convInit(E)),
+        b2: f.param(group, `${name}.se.expand.bias`, "bias", [E], { kind: "const", value: 0 }),
+      };
+    }
+    const wProject = f.param(group, `${name}.project`, "conv", [E, layer.outC], convInit(layer.outC));
+    const bn3 = f.bn(group, `${name}.bn3`, layer.outC);
+    return { group, choice, expandC: E, wExpand, bn1, wDw, bn2, se, wProject, bn3 };
+  }
+
+  private stemForward(ctx: Ctx, x: Tensor): Tensor {
+    const gpu = this.gpu;
+    const stride = this.space.stem.stride;
+    const h = conv2d(gpu, x, this.stemW.w, { stride });
+    const a = this.bnForward(ctx, h, this.stemBn, true);
+    ctx.tape?.push((da) => {
+      const dh = a.back!(da);
+      conv2dBackwardWeight(gpu, x, dh, this.stemW.g, { stride }, this.stemW.takeAccumulate());
+      dh.dispose();
+      return null; // the input image needs no gradient
+    });
+    if (!ctx.tape) h.dispose();
+    return a.y;
+  }
+
+  private firstForward(ctx: Ctx, x: Tensor): Tensor {
+    const gpu = this.gpu;
+    const p = this.firstParts!;
+    const geom = this.space.firstBlock!;
+    const h1 = dwconv(gpu, x, p.dw.w, { stride: 1 });
+    const a1 = this.bnForward(ctx, h1, p.bn1, true);
+    const h2 = pwconv(gpu, a1.y, p.pw.w);
+    const a2 = this.bnForward(ctx, h2, p.bn2, false);
+    const y = geom.residual ? add(gpu, a2.y, x) : a2.y;
+    if (geom.residual) a2.y.dispose();
+    if (!ctx.tape) {
+      for (const t of [x, h1, a1.y, h2]) t.dispose();
+      return y;
+    }
+    ctx.tape.push((dy) => {
+      const dh2 = a2.back!(dy);
+      pwconvBackwardWeight(gpu, a1.y, dh2, p.pw.g, p.pw.takeAccumulate());
+      const da1 = pwconvBackwardInput(gpu, dh2, p.pw.w);
+      dh2.dispose();
+      a1.y.dispose();
+      const dh1 = a1.back!(da1);
+      da1.dispose();
+      dwconvBackwardWeight(gpu, x, dh1, p.dw.g, { stride: 1 }, p.dw.takeAccumulate());
+      const dx = dwconvBackwardInput(gpu, dh1, p.dw.w, { stride: 1, inputShape: x.shape });
+      dh1.dispose();
+      x.dispose();
+      if (geom.residual) addInto(gpu, dx, dy);
+      return dx;
+    });
+    return y;
+  }
+
+  private blockForward(ctx: Ctx, b: ChoiceBlock, geom: LayerGeom, x: Tensor): Tensor {
+    const gpu = this.gpu;
+    const stride = geom.stride;
+    const h1 = pwconv(gpu, x, b.wExpand.w);
+    const a1 = this.bnForward(ctx, h1, b.bn1, true);
+    const h2 = dwconv(gpu, a1.y, b.wDw.w, { stride });
+    const a2 = this.bnForward(ctx, h2, b.bn2, true);
+    const se = b.se ? this.seForward(ctx, b, a2.y) : null;
+    const projIn = se ? se.y : a2.y;
+    const h3 = pwconv(gpu, projIn, b.wProject.w);
+    const a3 = this.bnForward(ctx, h3, b.bn3, false);
+    const y = geom.residual ? add(gpu, a3.y, x) : a3.y;
+    if (geom.residual) a3.y.dispose();
+    if (!ctx.tape) {
+      for (const t of [x, h1, a1.y, h2, projIn, h3]) t.dispose();
+      if (se) a2.y.dispose();
+      return y;
+    }
+    ctx.tape.push((dy) => {
+      const dh3 = a3.back!(dy);
+      pwconvBackwardWeight(gpu, projIn, dh3, b.wProject.g, b.wProject.takeAccumulate());
+      let da2 = pwconvBackwardInput(gpu, dh3, b.wProject.w);
+      dh3.dispose();
+      if (se) {
+        projIn.dispose();
+        const d = se.back(da2);
+        da2.dispose();
+        da2 = d;
+      }
+      a2.y.dispose();
+      const dh2 = a2.back!(da2);
+      da2.dispose();
+      dwconvBackwardWeight(gpu, a1.y, dh2, b.wDw.g, { stride }, b.wDw.takeAccumulate());
+      const da1 = dwconvBackwardInput(gpu, dh2, b.wDw.w, { stride, inputShape: a1.y.shape });
+      dh2.dispose();
+      a1.y.dispose();
+      const dh1 = a1.back!(da1);
+      da1.dispose();
+      pwconvBackwardWeight(gpu, x, dh1, b.wExpand.g, b.wExpand.takeAccumulate());
+      const dx = pwconvBackwardInput(gpu, dh1, b.wExpand.w);
+      dh1.dispose();
+      x.dispose();
+      if (geom.residual) addInto(gpu, dx, dy);
+      return dx;
+    });
+    return y;
+  }
+
+  /** Squeeze-and-excitation on a: [N,H,W,E]; `a` stays alive (the caller owns it). */
+  private seForward(ctx: Ctx, b: ChoiceBlock, a: Tensor): { y: Tensor; back: (dy: Tensor) => Tensor } {
+    const gpu = this.gpu;
+    const se = b.se!;
+    const pooled = globalAvgPool(gpu, a);
+    const z = linear(gpu, pooled, se.w1.w, se.b1.w);
+    const zr = relu(gpu, z);
+    const g = linear(gpu, zr, se.w2.w, se.b2.w);
+    const s = sigmoid(gpu, g);
+    g.dispose();
+    const y = channelScale(gpu, a, s);
+    if (!ctx.tape) {
+      for (const t of [pooled, z, zr, s]) t.dispose();
+    }
+    const back = (dy: Tensor): Tensor => {
+      const { dx, ds } = channelScaleBackward(gpu, a, s, dy);
+      const dg = sigmoidBackward(gpu, s, ds);
+      ds.dispose();
+      s.dispose();
+      linearBackwardParams(gpu, zr, dg, se.w2.g, se.b2.g, takeAccumulate2(se.w2, se.b2));
+      const dzr = linearBackwardInput(gpu, dg, se.w2.w);
+      dg.dispose();
+      zr.dispose();
+      const dz = reluBackward(gpu, z, dzr);
+      dzr.dispose();
+      z.dispose();
+      linearBackwardParams(gpu, pooled, dz, se.w1.g, se.b1.g, takeAccumulate2(se.w1, se.b1));
+      const dp = linearBackwardInput(gpu, dz, se.w1.w);
+      dz.dispose();
+      pooled.dispose();
+      const dxPool = globalAvgPoolBackward(gpu, dp, a.shape);
+      dp.dispose();
+      addInto(gpu, dx, dxPool);
+      dxPool.dispose();
+      return dx;
+    };
+    return { y, back };
+  }
+
+  private headForward(ctx: Ctx, x: Tensor): Tensor {
+    const gpu = this.gpu;
+    const hp = this.headParts;
+    let feat = x;
+    let a: { y: Tensor; back: ((dy: Tensor) => Tensor) | null } | null = null;
+    let hConv: Tensor | null = null;
+    if (hp.conv && hp.bn) {
+      hConv = pwconv(gpu, x, hp.conv.w);
+      a = this.bnForward(ctx, hConv, hp.bn, true);
+      feat = a.y;
+    }
+    const pooled = globalAvgPool(gpu, feat);
+    const rate = this.space.spec.head.dropout;
+    const dropSeed = ctx.opts.dropoutSeed ?? 0;
+    const useDrop = ctx.tape !== null && rate > 0;
+    const dropped = useDrop ? dropout(gpu, pooled, { rate, seed: dropSeed }) : pooled;
+    const logits = linear(gpu, dropped, hp.fcW.w, hp.fcB.w);
+    if (!ctx.tape) {
+      for (const t of new Set([x, feat, pooled, dropped, ...(hConv ? [hConv] : [])])) t.dispose();
+      return logits;
+    }
+    ctx.tape.push((dlogits) => {
+      linearBackwardParams(gpu, dropped, dlogits, hp.fcW.g, hp.fcB.g, takeAccumulate2(hp.fcW, hp.fcB));
+      let dp = linearBackwardInput(gpu, dlogits, hp.fcW.w);
+      if (useDrop) {
+        const d = dropoutBackward(gpu, dp, { rate, seed: dropSeed });
+        dp.dispose();
+        dp = d;
+        dropped.dispose();
+      }
+      pooled.dispose();
+      const dfeat = globalAvgPoolBackward(gpu, dp, feat.shape);
+      dp.dispose();
+      if (!a || !hp.conv || !hConv) {
+        x.dispose();
+        return dfeat;
+      }
+      feat.dispose();
+      const dh = a.back!(dfeat);
+      dfeat.dispose();
+      pwconvBackwardWeight(gpu, x, dh, hp.conv.g, hp.conv.takeAccumulate());
+      const dx = pwconvBackwardInput(gpu, dh, hp.conv.w);
+      dh.dispose();
+      x.dispose();
+      return dx;
+    });
+    return logits;
+  }
+
+  /**
+   * Batch norm (+ReLU6) in the pass's BN mode. In training mode the
+   * returned `back` maps dy to dx, writes this BN's parameter gradients and
+   * frees `x` and the saved statistics.
+   */
+  private bnForward(ctx: Ctx, x: Tensor, bn: BnState, relu6: boolean): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+    const gpu = this.gpu;
+    const p = bnParams(bn);
+    const { momentum, eps } = this.space.spec.bn;
+    const mode = ctx.opts.bn;
+    switch (mode.kind) {
+      case "train": {
+        const { y, saved } = batchNormTrain(gpu, x, p, { momentum, eps, relu6 });
+        if (!ctx.tape) {
+          saved.mean.dispose();
+          saved.invStd.dispose();
+          return { y, back: null };
+        }
+        const back = (dy: Tensor): Tensor => {
+          const acc = takeAccumulate2(bn.gamma, bn.beta);
+          const grads = { dgamma: bn.gamma.g, dbeta: bn.beta.g };
+          const dx = batchNormBackward(gpu, x, dy, p, saved, grads, { relu6, accumulate: acc });
+          saved.mean.dispose();
+          saved.invStd.dispose();
+          x.dispose();
+          return dx;
+        };
+        return { y, back };
+      }
+      case "collect": {
+        const stats = batchNormStats(gpu, x);
+        mode.sink(bn, stats.mean, stats.variance);
+        const { y, saved } = batchNormTrain(gpu, x, p, { momentum, eps, relu6, updateRunning: false });
+        saved.mean.dispose();
+        saved.invStd.dispose();
+        return { y, back: null };
+      }
+      case "tracked":
+        return { y: batchNormInfer(gpu, x, p, { eps, relu6 }), back: null };
+      case "override": {
+        const s = mode.stats.get(bn);
+        const q: BnParams = s ? { ...p, runningMean: s.mean, runningVar: s.variance } : p;
+        return { y: batchNormInfer(gpu, x, q, { eps, relu6 }), back: null };
+      }
+    }
+  }
+}
+
+function bnParams(bn: BnState): BnParams {
+  return { gamma: bn.gamma.w, beta: bn.beta.w, runningMean: bn.runningMean, runningVar: bn.runningVar };
+}
+
+/** Two params written by one kernel share one accumulate decision. */
+function takeAccumulate2(a: Param, b: Param): boolean {
+  const acc = a.takeAccumulate();
+  b.fresh = true;
+  return acc;
+}
+
+/** He-normal initialization with fan-out `fanOut` (ReLU-family nets). */
+function convInit(fanOut: number): { kind: "normal"; std: number } {
+  return { kind: "normal", std: Math.sqrt(2 / fanOut) };
+}
+
+/** The supernet as the trainer sees it: one path's loss, forward and backward. */
+export class SupernetModel implements TrainableModel {
+  readonly layers: number;
+  readonly choices: number;
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly net: Supernet,
+  ) {
+    this.layers = net.space.layers.length;
+    this.choices = net.space.spec.choices.length;
+  }
+
+  groupsFor(arch: Arch): ParamGroup[] {
+    return this.net.groupsFor(arch);
+  }
+
+  describe(arch: Arch): string {
+    return archToString(this.net.space, arch);
+  }
+
+  trainPath(arch: Arch, batch: DeviceBatch, stats: Tensor, opts: PathOptions): void {
+    const gpu = this.gpu;
+    const { logits, backward } = this.net.forward(batch.x, arch, {
+      bn: { kind: "train" },
+      grad: true,
+      dropoutSeed: opts.dropoutSeed,
+    });
+    const dlogits = gpu.empty(logits.shape, "dlogits");
+    softmaxCrossEntropy(gpu, logits, batch.y, { smoothing: opts.labelSmoothing, stats, dlogits });
+    logits.dispose();
+    backward!(dlogits);
+    dlogits.dispose();
+  }
+}
