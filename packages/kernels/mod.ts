@@ -20,3 +20,5 @@ export { batchNormTrain, batchNormInfer, batchNormBackward, batchNormStats, sele
 export type { BnParams, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
 export { softmaxCrossEntropy } from "./src/ops/loss.ts";
 export type { CrossEntropyOptions } from "./src/ops/loss.ts";
+export { channelScale, channelScaleBackward, sigmoid, sigmoidBackward, relu, reluBackward, selectSeVariant, forceSeVariant } from "./src/ops/se.ts";
+export type { SeVariant } from "./src/ops/se.ts";
