@@ -165,8 +165,32 @@ export function pwconvBackwardWeightWith(
   const split = gpu.pipeline({ name: "pwconv.backward-weight.split4x4", code, entryPoint: "split", constants: { WG } });
   const tiles = (g.CI / 4) * (g.CO / 4);
   gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
-  const reduce = gpu.pipeline({ name: "pwconv.backward-weight.reduce", code, entryPoint: "reduce", constants: { WG } });
-  gpu.dispatch(reduce, { tensors: [part, dw], params, groups: groups((g.CI * g.CO) / 4) });
+  recordSliceReduce(gpu, part, dw, slices, accumulate);
+}
+
+/**
+ * Records dw (+)= the sum over slices of part[SLICES, ...dw.shape], added in
+ * slice order, then returns `part` to the pool. dw.size must be a multiple
+ * of 4. The conv2d weight gradient uses it too.
+ */
+export function recordSliceReduce(
+  gpu: Gpu, part: Tensor, dw: Tensor, slices: number, accumulate: boolean,
+): void {
+  if (dw.size % 4 !== 0 || part.size !== slices * dw.size) {
+    throw new Error(
+      `pwconv.backward-weight.reduce: partials ${shapeStr(part.shape)} do not hold ${slices} slices of ${shapeStr(dw.shape)} in vec4s`,
+    );
+  }
+  const { WG } = PWCONV_CONFIG;
+  const reduce = gpu.pipeline({
+    name: "pwconv.backward-weight.reduce",
+    code: wgsl("pwconv.backward-weight.wgsl"),
+    entryPoint: "reduce",
+    constants: { WG },
+  });
+  // Params as the reduce kernel reads them: CI * CO / 4 vec4s per slice.
+  const params = [0, 1, dw.size, 0, slices, accumulate ? 1 : 0];
+  gpu.dispatch(reduce, { tensors: [part, dw], params, groups: groups(dw.size / 4) });
   // Safe to pool now: later users of the buffer are recorded after these dispatches.
   part.dispose();
 }
