@@ -22,3 +22,8 @@ export { softmaxCrossEntropy } from "./src/ops/loss.ts";
 export type { CrossEntropyOptions } from "./src/ops/loss.ts";
 export { channelScale, channelScaleBackward, sigmoid, sigmoidBackward, relu, reluBackward, selectSeVariant, forceSeVariant } from "./src/ops/se.ts";
 export type { SeVariant } from "./src/ops/se.ts";
+export { pwconv, pwconvBackwardInput, pwconvBackwardWeight, selectPwconvVariant, PWCONV_CONFIG } from "./src/ops/pwconv.ts";
+export type { PwconvVariant } from "./src/ops/pwconv.ts";
+export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize, selectConv2dVariant } from "./src/ops/conv2d.ts";
+export type { Conv2dOptions, Conv2dVariant } from "./src/ops/conv2d.ts";
+export { linear, linearBackwardInput, linearBackwardParams } from "./src/ops/linear.ts";
