@@ -22,3 +22,10 @@ export { evaluateArch, recalibrate, populationStats } from "./src/eval/evaluate.
 export type { BnEvalMode, Score, EvalData } from "./src/eval/evaluate.ts";
 export { trainLoop, restoreSupernet, CHECKPOINT_FORMAT } from "./src/train/loop.ts";
 export type { LoopOptions, LoopHooks, StepReport, SupernetCheckpointMeta, PositionedSource } from "./src/train/loop.ts";
+export { runSearch, ppoMixAt, buildLayerCostTable, violation } from "./src/search/search.ts";
+export type { Objectives, Costs, CostKey, Constraint, RefPoint, SearchConfig, GenerationLog, PpoLog, FrontMember, SearchResult, LayerCostTable } from "./src/search/search.ts";
+export { dominates, constrainedDominates, fastNonDominatedSort, crowdingDistance, rankAndCrowding, crowdedBetter, tournament, uniformCrossover, mutateLayers, environmentalSelection } from "./src/search/nsga2.ts";
+export type { RankCrowding } from "./src/search/nsga2.ts";
+export { hypervolume } from "./src/search/hypervolume.ts";
+export { PpoPolicy, applyAction } from "./src/search/ppo.ts";
+export type { PpoConfig, PpoSample, PpoAct, PpoStats } from "./src/search/ppo.ts";

@@ -1,0 +1,614 @@
+// The search driver: NSGA-II (optionally with PPO-proposed mutations, in
+// the MoreMNAS manner) or random search over architectures given as one
+// choice index per searchable layer, under hard cost constraints.
+//
+// Sign convention: internally every objective is minimized, as the vector
+// [-top1, madds, third]. Constraint violation is a non-negative sum of
+// relative excesses; 0 means feasible. Policy rewards are maximized:
+//   +1    child not dominated by any member of the current population
+//   -0.1  child dominated, or a duplicate of something already seen
+//   -0.5  child breaks a constraint
+// Costs come from cheap callbacks; top-1 from the expensive `evaluate`,
+// called once per generation on the new distinct feasible architectures.
+// Infeasible architectures are never evaluated.
+//
+// Policy share (nsga2-ppo): each child's mutation is drawn from the policy
+// with probability mix(g), else from the random per-layer mutation.
+// Generation 0 is uniform random; mix falls linearly from ppoMix.start at
+// generation 1 to ppoMix.end at the last (default 0.8 -> 0.2): the policy
+// explores early, plain evolution refines late. The policy is updated once
+// per generation on that generation's samples.
+// NOTE: the returned front is the non-dominated feasible set of everything
+// evaluated, not only the final population, so no algorithm loses a front
+// member to population truncation and all three compare on equal terms.
+
+import { Rng } from "@fairnas/kernels";
+import { hypervolume } from "./hypervolume.ts";
+import {
+  constrainedDominates, dominates, environmentalSelection, mutateLayers,
+  rankAndCrowding, tournament, uniformCrossover,
+} from "./nsga2.ts";
+import { PpoPolicy, type PpoConfig, type PpoSample } from "./ppo.ts";
+
+export interface Objectives {
+  readonly top1: number;
+  readonly madds: number;
+  readonly params: number;
+  readonly latencyMs: number;
+}
+export type Costs = Omit<Objectives, "top1">;
+export type CostKey = keyof Costs;
+export type Arch = readonly number[];
+
+export interface Constraint {
+  readonly key: CostKey;
+  readonly max?: number;
+  readonly min?: number;
+}
+
+/** Reference point in natural units: the worst top1 and largest costs counted. */
+export interface RefPoint {
+  readonly top1: number;
+  readonly madds: number;
+  readonly third: number;
+}
+
+export interface SearchConfig {
+  readonly algo: "nsga2-ppo" | "nsga2" | "random";
+  readonly layers: number;
+  readonly numChoices: number;
+  readonly population: number;
+  readonly generations: number;
+  readonly seed: number;
+  /** Objectives: max top1, min madds, min `third`. */
+  readonly third: "params" | "latencyMs";
+  readonly constraints: readonly Constraint[];
+  /** Cheap and exact; assumed to be a constant plus a sum over layers. */
+  readonly costs: (arch: Arch) => Costs;
+  /** Top-1 per architecture (expensive). */
+  readonly evaluate: (archs: readonly Arch[]) => Promise<number[]>;
+  /** Canonical hash: equal keys are treated as the same architecture. */
+  readonly key: (arch: Arch) => string;
+  readonly onGeneration?: (g: GenerationLog) => void;
+  /**
+   * Cost of choice `choice` at layer `layer`, without the constant part.
+   * Without it the per-layer table is derived from `costs` by differences.
+   */
+  readonly layerCosts?: (layer: number, choice: number) => Costs;
+  /** Default: top1 0, madds and third at 1.1x their largest possible value. */
+  readonly refPoint?: RefPoint;
+  /** Proposals per child before repair / giving up. Default 20. */
+  readonly maxRetries?: number;
+  /** Default 0.9. */
+  readonly crossoverRate?: number;
+  /** Per-layer random mutation probability. Default 1 / layers. */
+  readonly mutationRate?: number;
+  /** Policy share, linear from `start` (generation 1) to `end` (last). */
+  readonly ppoMix?: { readonly start: number; readonly end: number };
+  readonly ppo?: Omit<Partial<PpoConfig>, "layers" | "numChoices">;
+}
+
+export interface PpoLog {
+  readonly loss: number;
+  readonly entropy: number;
+  readonly meanReward: number;
+  readonly samples: number;
+}
+
+export interface GenerationLog {
+  readonly generation: number;
+  /** Distinct architectures evaluated so far (cumulative). */
+  readonly evaluations: number;
+  /** Distinct architectures in the population. */
+  readonly distinct: number;
+  /** Feasible members of the population. */
+  readonly feasible: number;
+  /** Of the feasible population, normalized as described at `normalizer`. */
+  readonly hypervolume: number;
+  /** Feasible members of the population's first front. */
+  readonly frontSize: number;
+  /** Probability that a child's mutation came from the policy. */
+  readonly ppoMix: number;
+  /** Policy update stats (nsga2-ppo, generations >= 1), else null. */
+  readonly ppo: PpoLog | null;
+  /** Proposals rejected this generation, by reason. */
+  readonly retries: { readonly infeasible: number; readonly duplicate: number };
+  /** Children that ran out of retries and went through repair. */
+  readonly repairs: number;
+}
+
+export interface FrontMember extends Objectives {
+  readonly arch: number[];
+}
+
+export interface SearchResult {
+  /** Non-dominated feasible architectures over everything evaluated. */
+  readonly front: FrontMember[];
+  readonly history: GenerationLog[];
+  readonly evaluations: number;
+  readonly infeasible?: {
+    /** Lowest achievable value of each constrained cost (exact if additive). */
+    readonly cheapest: Partial<Record<CostKey, number>>;
+    /** Highest achievable value, for keys with a `min` bound. */
+    readonly largest: Partial<Record<CostKey, number>>;
+    readonly message: string;
+  };
+}
+
+const COST_KEYS: readonly CostKey[] = ["madds", "params", "latencyMs"];
+const REWARD_FRONT = 1;
+const REWARD_STALE = -0.1;
+const REWARD_INFEASIBLE = -0.5;
+
+/** Linear policy-share schedule; generation 0 (random init) uses none. */
+export function ppoMixAt(
+  generation: number, generations: number, mix: { start: number; end: number },
+): number {
+  if (generation < 1) return 0;
+  if (generations <= 1) return mix.start;
+  return mix.start + ((mix.end - mix.start) * (generation - 1)) / (generations - 1);
+}
+
+// ---------------------------------------------------------------------------
+// Costs, constraints and repair
+
+/** Per-layer cost table: total = offset + sum_l table[l][arch[l]]. */
+export interface LayerCostTable {
+  readonly offset: Costs;
+  readonly table: Costs[][];
+}
+
+function addCosts(a: Costs, b: Costs, sign = 1): Costs {
+  return {
+    madds: a.madds + sign * b.madds,
+    params: a.params + sign * b.params,
+    latencyMs: a.latencyMs + sign * b.latencyMs,
+  };
+}
+
+export function buildLayerCostTable(cfg: SearchConfig): LayerCostTable {
+  const { layers: L, numChoices: m } = cfg;
+  const zeros = new Array<number>(L).fill(0);
+  const base = cfg.costs(zeros);
+  if (cfg.layerCosts) {
+    const lc = cfg.layerCosts;
+    const table = Array.from({ length: L }, (_, l) =>
+      Array.from({ length: m }, (_, c) => lc(l, c)));
+    const offset = table.reduce((acc, row) => addCosts(acc, row[0], -1), base);
+    return { offset, table };
+  }
+  const table = Array.from({ length: L }, (_, l) =>
+    Array.from({ length: m }, (_, c) => {
+      const a = [...zeros];
+      a[l] = c;
+      return addCosts(cfg.costs(a), base, -1);
+    }));
+  return { offset: base, table };
+}
+
+/** The architecture minimizing (sign 1) or maximizing (sign -1) one cost. */
+function extremeArch(t: LayerCostTable, key: CostKey, sign: 1 | -1): number[] {
+  return t.table.map((row) => {
+    let best = 0;
+    for (let c = 1; c < row.length; c++) {
+      if (sign * row[c][key] < sign * row[best][key]) best = c;
+    }
+    return best;
+  });
+}
+
+export function violation(c: Costs, constraints: readonly Constraint[]): number {
+  let v = 0;
+  for (const k of constraints) {
+    const x = c[k.key];
+    if (k.max !== undefined && x > k.max) v += (x - k.max) / (Math.abs(k.max) || 1);
+    if (k.min !== undefined && x < k.min) v += (k.min - x) / (Math.abs(k.min) || 1);
+  }
+  return v;
+}
+
+/**
+ * Greedy repair: repeatedly take the single-layer change that most lowers
+ * the violation, estimated from the table and confirmed with `costs`.
+ * Stops when feasible or when no change helps; at most L * m moves.
+ */
+function repair(cfg: SearchConfig, t: LayerCostTable, arch: Arch): number[] {
+  const a = [...arch];
+  let v = violation(cfg.costs(a), cfg.constraints);
+  for (let move = 0; move < cfg.layers * cfg.numChoices && v > 0; move++) {
+    const cur = cfg.costs(a);
+    let best: { l: number; c: number; v: number } | null = null;
+    for (let l = 0; l < cfg.layers; l++) {
+      for (let c = 0; c < cfg.numChoices; c++) {
+        if (c === a[l]) continue;
+        const est = addCosts(addCosts(cur, t.table[l][c]), t.table[l][a[l]], -1);
+        const ve = violation(est, cfg.constraints);
+        if (best === null || ve < best.v) best = { l, c, v: ve };
+      }
+    }
+    if (best === null) break;
+    const prev = a[best.l];
+    a[best.l] = best.c;
+    const vNew = violation(cfg.costs(a), cfg.constraints);
+    if (vNew >= v) {
+      a[best.l] = prev;
+      break;
+    }
+    v = vNew;
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------
+// Records and proposals
+
+interface Rec {
+  readonly arch: number[];
+  readonly key: string;
+  readonly costs: Costs;
+  readonly violation: number;
+  /** null: infeasible, never evaluated. */
+  top1: number | null;
+}
+
+interface Proposal {
+  readonly arch: number[];
+  /** Set when the policy proposed it. */
+  readonly ppo?: { state: number[]; action: number[]; logProb: number };
+}
+
+interface GenCounters { infeasible: number; duplicate: number; repairs: number }
+
+class Search {
+  readonly records = new Map<string, Rec>();
+  evaluations = 0;
+
+  constructor(readonly cfg: SearchConfig, readonly t: LayerCostTable) {}
+
+  record(arch: number[]): Rec {
+    const key = this.cfg.key(arch);
+    const known = this.records.get(key);
+    if (known) return known;
+    const costs = this.cfg.costs(arch);
+    return { arch, key, costs, violation: violation(costs, this.cfg.constraints), top1: null };
+  }
+
+  objectives(r: Rec): number[] {
+    return [-(r.top1 ?? 0), r.costs.madds, r.costs[this.cfg.third]];
+  }
+
+  /**
+   * Draws proposals until one is feasible and unseen, up to maxRetries;
+   * rejected policy proposals become samples with their penalty. When
+   * retries run out the last proposal is repaired toward feasibility.
+   */
+  admit(
+    make: () => Proposal, pending: Set<string>, n: GenCounters, samples: PpoSample[],
+  ): { rec: Rec; proposal: Proposal } {
+    const retries = this.cfg.maxRetries ?? 20;
+    let last: { rec: Rec; proposal: Proposal } | null = null;
+    for (let t = 0; t <= retries; t++) {
+      const proposal = make();
+      const rec = this.record(proposal.arch);
+      last = { rec, proposal };
+      const stale = this.records.has(rec.key) || pending.has(rec.key);
+      if (rec.violation <= 0 && !stale) return last;
+      if (t === retries) break;
+      if (rec.violation > 0) n.infeasible++;
+      else n.duplicate++;
+      const reward = rec.violation > 0 ? REWARD_INFEASIBLE : REWARD_STALE;
+      if (proposal.ppo) samples.push({ ...proposal.ppo, reward });
+    }
+    const { rec, proposal } = last!;
+    if (rec.violation <= 0) return last!;
+
+    // Out of retries and infeasible: the policy is charged for its proposal,
+    // and the repaired child counts as a plain (non-policy) child.
+    if (proposal.ppo) samples.push({ ...proposal.ppo, reward: REWARD_INFEASIBLE });
+    n.repairs++;
+    const fixed = repair(this.cfg, this.t, rec.arch);
+    return { rec: this.record(fixed), proposal: { arch: fixed } };
+  }
+
+  /** Evaluates the new feasible records in one call and stores them all. */
+  async evaluate(recs: readonly Rec[]): Promise<void> {
+    const fresh: Rec[] = [];
+    for (const r of recs) {
+      if (this.records.has(r.key)) continue;
+      this.records.set(r.key, r);
+      if (r.violation <= 0) fresh.push(r);
+    }
+    if (fresh.length === 0) return;
+    const top1 = await this.cfg.evaluate(fresh.map((r) => r.arch));
+    if (top1.length !== fresh.length) {
+      throw new Error(`evaluate: returned ${top1.length} values for ${fresh.length} archs`);
+    }
+    fresh.forEach((r, i) => { r.top1 = top1[i]; });
+    this.evaluations += fresh.length;
+  }
+
+  randomArch(rng: Rng): number[] {
+    return Array.from({ length: this.cfg.layers }, () => rng.int(this.cfg.numChoices));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Hypervolume normalizer
+
+/**
+ * Maps a record to the space the hypervolume is measured in:
+ * [-top1, madds scaled, third scaled], each cost scaled so that its lowest
+ * achievable value is 0 and the reference value is 1. The reference point
+ * there is [-ref.top1, 1, 1]; the hypervolume is in top1 units.
+ */
+interface Normalizer {
+  readonly point: (r: Rec) => number[];
+  readonly ref: number[];
+}
+
+function normalizer(cfg: SearchConfig, t: LayerCostTable): Normalizer {
+  const lo = (k: CostKey): number => cfg.costs(extremeArch(t, k, 1))[k];
+  const hi = (k: CostKey): number => cfg.costs(extremeArch(t, k, -1))[k];
+  const ref = cfg.refPoint ?? {
+    top1: 0, madds: 1.1 * hi("madds"), third: 1.1 * hi(cfg.third),
+  };
+  const scale = (k: CostKey, r: number): ((x: number) => number) => {
+    const base = lo(k);
+    const span = r - base > 0 ? r - base : 1;
+    return (x) => (x - base) / span;
+  };
+  const sm = scale("madds", ref.madds);
+  const st = scale(cfg.third, ref.third);
+  return {
+    point: (r) => [-(r.top1 ?? 0), sm(r.costs.madds), st(r.costs[cfg.third])],
+    ref: [-ref.top1, sm(ref.madds), st(ref.third)],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Algorithms
+
+const STREAM_INIT = 1;
+const STREAM_VARY = 2;
+
+interface Ctx {
+  readonly s: Search;
+  readonly norm: Normalizer;
+  readonly history: GenerationLog[];
+}
+
+function logGeneration(
+  ctx: Ctx, g: number, pop: readonly Rec[], n: GenCounters, mix: number,
+  ppo: PpoLog | null,
+): void {
+  const feasible = pop.filter((r) => r.violation <= 0 && r.top1 !== null);
+  const objs = feasible.map((r) => ctx.s.objectives(r));
+  const first = objs.filter((o) => !objs.some((p) => dominates(p, o)));
+  const entry: GenerationLog = {
+    generation: g,
+    evaluations: ctx.s.evaluations,
+    distinct: new Set(pop.map((r) => r.key)).size,
+    feasible: feasible.length,
+    hypervolume: hypervolume(feasible.map(ctx.norm.point), ctx.norm.ref),
+    frontSize: first.length,
+    ppoMix: mix,
+    ppo,
+    retries: { infeasible: n.infeasible, duplicate: n.duplicate },
+    repairs: n.repairs,
+  };
+  ctx.history.push(entry);
+  ctx.s.cfg.onGeneration?.(entry);
+}
+
+/** A batch of up to `count` distinct admitted records drawn by `make`. */
+function drawBatch(
+  s: Search, count: number, make: () => Proposal, n: GenCounters,
+  samples: PpoSample[],
+): { rec: Rec; proposal: Proposal }[] {
+  const pending = new Set<string>();
+  const out: { rec: Rec; proposal: Proposal }[] = [];
+  for (let i = 0; i < count; i++) {
+    const got = s.admit(make, pending, n, samples);
+    pending.add(got.rec.key);
+    out.push(got);
+  }
+  return out;
+}
+
+function newCounters(): GenCounters {
+  return { infeasible: 0, duplicate: 0, repairs: 0 };
+}
+
+/**
+ * Random search: each generation draws `population` uniform architectures
+ * (same retry rule), so the distinct evaluations match NSGA-II's nominal
+ * population * (generations + 1). Its logged population is the elitist
+ * selection of everything drawn so far, so its trace compares with NSGA-II.
+ */
+async function runRandom(ctx: Ctx): Promise<void> {
+  const { s } = ctx;
+  const { population: P, generations: G, seed } = s.cfg;
+  let pop: Rec[] = [];
+  for (let g = 0; g <= G; g++) {
+    const rng = Rng.derive(seed, STREAM_INIT, g);
+    const n = newCounters();
+    const batch = drawBatch(s, P, () => ({ arch: s.randomArch(rng) }), n, []);
+    await s.evaluate(batch.map((b) => b.rec));
+    pop = survivors(s, [...pop, ...batch.map((b) => b.rec)], P);
+    logGeneration(ctx, g, pop, n, 0, null);
+  }
+}
+
+/** Elitist survivors of parents + children, duplicates (by key) merged. */
+function survivors(s: Search, pool: readonly Rec[], size: number): Rec[] {
+  const byKey = new Map<string, Rec>();
+  for (const r of pool) if (!byKey.has(r.key)) byKey.set(r.key, r);
+  const union = [...byKey.values()];
+  const kept = environmentalSelection(
+    union.map((r) => s.objectives(r)), size, union.map((r) => r.violation));
+  return kept.map((i) => union[i]);
+}
+
+/**
+ * Policy reward of each policy-made child against the parents it joins:
+ * REWARD_FRONT when no parent dominates it (constrained), else REWARD_STALE.
+ */
+function childRewards(
+  s: Search, parents: readonly Rec[], kids: readonly { rec: Rec; proposal: Proposal }[],
+  samples: PpoSample[],
+): void {
+  const pObjs = parents.map((r) => s.objectives(r));
+  const seen = new Set<string>();
+  for (const { rec, proposal } of kids) {
+    if (!proposal.ppo) continue;
+    let reward = REWARD_STALE;
+    if (rec.violation > 0) reward = REWARD_INFEASIBLE;
+    else if (!seen.has(rec.key) && !parents.some((p) => p.key === rec.key)) {
+      const o = s.objectives(rec);
+      const beaten = parents.some((p, i) =>
+        constrainedDominates(pObjs[i], o, p.violation, rec.violation));
+      if (!beaten) reward = REWARD_FRONT;
+    }
+    seen.add(rec.key);
+    samples.push({ ...proposal.ppo, reward });
+  }
+}
+
+async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
+  const { s } = ctx;
+  const cfg = s.cfg;
+  const { population: P, generations: G, seed, layers: L, numChoices: m } = cfg;
+  const mixCfg = cfg.ppoMix ?? { start: 0.8, end: 0.2 };
+  const rate = cfg.mutationRate ?? 1 / L;
+  const crossoverRate = cfg.crossoverRate ?? 0.9;
+  const policy = withPolicy
+    ? new PpoPolicy({ seed, ...cfg.ppo, layers: L, numChoices: m })
+    : null;
+
+  // Generation 0: uniform random initial population.
+  const rng0 = Rng.derive(seed, STREAM_INIT, 0);
+  const n0 = newCounters();
+  const init = drawBatch(s, P, () => ({ arch: s.randomArch(rng0) }), n0, []);
+  await s.evaluate(init.map((b) => b.rec));
+  let pop = survivors(s, init.map((b) => b.rec), P);
+  logGeneration(ctx, 0, pop, n0, 0, null);
+
+  for (let g = 1; g <= G; g++) {
+    const rng = Rng.derive(seed, STREAM_VARY, g);
+    const rc = rankAndCrowding(pop.map((r) => s.objectives(r)), pop.map((r) => r.violation));
+    const mix = policy ? ppoMixAt(g, G, mixCfg) : 0;
+    const parents = pop;
+
+    // One proposal: tournament parents, uniform crossover, then a roulette
+    // between a policy-proposed and a random per-layer mutation.
+    const make = (): Proposal => {
+      const a = parents[tournament(rng, rc)].arch;
+      const b = parents[tournament(rng, rc)].arch;
+      const base = rng.next() < crossoverRate ? uniformCrossover(rng, a, b) : [...a];
+      if (policy && rng.next() < mix) {
+        const act = policy.act(rng, base);
+        return { arch: act.child, ppo: { state: base, action: act.action, logProb: act.logProb } };
+      }
+      return { arch: mutateLayers(rng, base, m, rate) };
+    };
+
+    const n = newCounters();
+    const samples: PpoSample[] = [];
+    const kids = drawBatch(s, P, make, n, samples);
+    await s.evaluate(kids.map((k) => k.rec));
+    childRewards(s, parents, kids, samples);
+    pop = survivors(s, [...parents, ...kids.map((k) => k.rec)], P);
+
+    let ppo: PpoLog | null = null;
+    if (policy && samples.length > 0) {
+      const st = policy.update(samples);
+      ppo = { loss: st.loss, entropy: st.entropy, meanReward: st.meanReward, samples: st.samples };
+    }
+    logGeneration(ctx, g, pop, n, mix, ppo);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Entry point
+
+function costBounds(
+  cfg: SearchConfig, t: LayerCostTable,
+): { cheapest: Partial<Record<CostKey, number>>; largest: Partial<Record<CostKey, number>> } {
+  const cheapest: Partial<Record<CostKey, number>> = {};
+  const largest: Partial<Record<CostKey, number>> = {};
+  for (const c of cfg.constraints) {
+    cheapest[c.key] = cfg.costs(extremeArch(t, c.key, 1))[c.key];
+    if (c.min !== undefined) largest[c.key] = cfg.costs(extremeArch(t, c.key, -1))[c.key];
+  }
+  return { cheapest, largest };
+}
+
+/** Bounds no architecture can meet, one phrase each; empty if none is provable. */
+function impossibleBounds(
+  cfg: SearchConfig, b: ReturnType<typeof costBounds>,
+): string[] {
+  const out: string[] = [];
+  for (const c of cfg.constraints) {
+    const lo = b.cheapest[c.key]!;
+    if (c.max !== undefined && lo > c.max) out.push(`${c.key} <= ${c.max} (cheapest ${lo})`);
+    const hi = b.largest[c.key];
+    if (c.min !== undefined && hi !== undefined && hi < c.min) {
+      out.push(`${c.key} >= ${c.min} (largest ${hi})`);
+    }
+  }
+  return out;
+}
+
+function validate(cfg: SearchConfig): void {
+  const { layers: L, numChoices: m, population: P, generations: G } = cfg;
+  const ok = [L, m, P].every((x) => Number.isInteger(x) && x >= 1) &&
+    Number.isInteger(G) && G >= 0;
+  if (!ok) {
+    throw new Error(`runSearch: need integer layers, numChoices, population >= 1 and ` +
+      `generations >= 0; got L ${L} m ${m} population ${P} generations ${G}`);
+  }
+  for (const c of cfg.constraints) {
+    if (!COST_KEYS.includes(c.key)) throw new Error(`runSearch: unknown constraint key ${c.key}`);
+  }
+}
+
+/** Non-dominated feasible evaluated records, sorted by madds then top1. */
+function finalFront(s: Search): FrontMember[] {
+  const done = [...s.records.values()].filter((r) => r.violation <= 0 && r.top1 !== null);
+  const objs = done.map((r) => s.objectives(r));
+  return done
+    .filter((_, i) => !objs.some((p) => dominates(p, objs[i])))
+    .map((r) => ({ arch: [...r.arch], top1: r.top1!, ...r.costs }))
+    .sort((a, b) => a.madds - b.madds || b.top1 - a.top1 || a.arch.join().localeCompare(b.arch.join()));
+}
+
+export async function runSearch(cfg: SearchConfig): Promise<SearchResult> {
+  validate(cfg);
+  const t = buildLayerCostTable(cfg);
+  const bounds = costBounds(cfg, t);
+
+  // Provably impossible bounds: report them without spending evaluations.
+  const impossible = impossibleBounds(cfg, bounds);
+  if (impossible.length > 0) {
+    return {
+      front: [], history: [], evaluations: 0,
+      infeasible: { ...bounds, message: `no architecture can meet ${impossible.join("; ")}` },
+    };
+  }
+
+  const s = new Search(cfg, t);
+  const ctx: Ctx = { s, norm: normalizer(cfg, t), history: [] };
+  if (cfg.algo === "random") await runRandom(ctx);
+  else await runNsga2(ctx, cfg.algo === "nsga2-ppo");
+
+  const front = finalFront(s);
+  if (front.length > 0) return { front, history: ctx.history, evaluations: s.evaluations };
+  return {
+    front, history: ctx.history, evaluations: s.evaluations,
+    infeasible: {
+      ...bounds,
+      message: "no feasible architecture found; each bound may be reachable alone " +
+        "but not all together",
+    },
+  };
+}
