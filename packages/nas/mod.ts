@@ -22,6 +22,12 @@ export { evaluateArch, recalibrate, populationStats } from "./src/eval/evaluate.
 export type { BnEvalMode, Score, EvalData } from "./src/eval/evaluate.ts";
 export { trainLoop, restoreSupernet, CHECKPOINT_FORMAT } from "./src/train/loop.ts";
 export type { LoopOptions, LoopHooks, StepReport, SupernetCheckpointMeta, PositionedSource } from "./src/train/loop.ts";
+export { loadDataset, splitTrainVal, computeNormalization, DEFAULT_DATA_DIR, SPLIT_STREAM, DatasetError } from "./src/data/dataset.ts";
+export type { ImageSet, Normalization, DatasetFormat, LoadedDataset } from "./src/data/dataset.ts";
+export { BatchStream, BatchPreparer, DATA_STREAM, AUG_STREAM, settleState, advanceState } from "./src/data/batches.ts";
+export type { BatchOptions, Batch, StreamState, Augment, WorkerOptions } from "./src/data/batches.ts";
+export { saveCheckpoint, loadCheckpoint, CheckpointError, CHECKPOINT_VERSION } from "./src/checkpoint.ts";
+export type { Checkpoint } from "./src/checkpoint.ts";
 export { runSearch, ppoMixAt, buildLayerCostTable, violation } from "./src/search/search.ts";
 export type { Objectives, Costs, CostKey, Constraint, RefPoint, SearchConfig, GenerationLog, PpoLog, FrontMember, SearchResult, LayerCostTable } from "./src/search/search.ts";
 export { dominates, constrainedDominates, fastNonDominatedSort, crowdingDistance, rankAndCrowding, crowdedBetter, tournament, uniformCrossover, mutateLayers, environmentalSelection } from "./src/search/nsga2.ts";
