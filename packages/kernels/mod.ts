@@ -27,3 +27,5 @@ export type { PwconvVariant } from "./src/ops/pwconv.ts";
 export { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dOutSize, selectConv2dVariant } from "./src/ops/conv2d.ts";
 export type { Conv2dOptions, Conv2dVariant } from "./src/ops/conv2d.ts";
 export { linear, linearBackwardInput, linearBackwardParams } from "./src/ops/linear.ts";
+export { dropout, dropoutBackward, selectDropoutVariant, forceDropoutVariant } from "./src/ops/dropout.ts";
+export type { DropoutOptions, DropoutVariant } from "./src/ops/dropout.ts";
