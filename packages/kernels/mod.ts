@@ -29,3 +29,5 @@ export type { Conv2dOptions, Conv2dVariant } from "./src/ops/conv2d.ts";
 export { linear, linearBackwardInput, linearBackwardParams } from "./src/ops/linear.ts";
 export { dropout, dropoutBackward, selectDropoutVariant, forceDropoutVariant } from "./src/ops/dropout.ts";
 export type { DropoutOptions, DropoutVariant } from "./src/ops/dropout.ts";
+export { sgdUpdate, selectSgdVariant, forceSgdVariant } from "./src/ops/sgd.ts";
+export type { SgdOptions, SgdVariant } from "./src/ops/sgd.ts";
