@@ -83,7 +83,9 @@ function encodeParts(ckpt: Checkpoint): Uint8Array[] {
   const table: TableEntry[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(ckpt.tensors)) {
-    if (!(t instanceof Float32Array)) throw new CheckpointError(`tensor "${name}" is not a Float32Array`);
+    if (!(t instanceof Float32Array)) {
+      throw new CheckpointError(`tensor "${name}" is not a Float32Array`);
+    }
     table.push({ name, offset, length: t.length });
     offset += t.length;
   }

@@ -95,7 +95,8 @@ function checkOptions(set: ImageSet, indices: Int32Array, opts: BatchOptions): v
 
   const C = set.channels;
   if (opts.norm.mean.length !== C || opts.norm.std.length !== C) {
-    fail(`norm has ${opts.norm.mean.length} means and ${opts.norm.std.length} stds, set has C=${C}`);
+    const { mean, std } = opts.norm;
+    fail(`norm has ${mean.length} means and ${std.length} stds, set has C=${C}`);
   }
   if (opts.norm.std.some((s) => !(s > 0))) fail(`norm.std must be positive: ${opts.norm.std}`);
   const pad = opts.augment?.cropPad ?? 0;
@@ -262,7 +263,10 @@ export class BatchStream {
     return this.cur;
   }
 
-  /** Stops the worker, if any, and waits until its thread has exited. */
+  /**
+   * Stops the worker, if any, and waits until its thread has exited. A
+   * worker stream must be closed: a live worker keeps the process running.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -325,7 +329,9 @@ async function startWorker(
   };
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData });
   const failed = new Promise<never>((_, reject) => {
-    worker.once("error", (e) => reject(new Error(`batch worker failed: ${e.message}`, { cause: e })));
+    worker.once("error", (e) => {
+      reject(new Error(`batch worker failed: ${e.message}`, { cause: e }));
+    });
     worker.once("exit", (code) => reject(new Error(`batch worker exited (code ${code})`)));
   });
   failed.catch(() => undefined);

@@ -71,11 +71,16 @@ export async function loadDataset(
 }
 
 async function listDir(dir: string): Promise<string[]> {
-  try {
-    if (!(await stat(dir)).isDirectory()) throw new Error("ENOTDIR");
-    return await readdir(dir);
-  } catch {
+  const info = await stat(dir).catch(() => null);
+  if (info === null) {
     throw new DatasetError(`${dir}: dataset directory does not exist; ${INSTALL_HINT}`);
+  }
+  if (!info.isDirectory()) throw new DatasetError(`${dir}: not a directory; ${INSTALL_HINT}`);
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new DatasetError(`${dir}: cannot list dataset directory (${why})`);
   }
 }
 
@@ -241,7 +246,9 @@ export function computeNormalization(set: ImageSet, indices: Int32Array): Normal
   const sum = new Float64Array(C);
   const sumSq = new Float64Array(C);
   for (const i of indices) {
-    if (i < 0 || i >= set.n) throw new RangeError(`computeNormalization: index ${i} not in 0..${set.n - 1}`);
+    if (i < 0 || i >= set.n) {
+      throw new RangeError(`computeNormalization: index ${i} not in 0..${set.n - 1}`);
+    }
     const base = i * pixels * C;
     for (let p = 0; p < pixels * C; p++) {
       const v = set.images[base + p];
