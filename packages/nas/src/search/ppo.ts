@@ -208,11 +208,7 @@ export class PpoPolicy {
   }
 
   private meanEntropy(probs: Float64Array): number {
-    let total = 0;
-    for (let o = 0; o < probs.length; o++) {
-      if (probs[o] > 0) total -= probs[o] * Math.log(probs[o]);
-    }
-    return total / this.L;
+    return layerEntropy(probs, 0, probs.length) / this.L;
   }
 
   /**
@@ -263,23 +259,9 @@ export class PpoPolicy {
       const active = ratio * A <= clipped * A;
       const dLogProb = active ? -A * ratio * scale : 0;
 
-      // dz: d(loss)/d(logits), [L, m + 1].
-      const dz = new Float64Array(L * s);
-      for (let l = 0; l < L; l++) {
-        let Hl = 0;
-        for (let a = 0; a < s; a++) {
-          const p = f.probs[l * s + a];
-          if (p > 0) Hl -= p * Math.log(p);
-        }
-        entropyTerm += (Hl / L) * scale;
-        for (let a = 0; a < s; a++) {
-          const o = l * s + a;
-          const p = f.probs[o];
-          const hot = a === sample.action[l] ? 1 : 0;
-          const dH = p > 0 ? -p * (Math.log(p) + Hl) : 0;
-          dz[o] = dLogProb * (hot - p) - (entropyCoef / L) * scale * dH;
-        }
-      }
+      const { dz, entropy } = this.logitGrad(f.probs, sample.action, dLogProb,
+        (entropyCoef / L) * scale);
+      entropyTerm += entropy * scale;
 
       const diff = f.value - sample.reward;
       valueLoss += diff * diff * scale;
@@ -289,6 +271,29 @@ export class PpoPolicy {
 
     const loss = policyLoss + valueCoef * valueLoss - entropyCoef * entropyTerm;
     return { loss, policyLoss, valueLoss, grads };
+  }
+
+  /**
+   * d(loss)/d(logits) ([L, m + 1]) of one sample for dLogProb * logProb -
+   * entW * sum_l H_l, and its mean per-layer entropy. Per layer:
+   * d logProb / dz_a = [a taken] - p_a, dH / dz_a = -p_a (log p_a + H).
+   */
+  private logitGrad(
+    probs: Float64Array, action: readonly number[], dLogProb: number, entW: number,
+  ): { dz: Float64Array; entropy: number } {
+    const s = this.m + 1;
+    const dz = new Float64Array(this.L * s);
+    let entropy = 0;
+    for (let l = 0; l < this.L; l++) {
+      const Hl = layerEntropy(probs, l * s, s);
+      entropy += Hl / this.L;
+      for (let a = 0; a < s; a++) {
+        const p = probs[l * s + a];
+        const dH = p > 0 ? -p * (Math.log(p) + Hl) : 0;
+        dz[l * s + a] = dLogProb * ((a === action[l] ? 1 : 0) - p) - entW * dH;
+      }
+    }
+    return { dz, entropy };
   }
 
   private backward(
@@ -337,6 +342,12 @@ export class PpoPolicy {
       }
     });
   }
+}
+
+function layerEntropy(p: Float64Array, off: number, n: number): number {
+  let h = 0;
+  for (let i = 0; i < n; i++) if (p[off + i] > 0) h -= p[off + i] * Math.log(p[off + i]);
+  return h;
 }
 
 function gaussian(rng: Rng, n: number, std: number): Float64Array {

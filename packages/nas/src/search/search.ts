@@ -26,7 +26,7 @@ import { Rng } from "@fairnas/kernels";
 import { hypervolume } from "./hypervolume.ts";
 import {
   constrainedDominates, dominates, environmentalSelection, mutateLayers,
-  rankAndCrowding, tournament, uniformCrossover,
+  rankAndCrowding, tournament, uniformCrossover, type RankCrowding,
 } from "./nsga2.ts";
 import { PpoPolicy, type PpoConfig, type PpoSample } from "./ppo.ts";
 
@@ -310,21 +310,26 @@ class Search {
     return { rec: this.record(fixed), proposal: { arch: fixed } };
   }
 
-  /** Evaluates the new feasible records in one call and stores them all. */
-  async evaluate(recs: readonly Rec[]): Promise<void> {
+  /**
+   * Evaluates the new feasible records in one call and stores them all.
+   * Returns the stored record for each input (equal keys share one).
+   */
+  async evaluate(recs: readonly Rec[]): Promise<Rec[]> {
     const fresh: Rec[] = [];
     for (const r of recs) {
       if (this.records.has(r.key)) continue;
       this.records.set(r.key, r);
       if (r.violation <= 0) fresh.push(r);
     }
-    if (fresh.length === 0) return;
-    const top1 = await this.cfg.evaluate(fresh.map((r) => r.arch));
-    if (top1.length !== fresh.length) {
-      throw new Error(`evaluate: returned ${top1.length} values for ${fresh.length} archs`);
+    if (fresh.length > 0) {
+      const top1 = await this.cfg.evaluate(fresh.map((r) => r.arch));
+      if (top1.length !== fresh.length) {
+        throw new Error(`evaluate: returned ${top1.length} values for ${fresh.length} archs`);
+      }
+      fresh.forEach((r, i) => { r.top1 = top1[i]; });
+      this.evaluations += fresh.length;
     }
-    fresh.forEach((r, i) => { r.top1 = top1[i]; });
-    this.evaluations += fresh.length;
+    return recs.map((r) => this.records.get(r.key)!);
   }
 
   randomArch(rng: Rng): number[] {
@@ -433,8 +438,8 @@ async function runRandom(ctx: Ctx): Promise<void> {
     const rng = Rng.derive(seed, STREAM_INIT, g);
     const n = newCounters();
     const batch = drawBatch(s, P, () => ({ arch: s.randomArch(rng) }), n, []);
-    await s.evaluate(batch.map((b) => b.rec));
-    pop = survivors(s, [...pop, ...batch.map((b) => b.rec)], P);
+    const recs = await s.evaluate(batch.map((b) => b.rec));
+    pop = survivors(s, [...pop, ...recs], P);
     logGeneration(ctx, g, pop, n, 0, null);
   }
 }
@@ -474,23 +479,43 @@ function childRewards(
   }
 }
 
+/**
+ * The proposer of one generation: tournament parents, uniform crossover,
+ * then a roulette between a policy-proposed (probability `mix`) and a
+ * random per-layer mutation.
+ */
+function proposer(
+  cfg: SearchConfig, rng: Rng, parents: readonly Rec[], rc: RankCrowding,
+  policy: PpoPolicy | null, mix: number,
+): () => Proposal {
+  const rate = cfg.mutationRate ?? 1 / cfg.layers;
+  const crossoverRate = cfg.crossoverRate ?? 0.9;
+  return () => {
+    const a = parents[tournament(rng, rc)].arch;
+    const b = parents[tournament(rng, rc)].arch;
+    const base = rng.next() < crossoverRate ? uniformCrossover(rng, a, b) : [...a];
+    if (policy && rng.next() < mix) {
+      const act = policy.act(rng, base);
+      return { arch: act.child, ppo: { state: base, action: act.action, logProb: act.logProb } };
+    }
+    return { arch: mutateLayers(rng, base, cfg.numChoices, rate) };
+  };
+}
+
 async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
   const { s } = ctx;
   const cfg = s.cfg;
-  const { population: P, generations: G, seed, layers: L, numChoices: m } = cfg;
+  const { population: P, generations: G, seed } = cfg;
   const mixCfg = cfg.ppoMix ?? { start: 0.8, end: 0.2 };
-  const rate = cfg.mutationRate ?? 1 / L;
-  const crossoverRate = cfg.crossoverRate ?? 0.9;
   const policy = withPolicy
-    ? new PpoPolicy({ seed, ...cfg.ppo, layers: L, numChoices: m })
+    ? new PpoPolicy({ seed, ...cfg.ppo, layers: cfg.layers, numChoices: cfg.numChoices })
     : null;
 
   // Generation 0: uniform random initial population.
   const rng0 = Rng.derive(seed, STREAM_INIT, 0);
   const n0 = newCounters();
   const init = drawBatch(s, P, () => ({ arch: s.randomArch(rng0) }), n0, []);
-  await s.evaluate(init.map((b) => b.rec));
-  let pop = survivors(s, init.map((b) => b.rec), P);
+  let pop = survivors(s, await s.evaluate(init.map((b) => b.rec)), P);
   logGeneration(ctx, 0, pop, n0, 0, null);
 
   for (let g = 1; g <= G; g++) {
@@ -499,25 +524,13 @@ async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
     const mix = policy ? ppoMixAt(g, G, mixCfg) : 0;
     const parents = pop;
 
-    // One proposal: tournament parents, uniform crossover, then a roulette
-    // between a policy-proposed and a random per-layer mutation.
-    const make = (): Proposal => {
-      const a = parents[tournament(rng, rc)].arch;
-      const b = parents[tournament(rng, rc)].arch;
-      const base = rng.next() < crossoverRate ? uniformCrossover(rng, a, b) : [...a];
-      if (policy && rng.next() < mix) {
-        const act = policy.act(rng, base);
-        return { arch: act.child, ppo: { state: base, action: act.action, logProb: act.logProb } };
-      }
-      return { arch: mutateLayers(rng, base, m, rate) };
-    };
-
+    // Children: drawn, evaluated, rewarded (policy ones), then selection.
     const n = newCounters();
     const samples: PpoSample[] = [];
-    const kids = drawBatch(s, P, make, n, samples);
-    await s.evaluate(kids.map((k) => k.rec));
-    childRewards(s, parents, kids, samples);
-    pop = survivors(s, [...parents, ...kids.map((k) => k.rec)], P);
+    const drawn = drawBatch(s, P, proposer(cfg, rng, parents, rc, policy, mix), n, samples);
+    const recs = await s.evaluate(drawn.map((k) => k.rec));
+    childRewards(s, parents, drawn.map((k, i) => ({ rec: recs[i], proposal: k.proposal })), samples);
+    pop = survivors(s, [...parents, ...recs], P);
 
     let ppo: PpoLog | null = null;
     if (policy && samples.length > 0) {
