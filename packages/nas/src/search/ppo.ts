@@ -124,7 +124,9 @@ export class PpoPolicy {
 
   private forward(arch: readonly number[]): Forward {
     const { L, m, H } = this;
-    if (arch.length !== L) throw new Error(`PpoPolicy: arch has ${arch.length} layers, policy has ${L}`);
+    if (arch.length !== L) {
+      throw new Error(`PpoPolicy: arch has ${arch.length} layers, policy has ${L}`);
+    }
     const hot = arch.map((c, l) => l * m + c);
     const h = new Float64Array(H);
     for (let j = 0; j < H; j++) {

@@ -529,7 +529,8 @@ async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
     const samples: PpoSample[] = [];
     const drawn = drawBatch(s, P, proposer(cfg, rng, parents, rc, policy, mix), n, samples);
     const recs = await s.evaluate(drawn.map((k) => k.rec));
-    childRewards(s, parents, drawn.map((k, i) => ({ rec: recs[i], proposal: k.proposal })), samples);
+    const kids = drawn.map((k, i) => ({ rec: recs[i], proposal: k.proposal }));
+    childRewards(s, parents, kids, samples);
     pop = survivors(s, [...parents, ...recs], P);
 
     let ppo: PpoLog | null = null;
@@ -592,7 +593,8 @@ function finalFront(s: Search): FrontMember[] {
   return done
     .filter((_, i) => !objs.some((p) => dominates(p, objs[i])))
     .map((r) => ({ arch: [...r.arch], top1: r.top1!, ...r.costs }))
-    .sort((a, b) => a.madds - b.madds || b.top1 - a.top1 || a.arch.join().localeCompare(b.arch.join()));
+    .sort((a, b) => a.madds - b.madds || b.top1 - a.top1 ||
+      a.arch.join().localeCompare(b.arch.join()));
 }
 
 export async function runSearch(cfg: SearchConfig): Promise<SearchResult> {
