@@ -63,6 +63,20 @@ describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
     for (const t of [logits, labels, stats]) t.dispose();
   });
 
+  it("cross-entropy labels outside [0, K) give smoothing-only loss, no hit N3 K4", async () => {
+    const g = gpu!;
+    const z = [3, 1, 0, -1, 0.5, 0.5, 2, 0, 1, 2, 3, 4];
+    const logits = g.tensor([3, 4], z);
+    const labels = g.tensor([3], [-1, 4, 3]);
+    const stats = g.zeros([2]);
+    const dlogits = g.empty([3, 4]);
+    softmaxCrossEntropy(g, logits, labels, { smoothing: 0.1, stats, dlogits });
+    const ref = softmaxCrossEntropyRef(z, [-1, 4, 3], 3, 4, 0.1);
+    expectClose("stats", await g.read(stats), [sum(ref.loss), 1], { atol: 1e-5, rtol: 1e-5 });
+    expectClose("dlogits", await g.read(dlogits), ref.dlogits, { atol: 1e-6, rtol: 1e-4 });
+    for (const t of [logits, labels, stats, dlogits]) t.dispose();
+  });
+
   it("cross-entropy rejects bad shapes", () => {
     const g = gpu!;
     const logits = g.zeros([4, 3]);

@@ -22,7 +22,7 @@ fn channelOf(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
 
 // ---- forward statistics (part = [2, chunks, C]: chunk means, chunk M2) ----
 
-@group(0) @binding(0) var<storage, read> part: array<f32>;
+@group(0) @binding(0) var<storage, read> part: array<f32>;                 // [2, chunks, C]
 @group(0) @binding(1) var<storage, read> gamma: array<f32>;                // [C]
 @group(0) @binding(2) var<storage, read> beta: array<f32>;                 // [C]
 @group(0) @binding(3) var<storage, read_write> runMean: array<f32>;        // [C]
@@ -125,7 +125,7 @@ fn infer(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
 // ---- backward (bPart = [2, chunks, C]: chunk sums of g and of g * xhat) ----
 
-@group(0) @binding(0) var<storage, read> bPart: array<f32>;
+@group(0) @binding(0) var<storage, read> bPart: array<f32>;                // [2, chunks, C]
 @group(0) @binding(1) var<storage, read> bGamma: array<f32>;               // [C]
 @group(0) @binding(2) var<storage, read> bBeta: array<f32>;                // [C]
 @group(0) @binding(3) var<storage, read> bMean: array<f32>;                // [C] saved

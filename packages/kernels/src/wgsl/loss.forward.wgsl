@@ -1,7 +1,7 @@
 // Softmax cross-entropy with label smoothing, forward and gradient in one
 // pass. Targets: t_k = (1 - eps) [k == label] + eps / K. Everything is
 // computed relative to the row maximum m, so logits like [1000, 0] give a
-// finite loss: loss = log(sum exp(z - m)) - sum_k t_k (z_k - m).
+// finite loss: loss = (sum_k t_k) log(sum exp(z - m)) - sum_k t_k (z_k - m).
 
 struct Params {
   N: u32,
@@ -46,10 +46,13 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     s += exp(e);
     shifted += e;
   }
-  let label = u32(labels[n]);
+  // A label outside [0, K) becomes K: no target mass on any logit, never a hit.
+  let lf = labels[n];
+  let label = select(p.K, u32(lf), lf >= 0.0 && lf < f32(p.K));
   let onLabel = select(0.0, logits[base + min(label, p.K - 1u)] - m, label < p.K);
   let spread = p.smoothing / f32(p.K);
-  rowOut[2u * n] = log(s) - (1.0 - p.smoothing) * onLabel - spread * shifted;
+  let mass = select(p.smoothing, 1.0, label < p.K);   // sum_k t_k
+  rowOut[2u * n] = mass * log(s) - (1.0 - p.smoothing) * onLabel - spread * shifted;
   rowOut[2u * n + 1u] = select(0.0, 1.0, arg == label);
 
   if (WRITE_GRAD) {
@@ -65,7 +68,7 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 
-@group(0) @binding(0) var<storage, read> sumIn: array<f32>;           // [N, 2]
+@group(0) @binding(0) var<storage, read> sumIn: array<f32>;           // [N, 2]: loss, correct
 @group(0) @binding(1) var<storage, read_write> stats: array<f32>;     // [2]
 @group(0) @binding(2) var<uniform> sp: Params;
 
