@@ -4,7 +4,7 @@
 // over column-per-invocation slices, vec4 along C when C % 4 == 0.
 // Dispatches: train 3, infer 2, backward 3, stats 2.
 
-import { f32, type Gpu } from "../runtime/gpu.ts";
+import { f32, type Gpu, type ParamWord } from "../runtime/gpu.ts";
 import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
@@ -33,7 +33,7 @@ export type BnVariant = "naive" | "scalar" | "vec4";
 const CONFIG = {
   WG: 64,
   /** Rows per invocation in the element-wise passes. */
-  APPLY_ROWS: 4,
+  APPLY_ROWS: 8,
   /** The reduction aims for about this many invocations... */
   TARGET_INVOCATIONS: 8192,
   /** ...with chunks of at least this many rows... */
@@ -102,7 +102,7 @@ function checkParams(op: string, p: BnParams, C: number): void {
   expectShape(op, "runningVar", p.runningVar, [C]);
 }
 
-function finalizeParams(pl: Plan, momentum: number, eps: number, flags: number) {
+function finalizeParams(pl: Plan, momentum: number, eps: number, flags: number): ParamWord[] {
   return [pl.C, pl.chunks, pl.chunkRows, pl.M, f32(momentum), f32(eps), flags];
 }
 

@@ -24,7 +24,9 @@ export function selectSeVariant(width: number): SeVariant {
   return "vec4";
 }
 
-function kernel(gpu: Gpu, pass: "forward" | "backward", entry: string, v: SeVariant) {
+function kernel(
+  gpu: Gpu, pass: "forward" | "backward", entry: string, v: SeVariant,
+): GPUComputePipeline {
   const file = `se.${pass}.wgsl`;
   const T = v === "vec4" ? "vec4<f32>" : "f32";
   return gpu.pipeline({
