@@ -13,6 +13,10 @@ import { exportState } from "./state.ts";
 
 const gpu = await testGpu();
 
+function nameSeed(name: string): number {
+  return [...name].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+}
+
 /** 8x8x2 input, 3 classes; 3 searchable layers with a residual, a stride and SE choices. */
 function tinySpace(): ResolvedSpace {
   return resolveSpace(validateSpace({
@@ -73,20 +77,70 @@ describe.runIf(gpu)("supernet", () => {
     net.dispose();
   });
 
+  it("a path's analytic gradient matches central differences of its loss", async () => {
+    const g = gpu!;
+    const space = resolveSpace({ ...tinySpace().spec, head: { width: 8, dropout: 0 } });
+    const net = new Supernet(g, space, 8);
+    const model = new SupernetModel(g, net);
+    const b = batch(g, 6, 12);
+    const arch = [2, 1, 0];
+    const loss = async (): Promise<number> => {
+      const stats = g.zeros([2]);
+      const { logits } = net.forward(b.x, arch, { bn: { kind: "train" }, grad: false });
+      softmaxCrossEntropy(g, logits, b.y, { smoothing: 0, stats });
+      const [l] = await g.read(stats);
+      logits.dispose();
+      stats.dispose();
+      return l / b.n;
+    };
+    for (const p of net.params) p.fresh = false;
+    const stats = g.zeros([2]);
+    model.trainPath(arch, b, stats, { labelSmoothing: 0, dropoutSeed: 0 });
+    stats.dispose();
+    // Parameters at the start, middle (SE and depthwise) and end of the path.
+    const names = ["stem.conv", "first.dw", "stage1.block1.choice2.se.reduce.weight", "stage1.block2.choice1.dw", "stage2.block1.choice0.project", "head.conv"];
+    for (const name of names) {
+      const p = net.params.find((q) => q.name === name)!;
+      const w0 = await g.read(p.w);
+      const grad = await g.read(p.g);
+      const rng = new Rng(nameSeed(name));
+      const v = w0.map(() => rng.normal());
+      // f32 loss noise (~1e-7 / eps) and ReLU6 kinks bound how close FD gets:
+      // this catches sign, factor and wiring errors, not rounding.
+      const eps = 3e-3;
+      g.write(p.w, w0.map((w, i) => w + eps * v[i]));
+      const up = await loss();
+      g.write(p.w, w0.map((w, i) => w - eps * v[i]));
+      const down = await loss();
+      g.write(p.w, w0);
+      const fd = (up - down) / (2 * eps);
+      const an = grad.reduce((s, gi, i) => s + gi * v[i], 0);
+      expect(Math.abs(fd - an), `${name}: fd ${fd} analytic ${an}`).toBeLessThan(2e-4 + 0.2 * Math.abs(an));
+    }
+    b.dispose();
+    net.dispose();
+  });
+
   it("fair training fits a fixed batch (loss falls) and the pool stops growing", async () => {
     const g = gpu!;
     const net = new Supernet(g, tinySpace(), 4);
-    const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
+    const fast = { ...CFG, schedule: { lr: 0.4, minLr: 0.4, warmupUpdates: 0, totalUpdates: 40 } };
+    const trainer = new SupernetTrainer(g, new SupernetModel(g, net), fast);
     const b = batch(g, 12, 5);
     const source = { next: async () => ({ ...b, dispose: () => undefined }) };
     const losses: number[] = [];
-    let allocated = 0;
-    for (let step = 0; step < 12; step++) {
+    const live = g.stats().inUseBytes;
+    for (let step = 0; step < 20; step++) {
       losses.push((await trainer.step(step, source)).loss);
-      if (step === 2) allocated = g.stats().allocatedBytes;
+      // Every activation, gradient of an activation and scratch buffer is returned.
+      expect(g.stats().inUseBytes).toBe(live);
     }
+    const last = losses.slice(-4).reduce((a, v) => a + v, 0) / 4;
+    expect(last).toBeLessThan(0.7 * losses[0]);
+    // Repeating a step (same paths, same shapes) reuses pooled buffers only.
+    const allocated = g.stats().allocatedBytes;
+    for (let i = 0; i < 3; i++) await trainer.step(19, source);
     expect(g.stats().allocatedBytes).toBe(allocated);
-    expect(losses[11]).toBeLessThan(0.7 * losses[0]);
     expect(trainer.counter.spread()).toEqual([0, 0, 0]);
     b.dispose();
     net.dispose();
