@@ -1,0 +1,453 @@
+// Run-directory records as the report reads them, and readRun, which loads
+// whichever of them a run directory holds. Only config.json is required;
+// every other file is optional and missing ones come back as null.
+// A malformed file throws a RecordError naming the file and the line.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { jsonErrorOffset } from "./json-locate.ts";
+
+export type BnMode = "recal" | "tracked";
+
+/** config.json: the resolved run configuration (fields we read are typed). */
+export interface RunConfigRecord {
+  readonly preset?: string;
+  readonly space?: string;
+  readonly data?: string;
+  readonly seed?: number;
+  readonly train?: Readonly<Record<string, unknown>>;
+  readonly eval?: Readonly<Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
+
+export interface BestArch {
+  readonly arch: string;
+  readonly top1: number;
+  readonly loss: number;
+  readonly bn: string;
+  readonly madds: number;
+}
+
+export interface SummaryRecord {
+  readonly preset: string;
+  readonly space: string;
+  readonly device: string;
+  readonly trainSteps: number;
+  readonly trainSeconds: number;
+  readonly pathImagesPerSec: number;
+  readonly poolHighWaterBytes: number;
+  readonly best: readonly BestArch[];
+  readonly totalSeconds: number;
+}
+
+export interface StepRecord {
+  readonly type: "step";
+  readonly sampler: string;
+  readonly step: number;
+  readonly epoch: number;
+  readonly updates: number;
+  readonly loss: number;
+  readonly top1: number;
+  readonly lr: number;
+  readonly msPerStep: number;
+  readonly pathImagesPerSec: number;
+  readonly poolHighWaterBytes: number;
+}
+
+export interface FairnessRecord {
+  readonly type: "fairness";
+  readonly sampler: string;
+  readonly step: number;
+  /** counts[layer][choice]: updates each choice received so far. */
+  readonly counts: readonly (readonly number[])[];
+  /** spread[layer]: max minus min count over the layer's choices. */
+  readonly spread: readonly number[];
+}
+
+export interface SearchGenerationRecord {
+  readonly type: "search-generation";
+  readonly algo: string;
+  readonly seed: number;
+  readonly generation: number;
+  readonly evaluations: number;
+  readonly distinct: number;
+  readonly hypervolume: number;
+  readonly frontSize: number;
+  readonly ppoMix: number;
+}
+
+/** The parts of metrics.jsonl the report uses; other types are counted. */
+export interface MetricsRecords {
+  readonly steps: readonly StepRecord[];
+  readonly fairness: readonly FairnessRecord[];
+  readonly generations: readonly SearchGenerationRecord[];
+  /** Records of types the report does not draw, by type, sorted by name. */
+  readonly otherTypes: Readonly<Record<string, number>>;
+}
+
+export interface ArchitectureRow {
+  readonly arch: string;
+  readonly hash: string;
+  readonly valTop1: number;
+  readonly valLoss: number;
+  readonly bn: string;
+  readonly images: number;
+  readonly madds: number;
+  readonly params: number;
+}
+
+export interface ParetoPoint {
+  readonly algo: string;
+  readonly arch: string;
+  readonly top1: number;
+  readonly madds: number;
+  readonly params: number;
+  readonly latencyMs: number;
+}
+
+export interface RankingPoint {
+  readonly arch: string;
+  readonly supernet: number;
+  readonly standalone: number;
+}
+
+export interface RankingPanel {
+  readonly bn: BnMode;
+  readonly points: readonly RankingPoint[];
+  readonly tauB: { readonly value: number; readonly lo: number; readonly hi: number };
+  readonly spearman: number;
+  readonly n: number;
+}
+
+export interface AblationRow {
+  readonly sampler: string;
+  readonly bn: string;
+  readonly tauB: number;
+  readonly tauLo: number;
+  readonly tauHi: number;
+  readonly spearman: number;
+  readonly gap: number;
+  readonly n: number;
+}
+
+export interface AblationRecord {
+  readonly rows: readonly AblationRow[];
+}
+
+export interface SimilarityRecord {
+  readonly layer: string;
+  readonly choices: readonly string[];
+  /** matrix[i][j]: similarity of choice i's and choice j's features. */
+  readonly matrix: readonly (readonly number[])[];
+}
+
+export interface PonasSweepPoint {
+  readonly key: string;
+  readonly budget: number;
+  readonly predicted: number;
+  readonly measured?: number;
+}
+
+export interface PonasRecord {
+  readonly table: {
+    readonly choices: readonly string[];
+    readonly layers: readonly string[];
+    /** top1[layer][choice] */
+    readonly top1: readonly (readonly number[])[];
+  };
+  /** maxLoss[layer]: largest top-1 drop over the layer's choices. */
+  readonly maxLoss: readonly number[];
+  readonly startpoint: string;
+  readonly sweep: readonly PonasSweepPoint[];
+}
+
+export interface LatencyRecord {
+  readonly adapter: {
+    readonly vendor: string;
+    readonly architecture: string;
+    readonly description: string;
+    readonly backend: string;
+  };
+  readonly checks: readonly {
+    readonly arch: string;
+    readonly predictedMs: number;
+    readonly measuredMs: number;
+    readonly relError: number;
+  }[];
+}
+
+export interface BenchKernel {
+  readonly name: string;
+  readonly shape: string;
+  readonly ms: number;
+  readonly gflops: number;
+  readonly gbps: number;
+  /** Achieved fraction of the roofline bound for this kernel. */
+  readonly ratio: number;
+}
+
+export interface BenchBlock {
+  readonly name: string;
+  readonly fwdMs: number;
+  readonly fwdBwdMs: number;
+  readonly peer: { readonly name: string; readonly fwdBwdMs: number } | null;
+}
+
+export interface BenchRecord {
+  readonly device: string;
+  readonly ceilings: { readonly gflops: number; readonly gbps: number };
+  readonly kernels: readonly BenchKernel[];
+  readonly blocks: readonly BenchBlock[];
+}
+
+/** Everything a run directory may hold; null where the file is absent. */
+export interface RunRecords {
+  /** Directory name only (never an absolute path), shown as the title. */
+  readonly name: string;
+  readonly config: RunConfigRecord;
+  readonly summary: SummaryRecord | null;
+  readonly metrics: MetricsRecords | null;
+  readonly architectures: readonly ArchitectureRow[] | null;
+  readonly pareto: readonly ParetoPoint[] | null;
+  readonly ranking: readonly RankingPanel[] | null;
+  readonly ablation: AblationRecord | null;
+  readonly similarity: readonly SimilarityRecord[] | null;
+  readonly ponas: PonasRecord | null;
+  readonly latency: LatencyRecord | null;
+  readonly bench: BenchRecord | null;
+}
+
+export const RUN_RECORD_FILES = [
+  "config.json", "summary.json", "metrics.jsonl", "architectures.csv",
+  "pareto.json", "ranking.json", "ablation.json", "similarity.json",
+  "ponas.json", "latency.json", "bench.json",
+] as const;
+
+/** A record file that cannot be read as its format says. */
+export class RecordError extends Error {
+  override name = "RecordError";
+
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    // line 0: the file as a whole (for example, a missing one).
+    super(`${line > 0 ? `${file}:${line}` : file}: ${detail}`);
+  }
+}
+
+/** 1-based line of a character offset in `text`. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) line++;
+  }
+  return line;
+}
+
+/** JSON.parse whose errors carry the file name and line. */
+export function parseJsonText(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const at = jsonErrorOffset(text);
+    const line = lineAt(text, at < 0 ? text.length : at);
+    const msg = (e as Error).message.split("\n")[0]!;
+    throw new RecordError(file, line, `invalid JSON: ${msg}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Throws unless every named field of `o` is a finite number. */
+function needNumbers(file: string, line: number, o: unknown, where: string, keys: readonly string[]): void {
+  if (!isObject(o)) throw new RecordError(file, line, `${where}: expected an object`);
+  for (const k of keys) {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new RecordError(file, line, `${where}.${k}: expected a finite number, got ${JSON.stringify(v)}`);
+    }
+  }
+}
+
+function needArray(file: string, v: unknown, where: string): readonly unknown[] {
+  if (!Array.isArray(v)) throw new RecordError(file, 1, `${where}: expected an array`);
+  return v;
+}
+
+/** One JSON-lines file: blank lines skipped, others must be objects with a string `type`. */
+export function parseMetricsText(file: string, text: string): MetricsRecords {
+  const steps: StepRecord[] = [];
+  const fairness: FairnessRecord[] = [];
+  const generations: SearchGenerationRecord[] = [];
+  const other = new Map<string, number>();
+  const lines = text.split("\n");
+  for (const [i, raw] of lines.entries()) {
+    if (raw.trim() === "") continue;
+    const line = i + 1;
+    const r = parseJsonLine(file, line, raw);
+    if (r.type === "step") {
+      needNumbers(file, line, r, "step", ["step", "loss", "top1", "lr"]);
+      steps.push(r as unknown as StepRecord);
+    } else if (r.type === "fairness") {
+      needNumbers(file, line, r, "fairness", ["step"]);
+      if (!Array.isArray(r.counts) || !Array.isArray(r.spread)) {
+        throw new RecordError(file, line, "fairness: counts and spread must be arrays");
+      }
+      fairness.push(r as unknown as FairnessRecord);
+    } else if (r.type === "search-generation") {
+      needNumbers(file, line, r, "search-generation", ["generation", "hypervolume"]);
+      generations.push(r as unknown as SearchGenerationRecord);
+    } else {
+      const t = String(r.type);
+      other.set(t, (other.get(t) ?? 0) + 1);
+    }
+  }
+  const otherTypes = Object.fromEntries([...other].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { steps, fairness, generations, otherTypes };
+}
+
+function parseJsonLine(file: string, line: number, raw: string): Record<string, unknown> {
+  let r: unknown;
+  try {
+    r = JSON.parse(raw) as unknown;
+  } catch (e) {
+    throw new RecordError(file, line, `invalid JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(r)) throw new RecordError(file, line, "expected a JSON object");
+  if (typeof r.type !== "string") throw new RecordError(file, line, "missing string field 'type'");
+  return r;
+}
+
+const CSV_HEAD = "arch,hash,val_top1,val_loss,bn,images,madds,params";
+
+/** architectures.csv as written by `nas-cli run`. */
+export function parseArchitecturesText(file: string, text: string): ArchitectureRow[] {
+  const lines = text.split("\n");
+  if (lines[0]?.trim() !== CSV_HEAD) {
+    throw new RecordError(file, 1, `expected header '${CSV_HEAD}', got '${lines[0] ?? ""}'`);
+  }
+  const rows: ArchitectureRow[] = [];
+  for (const [i, raw] of lines.entries()) {
+    if (i === 0 || raw.trim() === "") continue;
+    const f = raw.split(",");
+    if (f.length !== 8) throw new RecordError(file, i + 1, `expected 8 fields, got ${f.length}`);
+    const num = (k: number, name: string) => {
+      const v = Number(f[k]);
+      if (f[k]!.trim() === "" || !Number.isFinite(v)) {
+        throw new RecordError(file, i + 1, `${name}: expected a number, got '${f[k]}'`);
+      }
+      return v;
+    };
+    rows.push({
+      arch: f[0]!, hash: f[1]!, valTop1: num(2, "val_top1"), valLoss: num(3, "val_loss"),
+      bn: f[4]!, images: num(5, "images"), madds: num(6, "madds"), params: num(7, "params"),
+    });
+  }
+  return rows;
+}
+
+/** Shape checks for the JSON files; each returns the value typed. */
+const JSON_CHECKS = {
+  summary(file: string, v: unknown): SummaryRecord {
+    needNumbers(file, 1, v, "summary", ["trainSteps", "trainSeconds", "pathImagesPerSec"]);
+    needArray(file, (v as Record<string, unknown>).best, "summary.best");
+    return v as SummaryRecord;
+  },
+  pareto(file: string, v: unknown): ParetoPoint[] {
+    const a = needArray(file, v, "pareto");
+    a.forEach((p, i) => needNumbers(file, 1, p, `pareto[${i}]`, ["top1", "madds"]));
+    return a as ParetoPoint[];
+  },
+  ranking(file: string, v: unknown): RankingPanel[] {
+    const a = needArray(file, v, "ranking");
+    for (const [i, p] of a.entries()) {
+      needNumbers(file, 1, p, `ranking[${i}]`, ["spearman", "n"]);
+      const r = p as Record<string, unknown>;
+      needNumbers(file, 1, r.tauB, `ranking[${i}].tauB`, ["value", "lo", "hi"]);
+      needArray(file, r.points, `ranking[${i}].points`);
+    }
+    return a as RankingPanel[];
+  },
+  ablation(file: string, v: unknown): AblationRecord {
+    if (!isObject(v)) throw new RecordError(file, 1, "ablation: expected an object");
+    needArray(file, v.rows, "ablation.rows");
+    return v as unknown as AblationRecord;
+  },
+  similarity(file: string, v: unknown): SimilarityRecord[] {
+    const a = needArray(file, v, "similarity");
+    for (const [i, s] of a.entries()) {
+      const r = s as Record<string, unknown>;
+      const m = needArray(file, r?.matrix, `similarity[${i}].matrix`);
+      const c = needArray(file, r?.choices, `similarity[${i}].choices`);
+      if (m.length !== c.length) {
+        throw new RecordError(file, 1, `similarity[${i}]: matrix has ${m.length} rows for ${c.length} choices`);
+      }
+    }
+    return a as SimilarityRecord[];
+  },
+  ponas(file: string, v: unknown): PonasRecord {
+    if (!isObject(v) || !isObject(v.table)) throw new RecordError(file, 1, "ponas: expected {table, ...}");
+    needArray(file, v.table.top1, "ponas.table.top1");
+    needArray(file, v.maxLoss, "ponas.maxLoss");
+    needArray(file, v.sweep, "ponas.sweep");
+    return v as unknown as PonasRecord;
+  },
+  latency(file: string, v: unknown): LatencyRecord {
+    if (!isObject(v) || !isObject(v.adapter)) throw new RecordError(file, 1, "latency: expected {adapter, checks}");
+    needArray(file, v.checks, "latency.checks");
+    return v as unknown as LatencyRecord;
+  },
+  bench(file: string, v: unknown): BenchRecord {
+    if (!isObject(v)) throw new RecordError(file, 1, "bench: expected an object");
+    needNumbers(file, 1, v.ceilings, "bench.ceilings", ["gflops", "gbps"]);
+    needArray(file, v.kernels, "bench.kernels");
+    needArray(file, v.blocks, "bench.blocks");
+    return v as unknown as BenchRecord;
+  },
+} as const;
+
+function readText(dir: string, file: string): string | null {
+  const path = join(dir, file);
+  return existsSync(path) ? readFileSync(path, "utf8") : null;
+}
+
+function readJson<T>(dir: string, file: string, check: (file: string, v: unknown) => T): T | null {
+  const text = readText(dir, file);
+  return text === null ? null : check(file, parseJsonText(file, text));
+}
+
+/** Loads the records of one run directory; only config.json must exist. */
+export function readRun(dir: string): RunRecords {
+  const configText = readText(dir, "config.json");
+  if (configText === null) {
+    throw new RecordError("config.json", 0, `no config.json in run directory ${dir}`);
+  }
+  const config = parseJsonText("config.json", configText);
+  if (!isObject(config)) throw new RecordError("config.json", 1, "expected a JSON object");
+  const metricsText = readText(dir, "metrics.jsonl");
+  const csvText = readText(dir, "architectures.csv");
+  return {
+    name: dirName(dir),
+    config,
+    summary: readJson(dir, "summary.json", JSON_CHECKS.summary),
+    metrics: metricsText === null ? null : parseMetricsText("metrics.jsonl", metricsText),
+    architectures: csvText === null ? null : parseArchitecturesText("architectures.csv", csvText),
+    pareto: readJson(dir, "pareto.json", JSON_CHECKS.pareto),
+    ranking: readJson(dir, "ranking.json", JSON_CHECKS.ranking),
+    ablation: readJson(dir, "ablation.json", JSON_CHECKS.ablation),
+    similarity: readJson(dir, "similarity.json", JSON_CHECKS.similarity),
+    ponas: readJson(dir, "ponas.json", JSON_CHECKS.ponas),
+    latency: readJson(dir, "latency.json", JSON_CHECKS.latency),
+    bench: readJson(dir, "bench.json", JSON_CHECKS.bench),
+  };
+}
+
+/** Last path component, so no absolute path reaches the report. */
+function dirName(dir: string): string {
+  const parts = dir.split(/[\\/]+/).filter((p) => p !== "" && p !== ".");
+  return parts[parts.length - 1] ?? "run";
+}
