@@ -86,7 +86,8 @@ export function scopeIds(svg: string, prefix: string): string {
 
 /** One chart as a page figure: `id` names it for tests and links. */
 export function chartFigure(id: string, spec: ChartSpec, caption = ""): string {
-  const svg = scopeIds(renderSvg(spec), id);
+  // One group per line, so a changed chart diffs as a few changed lines.
+  const svg = scopeIds(renderSvg(spec), id).replace(/><g /g, ">\n<g ");
   const cap = caption ? `\n<figcaption>${caption}</figcaption>` : "";
   return `<figure class="chart" id="${id}">\n${svg}${cap}\n</figure>`;
 }
