@@ -99,12 +99,16 @@ describe("snapshot diff", () => {
     const dir = mkdtempSync(join(tmpdir(), "viz-snap-"));
     const expected = join(dir, "page.html");
     writeFileSync(expected, "<p>one</p>\n");
+    // Checks the compare path even when the suite runs to update snapshots.
+    const update = process.env.UPDATE_SNAPSHOTS;
+    delete process.env.UPDATE_SNAPSHOTS;
     const r = checkSnapshot(expected, "<p>two</p>\n");
     expect(r.ok).toBe(false);
     expect(r.message).toContain("1 of 2 lines differ");
     expect(readFileSync(join(dir, "page-changed.html"), "utf8")).toBe("<p>two</p>\n");
     expect(checkSnapshot(expected, "<p>one</p>\n").ok).toBe(true);
     expect(existsSync(join(dir, "page-changed.html"))).toBe(false);
+    if (update !== undefined) process.env.UPDATE_SNAPSHOTS = update;
   });
 
   it("diffSummary 1 of 3 lines differ at line 2", () => {

@@ -10,8 +10,8 @@ import { htmlTable } from "./table.ts";
 
 function tauText(p: RankingPanel): string {
   const t = p.tauB;
-  return `Kendall tau-b ${fixed(t.value, 3)} [95% CI ${fixed(t.lo, 3)}, ${fixed(t.hi, 3)}]` +
-    ` · Spearman ${fixed(p.spearman, 3)} · n = ${p.n}`;
+  return `tau-b ${fixed(t.value, 3)} [${fixed(t.lo, 3)}, ${fixed(t.hi, 3)}]` +
+    ` · Spearman ${fixed(p.spearman, 3)} · n ${p.n}`;
 }
 
 function rankingPanel(p: RankingPanel): ChartSpec {
@@ -40,7 +40,8 @@ export function rankingSection(run: RunRecords): Section | null {
     { label: "Spearman", cell: (p) => fixed(p.spearman, 3), numeric: true },
     { label: "n", cell: (p) => String(p.n), numeric: true },
   ]);
-  const html = `${chartFigure("chart-ranking", spec)}\n${stats}`;
+  const caption = "tau-b: Kendall rank correlation, with its 95% confidence interval in brackets.";
+  const html = `${chartFigure("chart-ranking", spec, caption)}\n${stats}`;
   return { id: "ranking", title: "Supernet vs stand-alone ranking", html };
 }
 
@@ -101,7 +102,7 @@ function paretoChart(run: RunRecords): ChartSpec {
       { mark: { type: "line", interpolate: "step-after", strokeWidth: 1, opacity: 0.6 },
         encoding: { x, y, color, order: { field: "madds", type: "quantitative" } } },
       { mark: { type: "point", filled: true, size: 45 },
-        encoding: { x, y, color, shape: n("algo", "algorithm") } },
+        encoding: { x, y, color } },
     ],
   };
 }
@@ -173,7 +174,7 @@ function sweepChart(sweep: readonly PonasSweepPoint[]): ChartSpec {
     layer: [
       { transform: [{ filter: "datum.kind === 'predicted'" }],
         mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y, color, detail: n("key", "budget") } },
-      { mark: { type: "point", filled: true, size: 40 }, encoding: { x, y, color, shape: n("kind", "value") } },
+      { mark: { type: "point", filled: true, size: 40 }, encoding: { x, y, color } },
     ],
   };
 }
