@@ -21,15 +21,26 @@ export interface DwconvKernel {
 }
 
 // Every workgroup and tile size lives here; dispatches are computed from it.
-// Tiles stay within the kernels' MAX_TILE_W (8); backward-input tiles must
-// be a multiple of every stride.
+// Tiles are [TILE_H, TILE_W] per kernel size: larger blocks reuse more
+// loads, but past these the shader compiler stops unrolling the tile loops
+// and the kernels slow down several times. Backward-input tiles must be
+// multiples of every stride; tiles fit the kernels' MAX_TILE and MAX_SLOTS.
 const CONFIG = {
-  forward: { WG: 64, TILE_W: 4 },
-  backwardInput: { WG: 64, TILE_W: 4 },
+  forward: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
+  backwardInput: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
   backwardWeight: { WG: 64, TILE_W: 4, MIN_ROWS_PER_GROUP: 4, MAX_GROUPS: 128 },
   reduce: { WG: 64 },
   naive: { WG: 64 },
 } as const;
+
+type TiledPass = "forward" | "backwardInput";
+
+// Workgroup and tile overrides of a forward or backward-input pipeline.
+function blockSizes(pass: TiledPass, k: DwconvKernel, K: number): Record<string, number> {
+  if (k.variant === "naive") return { WG: CONFIG.naive.WG, TILE_H: 1, TILE_W: 1 };
+  const [TILE_H, TILE_W] = CONFIG[pass].TILES[K as 3 | 5 | 7];
+  return { WG: CONFIG[pass].WG, TILE_H, TILE_W };
+}
 
 const KERNEL_SIZES = [3, 5, 7];
 const STRIDES = [1, 2];
@@ -80,18 +91,13 @@ function kernelFor(g: Geometry, kernel: DwconvKernel): DwconvKernel {
   return kernel.variant === "naive" ? { variant: "naive", vec: 1 } : kernel;
 }
 
-interface Sizes {
-  readonly WG: number;
-  readonly TILE_W: number;
-}
-
-function source(file: string, pass: string, k: DwconvKernel, g: Geometry, sizes: Sizes) {
+function source(file: string, pass: string, k: DwconvKernel, g: Geometry, sizes: Record<string, number>) {
   const vecName = k.vec === 4 ? "vec4" : "scalar";
   return {
     name: `dwconv.${pass}.${k.variant}.${vecName}`,
     code: fillTemplate(file, wgsl(file), { VEC: k.vec === 4 ? "vec4f" : "f32" }),
     entryPoint: k.variant,
-    constants: { K: g.K, S: g.S, WG: sizes.WG, TILE_W: sizes.TILE_W },
+    constants: { K: g.K, S: g.S, ...sizes },
   };
 }
 
@@ -118,16 +124,15 @@ export function dwconvWith(
   const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   expectShape("dwconv", "y", out, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
-  const cfg = k.variant === "naive" ? { ...CONFIG.naive, TILE_W: 1 } : CONFIG.forward;
-  const CV = g.C / k.vec;
+  const sz = blockSizes("forward", k, g.K);
 
-  // naive: one invocation per output vector; tiled: one per TILE_W of them.
-  const invocations = g.N * g.OH * ceilDiv(g.OW, cfg.TILE_W) * CV;
-  const pipe = gpu.pipeline(source("dwconv.forward.wgsl", "forward", k, g, cfg));
+  // One invocation per TILE_H x TILE_W block of output vectors (1 x 1: naive).
+  const blocks = g.N * ceilDiv(g.OH, sz.TILE_H) * ceilDiv(g.OW, sz.TILE_W);
+  const pipe = gpu.pipeline(source("dwconv.forward.wgsl", "forward", k, g, sz));
   gpu.dispatch(pipe, {
     tensors: [x, w, out],
     params: shapeParams(g, k.vec),
-    groups: ceilDiv(invocations, cfg.WG),
+    groups: ceilDiv(blocks * (g.C / k.vec), sz.WG),
   });
   return out;
 }
@@ -157,14 +162,15 @@ export function dwconvBackwardInputWith(
   const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
   expectShape(op, "dx", out, opts.inputShape);
   const k = kernelFor(g, kernel);
-  const cfg = k.variant === "naive" ? { ...CONFIG.naive, TILE_W: 1 } : CONFIG.backwardInput;
+  const sz = blockSizes("backwardInput", k, g.K);
 
-  const invocations = g.N * g.H * ceilDiv(g.W, cfg.TILE_W) * (g.C / k.vec);
-  const pipe = gpu.pipeline(source("dwconv.backward-input.wgsl", "backward-input", k, g, cfg));
+  // One invocation per TILE_H x TILE_W block of dx vectors (1 x 1: naive).
+  const blocks = g.N * ceilDiv(g.H, sz.TILE_H) * ceilDiv(g.W, sz.TILE_W);
+  const pipe = gpu.pipeline(source("dwconv.backward-input.wgsl", "backward-input", k, g, sz));
   gpu.dispatch(pipe, {
     tensors: [dy, w, out],
     params: shapeParams(g, k.vec),
-    groups: ceilDiv(invocations, cfg.WG),
+    groups: ceilDiv(blocks * (g.C / k.vec), sz.WG),
   });
   return out;
 }
@@ -196,7 +202,8 @@ export function dwconvBackwardWeightWith(
   const k = kernelFor(g, kernel);
   const file = "dwconv.backward-weight.wgsl";
   if (k.variant === "naive") {
-    const pipe = gpu.pipeline(source(file, "backward-weight", k, g, { ...CONFIG.naive, TILE_W: 1 }));
+    const sizes = { WG: CONFIG.naive.WG, TILE_W: 1 };
+    const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));
     const params = [...shapeParams(g, 1), 0, 0, accumulate ? 1 : 0];
     const groups = ceilDiv(g.K * g.K * g.C, CONFIG.naive.WG);
     gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups });
@@ -210,7 +217,7 @@ export function dwconvBackwardWeightWith(
   const G = ceilDiv(rows, rowsPerGroup);
   const CV = g.C / k.vec;
   const partial = gpu.empty([G, g.K, g.K, g.C], "dwconv.dw.partial");
-  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, cfg));
+  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, { WG: cfg.WG, TILE_W: cfg.TILE_W }));
   const params = [...shapeParams(g, k.vec), G, rowsPerGroup, 0];
   gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * g.K * CV, cfg.WG) });
 

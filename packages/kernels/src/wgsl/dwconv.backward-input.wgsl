@@ -24,10 +24,11 @@ struct Params {
 override K: u32;        // kernel size (3, 5 or 7)
 override S: u32;        // stride (1 or 2)
 override WG: u32;       // invocations per workgroup
-override TILE_W: u32;   // input columns per invocation (tiled): a multiple of S
+override TILE_H: u32;   // dx rows per invocation (tiled): a multiple of S
+override TILE_W: u32;   // dx columns per invocation (tiled): a multiple of S
 
-const MAX_TILE_W = 8u;
-const MAX_SLOTS = 16u;  // dy columns one tile row can touch
+const MAX_TILE = 32u;   // TILE_H * TILE_W at most
+const MAX_SLOTS = 16u;  // dy columns one block row can touch
 
 fn linearId(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
@@ -62,52 +63,67 @@ fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   dx[i] = acc;
 }
 
-// One invocation writes TILE_W neighbouring input columns iw0 + j of one row
-// for one channel vector, with iw0 a multiple of S. Writing
+// One invocation writes a TILE_H x TILE_W block of dx (rows ih0 + q,
+// columns iw0 + j, ih0 and iw0 multiples of S) for one channel vector;
+// neighbouring invocations take neighbouring channel vectors. Along columns,
 // iw0 + j + P - kw = S * (iw0 / S - Q) + e with Q = ceil(P / S) makes
-// e = j + P + S * Q - kw non-negative, and the tap is live when e % S == 0,
-// reading dy column iw0 / S - Q + e / S: both depend only on constants and
-// loop counters, so after unrolling the selection costs nothing. Per kernel
-// row the tile's dy columns are loaded into registers once.
+// e = j + P + S * Q - kw non-negative; the tap is live when e % S == 0 and
+// reads dy column iw0 / S - Q + e / S. Rows work the same way. Both depend
+// only on constants and loop counters, so after unrolling the selection
+// costs nothing. Each dy row the block touches is loaded into registers
+// once and feeds every dx row it reaches. Edges read a clamped address and
+// count zero. No workgroup memory.
 @compute @workgroup_size(WG)
 fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let i = linearId(wid, nwg, lid);
   let cv = i % p.CV;
   let tilesW = (p.W + TILE_W - 1u) / TILE_W;
-  let iw0 = (i / p.CV) % tilesW * TILE_W;
-  let ih = (i / (p.CV * tilesW)) % p.H;
-  let n = i / (p.CV * tilesW * p.H);
+  let tilesH = (p.H + TILE_H - 1u) / TILE_H;
+  let t = i / p.CV;
+  let iw0 = t % tilesW * TILE_W;
+  let ih0 = (t / tilesW) % tilesH * TILE_H;
+  let n = t / (tilesW * tilesH);
   if (n >= p.N) { return; }
 
   let P = (K - 1u) / 2u;
   let Q = (P + S - 1u) / S;
-  let slots = (TILE_W - 1u + P + S * Q) / S + 1u;
-  let col0 = i32(iw0 / S) - i32(Q);  // dy column of slot 0
-  var acc: array<V, MAX_TILE_W>;
-  for (var kh = 0u; kh < K; kh++) {
-    let dh = i32(ih + P) - i32(kh);
-    if (dh < 0 || u32(dh) % S != 0u || u32(dh) / S >= p.OH) { continue; }
-    let rowBase = (n * p.OH + u32(dh) / S) * p.OW;
-
-    // Slots outside dy read a clamped address and contribute zero.
+  let row0 = i32(ih0 / S) - i32(Q);  // dy row of row slot 0
+  let col0 = i32(iw0 / S) - i32(Q);  // dy column of column slot 0
+  var acc: array<V, MAX_TILE>;
+  for (var rr = 0u; rr < (TILE_H - 1u + P + S * Q) / S + 1u; rr++) {
+    let oh = row0 + i32(rr);
+    let rowOk = oh >= 0 && oh < i32(p.OH);
+    let rowBase = (n * p.OH + u32(clamp(oh, 0, i32(p.OH) - 1))) * p.OW;
     var ds: array<V, MAX_SLOTS>;
-    for (var r = 0u; r < slots; r++) {
-      let ow = col0 + i32(r);
-      let at = rowBase + u32(clamp(ow, 0, i32(p.OW) - 1));
-      ds[r] = select(V(0.0), dy[at * p.CV + cv], ow >= 0 && ow < i32(p.OW));
+    for (var c = 0u; c < (TILE_W - 1u + P + S * Q) / S + 1u; c++) {
+      let ow = col0 + i32(c);
+      let at = (rowBase + u32(clamp(ow, 0, i32(p.OW) - 1))) * p.CV + cv;
+      ds[c] = select(V(0.0), dy[at], rowOk && ow >= 0 && ow < i32(p.OW));
     }
-    for (var kw = 0u; kw < K; kw++) {
-      let wv = w[(kh * K + kw) * p.CV + cv];
-      for (var j = 0u; j < TILE_W; j++) {
-        let e = j + P + S * Q - kw;
-        if (e % S == 0u) { acc[j] = fma(ds[e / S], wv, acc[j]); }
+
+    // dx row q meets this dy row through kernel row q + P + S * Q - rr * S.
+    for (var q = 0u; q < TILE_H; q++) {
+      let kh = i32(q + P + S * Q) - i32(rr * S);
+      if (kh < 0 || kh >= i32(K)) { continue; }
+      for (var kw = 0u; kw < K; kw++) {
+        let wv = w[(u32(kh) * K + kw) * p.CV + cv];
+        for (var j = 0u; j < TILE_W; j++) {
+          let e = j + P + S * Q - kw;
+          if (e % S == 0u) {
+            acc[q * TILE_W + j] = fma(ds[e / S], wv, acc[q * TILE_W + j]);
+          }
+        }
       }
     }
   }
 
-  let xRow = (n * p.H + ih) * p.W;
-  for (var j = 0u; j < TILE_W; j++) {
-    if (iw0 + j < p.W) { dx[(xRow + iw0 + j) * p.CV + cv] = acc[j]; }
+  for (var q = 0u; q < TILE_H; q++) {
+    let xRow = (n * p.H + ih0 + q) * p.W;
+    for (var j = 0u; j < TILE_W; j++) {
+      if (ih0 + q < p.H && iw0 + j < p.W) {
+        dx[(xRow + iw0 + j) * p.CV + cv] = acc[q * TILE_W + j];
+      }
+    }
   }
 }

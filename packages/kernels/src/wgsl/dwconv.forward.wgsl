@@ -22,10 +22,11 @@ struct Params {
 override K: u32;        // kernel size (3, 5 or 7)
 override S: u32;        // stride (1 or 2)
 override WG: u32;       // invocations per workgroup
-override TILE_W: u32;   // output columns per invocation (tiled), at most MAX_TILE_W
+override TILE_H: u32;   // output rows per invocation (tiled)
+override TILE_W: u32;   // output columns per invocation (tiled)
 
-const MAX_TILE_W = 8u;
-const MAX_SLOTS = 24u;  // input columns of one tile row: (TILE_W - 1) * S + K
+const MAX_TILE = 32u;   // TILE_H * TILE_W at most
+const MAX_SLOTS = 24u;  // input columns of one block row: (TILE_W - 1) * S + K
 
 fn linearId(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
   return (wid.x + wid.y * nwg.x) * WG + lid;
@@ -58,47 +59,60 @@ fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   y[i] = acc;
 }
 
-// One invocation writes TILE_W neighbouring output pixels of one row for one
-// channel vector. Per kernel row it loads the (TILE_W - 1) * S + K input
-// columns the tile covers into registers once and reuses each for up to K
-// taps; neighbouring invocations take neighbouring channel vectors, so their
-// loads touch neighbouring addresses.
+// One invocation writes a TILE_H x TILE_W block of output pixels for one
+// channel vector; neighbouring invocations take neighbouring channel
+// vectors, so their loads touch neighbouring addresses. Each of the
+// (TILE_H - 1) * S + K input rows the block covers is loaded once
+// ((TILE_W - 1) * S + K columns, into registers) and feeds every output row
+// whose window contains it. Edges read a clamped address and count zero, so
+// there are no divergent branches. No workgroup memory.
 @compute @workgroup_size(WG)
 fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let i = linearId(wid, nwg, lid);
   let cv = i % p.CV;
   let tilesW = (p.OW + TILE_W - 1u) / TILE_W;
-  let ow0 = (i / p.CV) % tilesW * TILE_W;
-  let oh = (i / (p.CV * tilesW)) % p.OH;
-  let n = i / (p.CV * tilesW * p.OH);
+  let tilesH = (p.OH + TILE_H - 1u) / TILE_H;
+  let t = i / p.CV;
+  let ow0 = t % tilesW * TILE_W;
+  let oh0 = (t / tilesW) % tilesH * TILE_H;
+  let n = t / (tilesW * tilesH);
   if (n >= p.N) { return; }
 
   let P = i32((K - 1u) / 2u);
+  let row0 = i32(oh0 * S) - P;  // input row of block row 0
   let col0 = i32(ow0 * S) - P;  // input column of slot 0
-  var acc: array<V, MAX_TILE_W>;
-  for (var kh = 0u; kh < K; kh++) {
-    let ih = i32(oh * S + kh) - P;
-    if (ih < 0 || ih >= i32(p.H)) { continue; }
-    let rowBase = (n * p.H + u32(ih)) * p.W;
-
-    // Slots outside the image read a clamped address and contribute zero.
+  var acc: array<V, MAX_TILE>;
+  for (var r = 0u; r < (TILE_H - 1u) * S + K; r++) {
+    let ih = row0 + i32(r);
+    let rowOk = ih >= 0 && ih < i32(p.H);
+    let rowBase = (n * p.H + u32(clamp(ih, 0, i32(p.H) - 1))) * p.W;
     var xs: array<V, MAX_SLOTS>;
-    for (var r = 0u; r < (TILE_W - 1u) * S + K; r++) {
-      let iw = col0 + i32(r);
-      let at = rowBase + u32(clamp(iw, 0, i32(p.W) - 1));
-      xs[r] = select(V(0.0), x[at * p.CV + cv], iw >= 0 && iw < i32(p.W));
+    for (var c = 0u; c < (TILE_W - 1u) * S + K; c++) {
+      let iw = col0 + i32(c);
+      let at = (rowBase + u32(clamp(iw, 0, i32(p.W) - 1))) * p.CV + cv;
+      xs[c] = select(V(0.0), x[at], rowOk && iw >= 0 && iw < i32(p.W));
     }
-    for (var kw = 0u; kw < K; kw++) {
-      let wv = w[(kh * K + kw) * p.CV + cv];
-      for (var j = 0u; j < TILE_W; j++) {
-        acc[j] = fma(xs[j * S + kw], wv, acc[j]);
+
+    // Output row q of the block meets this input row at kernel row r - q * S.
+    for (var q = 0u; q < TILE_H; q++) {
+      let kh = r - q * S;
+      if (r < q * S || kh >= K) { continue; }
+      for (var kw = 0u; kw < K; kw++) {
+        let wv = w[(kh * K + kw) * p.CV + cv];
+        for (var j = 0u; j < TILE_W; j++) {
+          acc[q * TILE_W + j] = fma(xs[j * S + kw], wv, acc[q * TILE_W + j]);
+        }
       }
     }
   }
 
-  let yRow = (n * p.OH + oh) * p.OW;
-  for (var j = 0u; j < TILE_W; j++) {
-    if (ow0 + j < p.OW) { y[(yRow + ow0 + j) * p.CV + cv] = acc[j]; }
+  for (var q = 0u; q < TILE_H; q++) {
+    let yRow = (n * p.OH + oh0 + q) * p.OW;
+    for (var j = 0u; j < TILE_W; j++) {
+      if (oh0 + q < p.OH && ow0 + j < p.OW) {
+        y[(yRow + ow0 + j) * p.CV + cv] = acc[q * TILE_W + j];
+      }
+    }
   }
 }
