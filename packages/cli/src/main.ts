@@ -9,6 +9,15 @@ import { runJob } from "./commands/run.ts";
 import { configForRun, trainSupernet } from "./commands/train.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { costCommand } from "./commands/cost.ts";
+import { reportCommand } from "./commands/report.ts";
+import { benchCommand } from "./commands/bench.ts";
+import { latencyCommand } from "./commands/latency.ts";
+import { searchCommand } from "./commands/search.ts";
+import { trainArchCommand } from "./commands/train-arch.ts";
+import { rankCommand } from "./commands/rank.ts";
+import { ablateCommand } from "./commands/ablate.ts";
+import { ponasCommand } from "./commands/ponas.ts";
+import { specializeCommand } from "./commands/specialize.ts";
 import { int, parse, UsageError } from "./args.ts";
 
 const USAGE = `usage: nas-cli <command> [options]
@@ -71,6 +80,33 @@ export async function main(argv: string[], log = new Logger()): Promise<number> 
         return 0;
       case "cost":
         costCommand(rest, log);
+        return 0;
+      case "report":
+        await reportCommand(rest, log);
+        return 0;
+      case "bench":
+        await benchCommand(rest, log);
+        return 0;
+      case "latency":
+        await latencyCommand(rest, log);
+        return 0;
+      case "search":
+        await searchCommand(rest, log);
+        return 0;
+      case "train-arch":
+        await trainArchCommand(rest, log);
+        return 0;
+      case "rank":
+        await rankCommand(rest, log);
+        return 0;
+      case "ablate":
+        await ablateCommand(rest, log);
+        return 0;
+      case "ponas":
+        await ponasCommand(rest, log);
+        return 0;
+      case "specialize":
+        await specializeCommand(rest, log);
         return 0;
       case undefined:
       case "help":

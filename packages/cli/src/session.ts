@@ -1,13 +1,14 @@
 // Pieces every command shares: the run directory layout, data splits,
 // device batches for evaluation, and the device itself.
 
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
-  BatchPreparer, computeNormalization, getSpace, loadDataset, resolveSpace, splitTrainVal,
-  upload, type DeviceBatch, type EvalData, type ImageSet, type Normalization, type ResolvedSpace,
+  BatchPreparer, computeNormalization, getSpace, loadDataset, resolveSpace, restoreSupernet,
+  splitTrainVal, Supernet, upload, type DeviceBatch, type EvalData, type ImageSet, type Normalization, type ResolvedSpace,
 } from "@fairnas/nas";
-import type { RunConfig } from "./config.ts";
+import { validate, type RunConfig } from "./config.ts";
 
 export const RUN_FILES = {
   config: "config.json",
@@ -92,4 +93,51 @@ export async function openGpu(log: Logger): Promise<Gpu> {
   const gpu = await Gpu.create({ log });
   log.debug(`device: ${gpu.adapter.description}`);
   return gpu;
+}
+
+export interface OpenRun {
+  readonly dir: string;
+  readonly cfg: RunConfig;
+  readonly space: ResolvedSpace;
+  readonly data: DataSplits;
+  readonly gpu: Gpu;
+  readonly net: Supernet;
+  /** Frees the supernet and the device. */
+  close(): void;
+}
+
+/** The stored config of a run directory (validated). */
+export function readRunConfig(dir: string): RunConfig {
+  const path = runPath(dir, "config");
+  if (!existsSync(path)) throw new Error(`${dir} is not a run directory (no ${RUN_FILES.config})`);
+  return validate(JSON.parse(readFileSync(path, "utf8")) as RunConfig);
+}
+
+/**
+ * Opens a trained run: its config, data splits, a device and the supernet
+ * restored from the run's checkpoint. `patch` adjusts the stored config
+ * (e.g. evaluation settings) without writing it back.
+ */
+export async function openRun(dir: string, log: Logger, patch: (c: RunConfig) => RunConfig = (c) => c): Promise<OpenRun> {
+  const cfg = patch(readRunConfig(dir));
+  const ckpt = runPath(dir, "checkpoint");
+  if (!existsSync(ckpt)) throw new Error(`${dir} has no trained supernet (missing ${ckpt}); run \`nas-cli train\` or \`nas-cli run\` first`);
+  const space = loadSpace(cfg);
+  const data = await loadSplits(cfg, space);
+  const gpu = await openGpu(log);
+  const net = new Supernet(gpu, space, cfg.seed);
+  try {
+    await restoreSupernet(gpu, net, ckpt);
+  } catch (e) {
+    net.dispose();
+    gpu.destroy();
+    throw e;
+  }
+  return {
+    dir, cfg, space, data, gpu, net,
+    close: () => {
+      net.dispose();
+      gpu.destroy();
+    },
+  };
 }
