@@ -37,6 +37,41 @@ export interface EvalSettings {
   readonly batchSize: number;
 }
 
+export interface SearchSettings {
+  readonly algo: "nsga2-ppo" | "nsga2" | "random";
+  readonly population: number;
+  readonly generations: number;
+  /** Validation images used to score each candidate (0: the whole split). */
+  readonly valImages: number;
+  /** Third objective besides accuracy and MAdds. */
+  readonly third: "params" | "latencyMs";
+  /** Hard budgets; 0 means none. */
+  readonly maxMadds: number;
+  readonly maxParams: number;
+  readonly maxLatencyMs: number;
+}
+
+export interface StandaloneSettings {
+  /** Architectures of the final front retrained from scratch by `run` (0: none). */
+  readonly archs: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+}
+
+export interface PonasSettings {
+  readonly metaEpochs: number;
+  readonly finetuneEpochs: number;
+  /** Validation images used to fill the candidate table (0: the whole split). */
+  readonly tableValImages: number;
+  /** Training steps for each layer's candidates before scoring (0: none). */
+  readonly layerSteps: number;
+  /** "slice" (centre crop / leading channels) or "identical" (copy only the meta block). */
+  readonly inherit: "slice" | "identical";
+  /** Points on the budget-to-accuracy sweep. */
+  readonly sweepPoints: number;
+}
+
 export interface RunConfig {
   readonly preset: string;
   readonly space: string;
@@ -44,6 +79,9 @@ export interface RunConfig {
   readonly seed: number;
   readonly train: TrainSettings;
   readonly eval: EvalSettings;
+  readonly search: SearchSettings;
+  readonly standalone: StandaloneSettings;
+  readonly ponas: PonasSettings;
 }
 
 const FMNIST: RunConfig = {
@@ -71,6 +109,12 @@ const FMNIST: RunConfig = {
     logEvery: 10,
   },
   eval: { archs: 24, bn: "recal", recalBatches: 8, batchSize: 500 },
+  search: {
+    algo: "nsga2-ppo", population: 16, generations: 6, valImages: 1000, third: "params",
+    maxMadds: 0, maxParams: 0, maxLatencyMs: 0,
+  },
+  standalone: { archs: 1, epochs: 1, batchSize: 128, lr: 0.05 },
+  ponas: { metaEpochs: 1, finetuneEpochs: 0.25, tableValImages: 1000, layerSteps: 0, inherit: "slice", sweepPoints: 8 },
 };
 
 const QUICK: RunConfig = {
@@ -78,6 +122,9 @@ const QUICK: RunConfig = {
   preset: "quick",
   train: { ...FMNIST.train, epochs: 1, batchSize: 64, trainLimit: 2048, valSize: 512, checkpointEvery: 10, logEvery: 4 },
   eval: { archs: 4, bn: "recal", recalBatches: 2, batchSize: 256 },
+  search: { ...FMNIST.search, population: 6, generations: 2, valImages: 256 },
+  standalone: { archs: 1, epochs: 1, batchSize: 64, lr: 0.05 },
+  ponas: { ...FMNIST.ponas, metaEpochs: 1, finetuneEpochs: 0.5, tableValImages: 256, sweepPoints: 4 },
 };
 
 export const RUN_PRESETS: Readonly<Record<string, RunConfig>> = { fmnist: FMNIST, quick: QUICK };
@@ -161,6 +208,24 @@ export function validate(c: RunConfig): RunConfig {
   check(["recal", "tracked", "both"].includes(e.bn), "eval.bn", `must be recal, tracked or both, got ${e.bn}`);
   check(positiveInt(e.recalBatches), "eval.recalBatches", "must be a positive integer");
   check(positiveInt(e.batchSize), "eval.batchSize", "must be a positive integer");
+  const s = c.search;
+  check(["nsga2-ppo", "nsga2", "random"].includes(s.algo), "search.algo", `must be nsga2-ppo, nsga2 or random, got ${s.algo}`);
+  check(positiveInt(s.population) && s.population >= 2, "search.population", "must be an integer >= 2");
+  check(Number.isInteger(s.generations) && s.generations >= 0, "search.generations", "must be an integer >= 0");
+  check(Number.isInteger(s.valImages) && s.valImages >= 0, "search.valImages", "must be an integer >= 0");
+  check(["params", "latencyMs"].includes(s.third), "search.third", "must be params or latencyMs");
+  for (const k of ["maxMadds", "maxParams", "maxLatencyMs"] as const) check(s[k] >= 0, `search.${k}`, "must be >= 0 (0: no budget)");
+  const a = c.standalone;
+  check(Number.isInteger(a.archs) && a.archs >= 0, "standalone.archs", "must be an integer >= 0");
+  check(a.epochs > 0, "standalone.epochs", "must be > 0");
+  check(positiveInt(a.batchSize), "standalone.batchSize", "must be a positive integer");
+  check(a.lr > 0, "standalone.lr", "must be > 0");
+  const p = c.ponas;
+  check(p.metaEpochs > 0 && p.finetuneEpochs >= 0, "ponas.metaEpochs", "metaEpochs must be > 0 and finetuneEpochs >= 0");
+  check(Number.isInteger(p.tableValImages) && p.tableValImages >= 0, "ponas.tableValImages", "must be an integer >= 0");
+  check(Number.isInteger(p.layerSteps) && p.layerSteps >= 0, "ponas.layerSteps", "must be an integer >= 0");
+  check(["slice", "identical"].includes(p.inherit), "ponas.inherit", "must be slice or identical");
+  check(Number.isInteger(p.sweepPoints) && p.sweepPoints >= 2, "ponas.sweepPoints", "must be an integer >= 2");
   return c;
 }
 
