@@ -28,7 +28,7 @@ export interface DwconvKernel {
 const CONFIG = {
   forward: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
   backwardInput: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
-  backwardWeight: { WG: 64, TILE_W: 4, MIN_ROWS_PER_GROUP: 4, MAX_GROUPS: 128 },
+  backwardWeight: { WG: 64, TILE_H: 2, TILE_W: 4, MIN_BLOCKS_PER_GROUP: 2, MAX_GROUPS: 256 },
   reduce: { WG: 64 },
   naive: { WG: 64 },
 } as const;
@@ -202,7 +202,7 @@ export function dwconvBackwardWeightWith(
   const k = kernelFor(g, kernel);
   const file = "dwconv.backward-weight.wgsl";
   if (k.variant === "naive") {
-    const sizes = { WG: CONFIG.naive.WG, TILE_W: 1 };
+    const sizes = { WG: CONFIG.naive.WG, TILE_H: 1, TILE_W: 1 };
     const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));
     const params = [...shapeParams(g, 1), 0, 0, accumulate ? 1 : 0];
     const groups = ceilDiv(g.K * g.K * g.C, CONFIG.naive.WG);
@@ -210,16 +210,17 @@ export function dwconvBackwardWeightWith(
     return;
   }
 
-  // Pass 1: G partial sums, each over a run of whole dy rows (n, oh).
+  // Pass 1: G partial sums, each over a run of blocks of TILE_H dy rows.
   const cfg = CONFIG.backwardWeight;
-  const rows = g.N * g.OH;
-  const rowsPerGroup = Math.max(cfg.MIN_ROWS_PER_GROUP, ceilDiv(rows, cfg.MAX_GROUPS));
-  const G = ceilDiv(rows, rowsPerGroup);
+  const blocks = g.N * ceilDiv(g.OH, cfg.TILE_H);
+  const perGroup = Math.max(cfg.MIN_BLOCKS_PER_GROUP, ceilDiv(blocks, cfg.MAX_GROUPS));
+  const G = ceilDiv(blocks, perGroup);
   const CV = g.C / k.vec;
   const partial = gpu.empty([G, g.K, g.K, g.C], "dwconv.dw.partial");
-  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, { WG: cfg.WG, TILE_W: cfg.TILE_W }));
-  const params = [...shapeParams(g, k.vec), G, rowsPerGroup, 0];
-  gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * g.K * CV, cfg.WG) });
+  const sizes = { WG: cfg.WG, TILE_H: cfg.TILE_H, TILE_W: cfg.TILE_W };
+  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));
+  const params = [...shapeParams(g, k.vec), G, perGroup, 0];
+  gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * CV, cfg.WG) });
 
   // Pass 2: fixed-order sum of the partials into dw.
   const count = g.K * g.K * CV;
