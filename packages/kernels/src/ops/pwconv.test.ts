@@ -13,7 +13,8 @@ const gpu = await testGpu();
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
 // [leading dims], Ci, Co: odd spatial sizes, rows not a multiple of the tile,
-// channels off the vec4 grid, and enough rows for several dw slices.
+// channels off the vec4 grid, odd vec4 group counts (a half-used 8-wide
+// tile), and enough rows for several dw slices.
 const CASES: readonly [readonly number[], number, number][] = [
   [[1, 3, 5], 8, 12],
   [[2, 7, 7], 16, 24],
@@ -23,6 +24,7 @@ const CASES: readonly [readonly number[], number, number][] = [
   [[37], 6, 4],
   [[2, 25, 23], 8, 16],
   [[3, 17, 11], 24, 8],
+  [[3, 5, 7], 12, 20],
 ];
 
 function f32(a: Float64Array): Float64Array {

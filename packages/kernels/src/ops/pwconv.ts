@@ -13,8 +13,10 @@ export type PwconvVariant = "naive" | "tiled";
 export const PWCONV_CONFIG = {
   /** invocations per workgroup, all kernels */
   WG: 64,
-  /** rows per invocation in the tiled forward and backward-input kernels */
-  TM: 4,
+  /** rows per block in the tiled forward and backward-input kernels */
+  TM: 8,
+  /** row blocks per invocation there (amortises the index set-up) */
+  RB: 8,
   /** target row count per dw partial sum in the split kernel */
   SPLIT_ROWS: 512,
   /** upper bound on the number of dw partial sums */
@@ -70,18 +72,18 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor): Tensor {
 export function pwconvForwardWith(
   gpu: Gpu, variant: PwconvVariant, x: Tensor, w: Tensor, y: Tensor, g: Gemm,
 ): void {
-  const { WG, TM } = PWCONV_CONFIG;
+  const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
   if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
     throw new Error(`pwconv.forward.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
   }
   const pipe = gpu.pipeline({
-    name: tiled ? `pwconv.forward.tiled${TM}x4` : "pwconv.forward.naive",
+    name: tiled ? `pwconv.forward.tiled${TM}x8` : "pwconv.forward.naive",
     code: wgsl("pwconv.forward.wgsl"),
     entryPoint: variant,
-    constants: { WG, TM },
+    constants: { WG, TM, RB },
   });
-  const inv = tiled ? Math.ceil(g.M / TM) * (g.CO / 4) : g.M * g.CO;
+  const inv = tiled ? Math.ceil(g.M / (TM * RB)) * Math.ceil(g.CO / 8) : g.M * g.CO;
   gpu.dispatch(pipe, { tensors: [x, w, y], params: [g.M, g.CI, g.CO], groups: groups(inv) });
 }
 
@@ -107,18 +109,18 @@ export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
 export function pwconvBackwardInputWith(
   gpu: Gpu, variant: PwconvVariant, dy: Tensor, w: Tensor, dx: Tensor, g: Gemm,
 ): void {
-  const { WG, TM } = PWCONV_CONFIG;
+  const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
   if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
     throw new Error(`pwconv.backward-input.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
   }
   const pipe = gpu.pipeline({
-    name: tiled ? `pwconv.backward-input.tiled${TM}x4` : "pwconv.backward-input.naive",
+    name: tiled ? `pwconv.backward-input.tiled${TM}x8` : "pwconv.backward-input.naive",
     code: wgsl("pwconv.backward-input.wgsl"),
     entryPoint: variant,
-    constants: { WG, TM },
+    constants: { WG, TM, RB },
   });
-  const inv = tiled ? Math.ceil(g.M / TM) * (g.CI / 4) : g.M * g.CI;
+  const inv = tiled ? Math.ceil(g.M / (TM * RB)) * Math.ceil(g.CI / 8) : g.M * g.CI;
   gpu.dispatch(pipe, { tensors: [dy, w, dx], params: [g.M, g.CI, g.CO], groups: groups(inv) });
 }
 
@@ -162,8 +164,8 @@ export function pwconvBackwardWeightWith(
   const { slices, rows } = pwconvSlices(g.M);
   const params = [g.M, g.CI, g.CO, rows, slices, acc];
   const part = gpu.empty([slices, g.CI, g.CO], "pwconv.dw.partial");
-  const split = gpu.pipeline({ name: "pwconv.backward-weight.split4x4", code, entryPoint: "split", constants: { WG } });
-  const tiles = (g.CI / 4) * (g.CO / 4);
+  const split = gpu.pipeline({ name: "pwconv.backward-weight.split8x8", code, entryPoint: "split", constants: { WG } });
+  const tiles = Math.ceil(g.CI / 8) * Math.ceil(g.CO / 8);
   gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
   recordSliceReduce(gpu, part, dw, slices, accumulate);
 }

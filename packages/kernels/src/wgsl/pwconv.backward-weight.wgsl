@@ -40,11 +40,13 @@ fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 // ---- split: Ci % 4 == 0 and Co % 4 == 0 ----
-// One invocation owns a 4 x 4 block of one slice's partial sum: the four
-// input channels of group cg4 and the four output channels of group co4i,
-// over rows [s * ROWS, (s + 1) * ROWS). Each row loads one vec4 of x and one
-// of dy and does four vec4 FMAs. Neighbouring invocations take neighbouring
-// output-channel groups, so their dy loads are adjacent.
+// One invocation owns an 8 x 8 block of one slice's partial sum: input
+// channels of the vec4 groups g0, g0+1 and output channels of the vec4
+// groups o0, o0+1, over rows [s * ROWS, (s + 1) * ROWS). Each row loads two
+// vec4s of x and two of dy and does 16 vec4 FMAs into 16 accumulators.
+// Neighbouring invocations take neighbouring output-channel pairs, so their
+// dy loads are adjacent and their x loads coincide. A missing second group
+// (odd Ci/4 or Co/4) is clamped on load and skipped on store.
 
 @group(0) @binding(0) var<storage, read> x4: array<vec4f>;          // [M, Ci/4]
 @group(0) @binding(1) var<storage, read> dy4: array<vec4f>;         // [M, Co/4]
@@ -55,32 +57,78 @@ fn split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let ci4 = p.CI / 4u;
   let co4 = p.CO / 4u;
-  let tiles = ci4 * co4;
+  let oPairs = (co4 + 1u) / 2u;
+  let tiles = ((ci4 + 1u) / 2u) * oPairs;
   let t = (wid.x + wid.y * nwg.x) * WG + lid;
   if (t >= tiles * p.SLICES) { return; }
   let s = t / tiles;
-  let cg = (t % tiles) / co4;
-  let og = t % co4;
-
+  let g0 = ((t % tiles) / oPairs) * 2u;
+  let o0 = (t % oPairs) * 2u;
+  let g1 = min(g0 + 1u, ci4 - 1u);
+  let o1 = min(o0 + 1u, co4 - 1u);
   let mEnd = min(p.M, (s + 1u) * p.ROWS);
-  var a0 = vec4f(0.0);
-  var a1 = vec4f(0.0);
-  var a2 = vec4f(0.0);
-  var a3 = vec4f(0.0);
+
+  var a00 = vec4f(0.0);
+  var a01 = vec4f(0.0);
+  var a10 = vec4f(0.0);
+  var a11 = vec4f(0.0);
+  var a20 = vec4f(0.0);
+  var a21 = vec4f(0.0);
+  var a30 = vec4f(0.0);
+  var a31 = vec4f(0.0);
+  var a40 = vec4f(0.0);
+  var a41 = vec4f(0.0);
+  var a50 = vec4f(0.0);
+  var a51 = vec4f(0.0);
+  var a60 = vec4f(0.0);
+  var a61 = vec4f(0.0);
+  var a70 = vec4f(0.0);
+  var a71 = vec4f(0.0);
   for (var m = s * p.ROWS; m < mEnd; m++) {
-    let xv = x4[m * ci4 + cg];
-    let d = dy4[m * co4 + og];
-    a0 += xv.x * d;
-    a1 += xv.y * d;
-    a2 += xv.z * d;
-    a3 += xv.w * d;
+    let xa = x4[m * ci4 + g0];
+    let xb = x4[m * ci4 + g1];
+    let da = dy4[m * co4 + o0];
+    let db = dy4[m * co4 + o1];
+    a00 = fma(vec4f(xa.x), da, a00);
+    a01 = fma(vec4f(xa.x), db, a01);
+    a10 = fma(vec4f(xa.y), da, a10);
+    a11 = fma(vec4f(xa.y), db, a11);
+    a20 = fma(vec4f(xa.z), da, a20);
+    a21 = fma(vec4f(xa.z), db, a21);
+    a30 = fma(vec4f(xa.w), da, a30);
+    a31 = fma(vec4f(xa.w), db, a31);
+    a40 = fma(vec4f(xb.x), da, a40);
+    a41 = fma(vec4f(xb.x), db, a41);
+    a50 = fma(vec4f(xb.y), da, a50);
+    a51 = fma(vec4f(xb.y), db, a51);
+    a60 = fma(vec4f(xb.z), da, a60);
+    a61 = fma(vec4f(xb.z), db, a61);
+    a70 = fma(vec4f(xb.w), da, a70);
+    a71 = fma(vec4f(xb.w), db, a71);
   }
 
-  let base = (s * p.CI + cg * 4u) * co4 + og;
-  part4[base] = a0;
-  part4[base + co4] = a1;
-  part4[base + 2u * co4] = a2;
-  part4[base + 3u * co4] = a3;
+  // Channel rows of the second group exist only when g0 + 1 < Ci/4, and
+  // columns of the second group only when o0 + 1 < Co/4.
+  let base = (s * p.CI + g0 * 4u) * co4 + o0;
+  let hasO1 = o0 + 1u < co4;
+  part4[base] = a00;
+  if (hasO1) { part4[base + 1u] = a01; }
+  part4[base + 1u * co4] = a10;
+  if (hasO1) { part4[base + 1u * co4 + 1u] = a11; }
+  part4[base + 2u * co4] = a20;
+  if (hasO1) { part4[base + 2u * co4 + 1u] = a21; }
+  part4[base + 3u * co4] = a30;
+  if (hasO1) { part4[base + 3u * co4 + 1u] = a31; }
+  if (g0 + 1u < ci4) {
+    part4[base + 4u * co4] = a40;
+    if (hasO1) { part4[base + 4u * co4 + 1u] = a41; }
+    part4[base + 5u * co4] = a50;
+    if (hasO1) { part4[base + 5u * co4 + 1u] = a51; }
+    part4[base + 6u * co4] = a60;
+    if (hasO1) { part4[base + 6u * co4 + 1u] = a61; }
+    part4[base + 7u * co4] = a70;
+    if (hasO1) { part4[base + 7u * co4 + 1u] = a71; }
+  }
 }
 
 // ---- reduce: sums the slices of `split` in slice order ----
