@@ -8,7 +8,7 @@ import { expectShape, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 // One invocation handles PER_INVOCATION vectors, WG apart.
-const CONFIG = { WG: 64, PER_INVOCATION: 4 } as const;
+const CONFIG = { WG: 256, PER_INVOCATION: 4 } as const;
 
 export function selectArithVec(count: number): 1 | 4 {
   return count % 4 === 0 ? 4 : 1;

@@ -27,7 +27,7 @@ export interface DwconvKernel {
 // multiples of every stride; tiles fit the kernels' MAX_TILE and MAX_SLOTS.
 const CONFIG = {
   forward: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
-  backwardInput: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 4] } },
+  backwardInput: { WG: 256, TILES: { 3: [4, 4], 5: [2, 4], 7: [2, 8] } },
   backwardWeight: { WG: 64, TILE_H: 2, TILE_W: 4, MIN_BLOCKS_PER_GROUP: 2, MAX_GROUPS: 256 },
   reduce: { WG: 64 },
   naive: { WG: 64 },

@@ -11,7 +11,7 @@ import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 // backward: PER_INVOCATION vectors of dx per invocation.
 const CONFIG = {
   forward: { WG: 64 },
-  backward: { WG: 64, PER_INVOCATION: 4 },
+  backward: { WG: 256, PER_INVOCATION: 4 },
 } as const;
 
 /** Channel vector width: 4 when channels come in whole vectors. */

@@ -10,12 +10,12 @@ struct Params {
   N: u32,
   H: u32,
   W: u32,
-  CV: u32,          // channel vectors per pixel
+  CV: u32,              // channel vectors per pixel
   OH: u32,
   OW: u32,
-  groups: u32,      // tiled: partial sums G, each over `blocksPerGroup`
-  blocksPerGroup: u32,  // blocks of TILE_H dy rows
-  accumulate: u32,  // naive: 1 adds into dw, 0 overwrites it
+  groups: u32,          // tiled: G partial sums
+  blocksPerGroup: u32,  // tiled: blocks of TILE_H dy rows per partial sum
+  accumulate: u32,      // naive: 1 adds into dw, 0 overwrites it
 }
 
 @group(0) @binding(0) var<storage, read> x: array<V>;          // [N, H, W, C]
