@@ -31,3 +31,4 @@ export { dropout, dropoutBackward, selectDropoutVariant, forceDropoutVariant } f
 export type { DropoutOptions, DropoutVariant } from "./src/ops/dropout.ts";
 export { sgdUpdate, selectSgdVariant, forceSgdVariant } from "./src/ops/sgd.ts";
 export type { SgdOptions, SgdVariant } from "./src/ops/sgd.ts";
+export type { PwconvPass } from "./src/ops/pwconv.ts";

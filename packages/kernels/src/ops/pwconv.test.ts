@@ -6,7 +6,7 @@ import {
 import {
   pwconv, pwconvBackwardInput, pwconvBackwardInputWith, pwconvBackwardWeight,
   pwconvBackwardWeightWith, pwconvForwardWith, pwconvSlices, selectPwconvVariant,
-  type PwconvVariant,
+  type PwconvPass, type PwconvVariant,
 } from "./pwconv.ts";
 
 const gpu = await testGpu();
@@ -34,9 +34,13 @@ function f32(a: Float64Array): Float64Array {
 describe.runIf(gpu)("pwconv on the GPU", () => {
   for (const [lead, ci, co] of CASES) {
     const M = lead.reduce((a, b) => a * b, 1);
+    const passes: PwconvPass[] = ["forward", "backward-input", "backward-weight"];
     const variants: PwconvVariant[] = ["naive"];
-    if (selectPwconvVariant(ci, co) === "tiled") variants.push("tiled");
+    if (passes.some((pass) => selectPwconvVariant(pass, ci, co) === "tiled")) variants.push("tiled");
     for (const v of variants) {
+      // Each pass runs this variant where the shape allows it, else naive.
+      const pick = (pass: PwconvPass): PwconvVariant =>
+        v === "tiled" ? selectPwconvVariant(pass, ci, co) : "naive";
       const tag = `pwconv ${v} x[${lead.join(",")},${ci}] Ci${ci} Co${co} M${M}`;
 
       it(`${tag} forward, backward-input, backward-weight`, async () => {
@@ -53,10 +57,10 @@ describe.runIf(gpu)("pwconv on the GPU", () => {
         const dw = g.empty([ci, co]);
         const dwAcc = g.tensor([ci, co], dw0);
         const gm = { M, CI: ci, CO: co };
-        pwconvForwardWith(g, v, x, w, y, gm);
-        pwconvBackwardInputWith(g, v, dy, w, dx, gm);
-        pwconvBackwardWeightWith(g, v, x, dy, dw, false, gm);
-        pwconvBackwardWeightWith(g, v, x, dy, dwAcc, true, gm);
+        pwconvForwardWith(g, pick("forward"), x, w, y, gm);
+        pwconvBackwardInputWith(g, pick("backward-input"), dy, w, dx, gm);
+        pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dw, false, gm);
+        pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dwAcc, true, gm);
 
         expectClose(`${tag} y`, await g.read(y), pwconvRef(xs, ws, M, ci, co), TOL);
         expectClose(`${tag} dx`, await g.read(dx), pwconvBackwardInputRef(dys, ws, M, ci, co), TOL);

@@ -49,9 +49,16 @@ function checkWeight(op: string, w: Tensor, ci: number, what: string): number {
   return w.shape[1];
 }
 
-/** The variant used for a GEMM shape: tiled needs channel counts in vec4s. */
-export function selectPwconvVariant(ci: number, co: number): PwconvVariant {
-  return ci % 4 === 0 && co % 4 === 0 ? "tiled" : "naive";
+export type PwconvPass = "forward" | "backward-input" | "backward-weight";
+
+/**
+ * The variant used for a pass and shape. The tiled forward reads x as
+ * scalars and needs only Co in vec4s; the tiled backward kernels read both
+ * sides in vec4s.
+ */
+export function selectPwconvVariant(pass: PwconvPass, ci: number, co: number): PwconvVariant {
+  const vec4 = pass === "forward" ? co % 4 === 0 : ci % 4 === 0 && co % 4 === 0;
+  return vec4 ? "tiled" : "naive";
 }
 
 // ---- forward ----
@@ -64,7 +71,7 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor): Tensor {
   const out = y ?? gpu.empty(outShape, "pwconv.y");
   expectShape("pwconv", "y", out, outShape);
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
-  pwconvForwardWith(gpu, selectPwconvVariant(ci, co), x, w, out, g);
+  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g);
   return out;
 }
 
@@ -74,8 +81,8 @@ export function pwconvForwardWith(
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
-  if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
-    throw new Error(`pwconv.forward.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+  if (tiled && g.CO % 4 !== 0) {
+    throw new Error(`pwconv.forward.tiled: needs Co a multiple of 4, got ${g.CO}`);
   }
   const pipe = gpu.pipeline({
     name: tiled ? `pwconv.forward.tiled${TM}x8` : "pwconv.forward.naive",
@@ -101,7 +108,7 @@ export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
   expectShape("pwconvBackwardInput", "dx", out, inShape);
   const g = { M: rowsOf("pwconvBackwardInput", dy), CI: ci, CO: co };
-  pwconvBackwardInputWith(gpu, selectPwconvVariant(ci, co), dy, w, out, g);
+  pwconvBackwardInputWith(gpu, selectPwconvVariant("backward-input", ci, co), dy, w, out, g);
   return out;
 }
 
@@ -134,7 +141,7 @@ export function pwconvBackwardWeight(
   expectShape(op, "dy", dy, [...x.shape.slice(0, -1), co]);
   expectShape(op, "dw", dw, [ci, co]);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
-  pwconvBackwardWeightWith(gpu, selectPwconvVariant(ci, co), x, dy, dw, accumulate, g);
+  pwconvBackwardWeightWith(gpu, selectPwconvVariant("backward-weight", ci, co), x, dy, dw, accumulate, g);
 }
 
 /** Slices of the M rows for the split dw kernel; fixed by M alone. */
