@@ -91,10 +91,13 @@ function kernelFor(g: Geometry, kernel: DwconvKernel): DwconvKernel {
   return kernel.variant === "naive" ? { variant: "naive", vec: 1 } : kernel;
 }
 
+// Pipeline source named by pass, variant, tile and width, e.g.
+// `dwconv.forward.tiled4x4.vec4`.
 function source(file: string, pass: string, k: DwconvKernel, g: Geometry, sizes: Record<string, number>) {
   const vecName = k.vec === 4 ? "vec4" : "scalar";
+  const tile = k.variant === "tiled" ? `${sizes.TILE_H ?? 1}x${sizes.TILE_W}` : "";
   return {
-    name: `dwconv.${pass}.${k.variant}.${vecName}`,
+    name: `dwconv.${pass}.${k.variant}${tile}.${vecName}`,
     code: fillTemplate(file, wgsl(file), { VEC: k.vec === 4 ? "vec4f" : "f32" }),
     entryPoint: k.variant,
     constants: { K: g.K, S: g.S, ...sizes },
