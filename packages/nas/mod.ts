@@ -35,3 +35,7 @@ export type { RankCrowding } from "./src/search/nsga2.ts";
 export { hypervolume } from "./src/search/hypervolume.ts";
 export { PpoPolicy, applyAction } from "./src/search/ppo.ts";
 export type { PpoConfig, PpoSample, PpoAct, PpoStats } from "./src/search/ppo.ts";
+export { LATENCY_FORMAT, LATENCY_VERSION, STEM_KEY, FIRST_KEY, HEAD_KEY, blockKey, latencyKeys, summarize, sameAdapter, adapterText, fingerprintOf, latencyTableJson, parseLatencyTable, loadLatencyTable, tableSpace, lookupLatency, latencyModel } from "./src/latency/table.ts";
+export type { AdapterFingerprint, LatencyStats, LatencyTable, LatencyModel } from "./src/latency/table.ts";
+export { DEFAULT_TIMING, timeRepeated, stemInfer, firstInfer, blockInfer, headInfer, pathInfer, randomInput, buildLatencyTable, measureNetwork } from "./src/latency/measure.ts";
+export type { TimingOptions, BuildOptions } from "./src/latency/measure.ts";
