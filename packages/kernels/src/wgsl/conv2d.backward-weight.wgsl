@@ -23,16 +23,19 @@ override WG: u32;   // invocations per workgroup
 override K: u32;    // kernel size (1, 3, 5 or 7)
 override S: u32;    // stride (1 or 2)
 
-// The input element under tap (kh, kw) of output pixel r, or 0 in the padding.
-fn tap(r: u32, kh: u32, kw: u32, ci: u32) -> f32 {
-  let ow = r % p.OW;
-  let oh = (r / p.OW) % p.OH;
-  let n = r / (p.OW * p.OH);
+// The input element under tap (kh, kw) of output pixel (n, oh, ow), or 0 in
+// the padding.
+fn tapAt(n: u32, oh: u32, ow: u32, kh: u32, kw: u32, ci: u32) -> f32 {
   let pad = (K - 1u) / 2u;
   let ih = i32(oh * S + kh) - i32(pad);
   let iw = i32(ow * S + kw) - i32(pad);
   if (ih < 0 || ih >= i32(p.H) || iw < 0 || iw >= i32(p.W)) { return 0.0; }
   return x[((n * p.H + u32(ih)) * p.W + u32(iw)) * p.CI + ci];
+}
+
+// The same for output pixel r = (n * OH + oh) * OW + ow.
+fn tap(r: u32, kh: u32, kw: u32, ci: u32) -> f32 {
+  return tapAt(r / (p.OW * p.OH), (r / p.OW) % p.OH, r % p.OW, kh, kw, ci);
 }
 
 // ---- naive: any Ci, Co ----
@@ -82,10 +85,19 @@ fn split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let ci = (e / co4) % p.CI;
   let kw = (e / (co4 * p.CI)) % K;
   let kh = e / (co4 * p.CI * K);
-  let rEnd = min(p.N * p.OH * p.OW, (s + 1u) * p.ROWS);
+  let r0 = s * p.ROWS;
+  let rEnd = min(p.N * p.OH * p.OW, r0 + p.ROWS);
+
+  // Walk the slice's pixels with running (n, oh, ow) instead of dividing per pixel.
+  var ow = r0 % p.OW;
+  var oh = (r0 / p.OW) % p.OH;
+  var n = r0 / (p.OW * p.OH);
   var acc = vec4f(0.0);
-  for (var r = s * p.ROWS; r < rEnd; r++) {
-    acc += tap(r, kh, kw, ci) * dy4[r * co4 + cg];
+  for (var r = r0; r < rEnd; r++) {
+    acc = fma(vec4f(tapAt(n, oh, ow, kh, kw, ci)), dy4[r * co4 + cg], acc);
+    ow += 1u;
+    if (ow == p.OW) { ow = 0u; oh += 1u; }
+    if (oh == p.OH) { oh = 0u; n += 1u; }
   }
   part4[t] = acc;
 }
