@@ -1,9 +1,36 @@
-// `nas-cli ponas`: being written (see the issue tracker); fails loudly until then.
+// `nas-cli ponas`: the PONAS pipeline into a run directory: meta-training,
+// weight inheritance, fine-tuning, the progressive candidate table and a
+// budget sweep (see stages/ponas-stage.ts).
 
+import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
+import { int, parse } from "../args.ts";
+import { loadConfigFile, resolveConfig } from "../config.ts";
+import { ponasStage } from "../stages/ponas-stage.ts";
+import { readRunConfig } from "../session.ts";
 
 export async function ponasCommand(args: string[], log: Logger): Promise<void> {
-  void args;
-  void log;
-  throw new Error("nas-cli ponas is not implemented yet");
+  const { values: v } = parse(args, {
+    preset: { type: "string" },
+    config: { type: "string" },
+    data: { type: "string" },
+    out: { type: "string" },
+    seed: { type: "string" },
+    resume: { type: "boolean" },
+    "no-sweep": { type: "boolean" },
+    verbose: { type: "boolean", short: "v" },
+  });
+  if (v.verbose) log.level = "debug";
+  const overrides: Record<string, unknown> = {};
+  if (v.data) overrides.data = v.data;
+  const seed = int("seed", v.seed);
+  if (seed !== undefined) overrides.seed = seed;
+  const file = v.config ? loadConfigFile(v.config) : null;
+  let cfg = resolveConfig(v.preset ?? "fmnist", file, overrides);
+  const dir = v.out ?? join("runs", `${cfg.preset}-ponas-seed${cfg.seed}`);
+  if (v.resume) {
+    // A resumed run continues with the configuration it began with.
+    cfg = readRunConfig(dir);
+  }
+  await ponasStage(dir, cfg, { resume: v.resume ?? false, sweep: !v["no-sweep"] }, log);
 }

@@ -1,9 +1,148 @@
-// `nas-cli specialize`: being written (see the issue tracker); fails loudly until then.
+// `nas-cli specialize`: a network for a hardware budget, answered from a
+// run's saved PONAS table with no training or search: the exact knapsack
+// optimum and the greedy swap answer, their predicted loss and costs, and
+// the binding constraint. `--sweep` writes the whole budget-to-accuracy
+// curve into ponas.json, scored on the run's fine-tuned supernet when its
+// checkpoint and data are there.
 
+import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "@fairnas/kernels";
+import {
+  latencyCostsFromJson, predictedTop1, restoreSupernet, specializeTable, Supernet, tableArchString,
+  type Budget, type LatencyCosts, type PonasTableFile, type Specialized,
+} from "@fairnas/nas";
+import { int, parse, UsageError } from "../args.ts";
+import { fmt, writeAtomic } from "../output.ts";
+import { loadSplits, openGpu, readRunConfig } from "../session.ts";
+import {
+  logSweep, ponasPath, ponasSpace, readTable, recordFile, supernetScorer, sweepPoints, tableEvalData,
+  type SweepRecordPoint,
+} from "../stages/ponas-stage.ts";
+
+const KEYS = [
+  ["madds", "max-madds", "min-madds"],
+  ["params", "max-params", "min-params"],
+  ["latencyMs", "max-latency-ms", "min-latency-ms"],
+] as const;
+
+type Key = (typeof KEYS)[number][0];
+
+function bound(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number >= 0, got '${v}'`);
+  return n;
+}
+
+/** Budgets from the flags, in the order madds, params, latencyMs. */
+function budgetsFrom(v: Readonly<Record<string, string | boolean | undefined>>): Budget[] {
+  const out: Budget[] = [];
+  for (const [key, maxFlag, minFlag] of KEYS) {
+    const max = bound(maxFlag, v[maxFlag] as string | undefined);
+    const min = bound(minFlag, v[minFlag] as string | undefined);
+    if (max !== undefined || min !== undefined) out.push({ key, ...(max !== undefined ? { max } : {}), ...(min !== undefined ? { min } : {}) });
+  }
+  return out;
+}
+
+/** The JSON answer for one solver's result. */
+function answerJson(t: PonasTableFile, r: Specialized & { feasible: true }): Record<string, unknown> {
+  return {
+    arch: tableArchString(t, r.arch),
+    madds: r.costs.madds,
+    params: r.costs.params,
+    latencyMs: r.costs.latencyMs ?? null,
+    predictedLoss: r.predictedLoss,
+    predictedTop1: predictedTop1(t, r.predictedLoss),
+    binding: r.binding,
+  };
+}
+
+function answerLine(t: PonasTableFile, name: string, r: Specialized & { feasible: true }): string {
+  const lat = r.costs.latencyMs === undefined ? "" : ` | ${fmt(r.costs.latencyMs, 3)} ms`;
+  return `${name.padEnd(6)} ${tableArchString(t, r.arch)} | predicted loss ${fmt(100 * r.predictedLoss, 2)} pts ` +
+    `(top-1 ${fmt(100 * predictedTop1(t, r.predictedLoss), 2)}%) | ${fmt(r.costs.madds / 1e6, 3)} M MAdds | ` +
+    `${fmt(r.costs.params / 1e6, 3)} M params${lat} | binding ${r.binding ?? "none"}`;
+}
+
+function loadLatency(file: string | undefined, t: PonasTableFile): LatencyCosts | null {
+  if (file === undefined) return null;
+  if (!existsSync(file)) throw new Error(`latency table ${file} does not exist`);
+  return latencyCostsFromJson(file, readFileSync(file, "utf8"), t);
+}
 
 export async function specializeCommand(args: string[], log: Logger): Promise<void> {
-  void args;
-  void log;
-  throw new Error("nas-cli specialize is not implemented yet");
+  const { values: v } = parse(args, {
+    run: { type: "string" },
+    "max-madds": { type: "string" }, "min-madds": { type: "string" },
+    "max-params": { type: "string" }, "min-params": { type: "string" },
+    "max-latency-ms": { type: "string" }, "min-latency-ms": { type: "string" },
+    "latency-table": { type: "string" },
+    points: { type: "string" },
+    json: { type: "boolean" },
+    sweep: { type: "boolean" },
+    "no-measure": { type: "boolean" },
+  });
+  if (!v.run) throw new UsageError("specialize needs --run DIR");
+  const budgets = budgetsFrom(v);
+  const usesLatency = budgets.some((b) => b.key === "latencyMs");
+  if (usesLatency && !v["latency-table"]) throw new UsageError("--max-latency-ms/--min-latency-ms need --latency-table FILE");
+  if (!v.sweep && budgets.length === 0) {
+    throw new UsageError("specialize needs a budget: --max-madds X, --max-params Z or --max-latency-ms Y (or --sweep)");
+  }
+  if (v.json) log.level = "warn";
+  const table = readTable(v.run);
+  const latency = loadLatency(v["latency-table"], table);
+
+  if (v.sweep) {
+    const key = (budgets[0]?.key ?? "madds") as Key;
+    const points = int("points", v.points) ?? readRunConfig(v.run).ponas.sweepPoints;
+    await runSweep(v.run, table, key, points, latency, !v["no-measure"], v.json ?? false, log);
+    return;
+  }
+
+  const ans = specializeTable(table, budgets, latency);
+  if (!ans.exact.feasible) throw new Error(ans.exact.message);
+  if (v.json) {
+    const greedy = ans.greedy.feasible ? answerJson(table, ans.greedy) : { error: ans.greedy.message };
+    process.stdout.write(`${JSON.stringify({ ...answerJson(table, ans.exact), greedy, ms: ans.ms })}\n`);
+    return;
+  }
+  log.info(answerLine(table, "exact", ans.exact));
+  log.info(ans.greedy.feasible ? answerLine(table, "greedy", ans.greedy) : `greedy ${ans.greedy.message}`);
+  log.info(`specialized in ${fmt(ans.ms, 2)} ms from ${ponasPath(v.run, "table")}`);
+}
+
+/** The sweep, measured on the run's fine-tuned supernet when it is there. */
+async function runSweep(
+  dir: string, table: PonasTableFile, key: Key, points: number, latency: LatencyCosts | null,
+  measure: boolean, json: boolean, log: Logger,
+): Promise<void> {
+  const ckpt = ponasPath(dir, "supernet");
+  let result: SweepRecordPoint[];
+  if (measure && existsSync(ckpt)) {
+    const cfg = readRunConfig(dir);
+    const space = ponasSpace(cfg);
+    const data = await loadSplits(cfg, space);
+    const gpu = await openGpu(log);
+    const net = new Supernet(gpu, space, cfg.seed);
+    try {
+      await restoreSupernet(gpu, net, ckpt);
+      const ev = tableEvalData(gpu, cfg, data, space);
+      try {
+        result = await sweepPoints(table, key, points, latency, supernetScorer(gpu, net, ev));
+      } finally {
+        ev.dispose();
+      }
+    } finally {
+      net.dispose();
+      gpu.destroy();
+    }
+  } else {
+    if (measure) log.warn(`no fine-tuned supernet at ${ckpt}: sweep without measured accuracy`);
+    result = await sweepPoints(table, key, points, latency, null);
+  }
+  writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(recordFile(table, result), null, 1)}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else logSweep(log, result);
 }
