@@ -39,3 +39,14 @@ export { LATENCY_FORMAT, LATENCY_VERSION, STEM_KEY, FIRST_KEY, HEAD_KEY, blockKe
 export type { AdapterFingerprint, LatencyStats, LatencyTable, LatencyModel } from "./src/latency/table.ts";
 export { DEFAULT_TIMING, timeRepeated, stemInfer, firstInfer, blockInfer, headInfer, pathInfer, randomInput, buildLatencyTable, measureNetwork } from "./src/latency/measure.ts";
 export type { TimingOptions, BuildOptions } from "./src/latency/measure.ts";
+export { candidateTable, checkTable, accuracyLoss, maxLossPerLayer, startpoint } from "./src/ponas/table.ts";
+export type { CandidateTable } from "./src/ponas/table.ts";
+export { specializeExact, specializeGreedy, sweep } from "./src/ponas/specialize.ts";
+export type { Budget, SpecializeInput, Specialized, SweepPoint } from "./src/ponas/specialize.ts";
+export { metaArch, blockDims, leadingBlock, centreCrop, sliceBlock, blockTensors, readBlock, inheritWeights } from "./src/ponas/inherit.ts";
+export type { InheritMode, BlockDims, BlockArrays, InheritReport } from "./src/ponas/inherit.ts";
+export { FixedPathModel, LayerCandidatesModel } from "./src/ponas/paths.ts";
+export { progressiveTable, rowArch } from "./src/ponas/progressive.ts";
+export type { TableRow, ProgressiveOptions, ProgressiveResult } from "./src/ponas/progressive.ts";
+export { PONAS_TABLE_FORMAT, tableFile, parseTableFile, tableLoss, tableMaxLoss, specializeInput, specializeTable, tableArchString, predictedTop1, latencyCostsFromJson } from "./src/ponas/saved.ts";
+export type { PonasTableFile, LatencyCosts, TableAnswer } from "./src/ponas/saved.ts";
