@@ -94,8 +94,10 @@ export function conv2dForwardWith(
     entryPoint: variant === "vec4" ? "vec4Out" : "naive",
     constants: { WG: CONV2D_CONFIG.WG, K: g.K, S: g.S },
   });
-  const perPixel = variant === "vec4" ? g.CO / 4 : g.CO;
-  const inv = g.N * g.OH * g.OW * perPixel;
+  // vec4: one invocation per four pixels of a row and one vec4 of channels.
+  const inv = variant === "vec4"
+    ? g.N * g.OH * Math.ceil(g.OW / 4) * (g.CO / 4)
+    : g.N * g.OH * g.OW * g.CO;
   gpu.dispatch(pipe, { tensors: [x, w, y], params: shapeParams(g), groups: groups(inv) });
 }
 
