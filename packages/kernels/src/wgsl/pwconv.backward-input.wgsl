@@ -35,8 +35,9 @@ fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 // ---- tiled: Ci % 4 == 0 and Co % 4 == 0 ----
-// One invocation owns an 8 x 8 block of dx: rows m0 .. m0+7 and the eight
-// input channels of two neighbouring vec4 groups g0, g0+1. Each step over
+// One invocation owns RB blocks of 8 rows x 8 input channels of dx: rows
+// mb .. mb + 8*RB - 1 and the channels of two neighbouring vec4 groups
+// g0, g0+1 (RB shares the index set-up). For each block, each step over
 // Co loads one vec4 of dy per row and the matching vec4 of each of the eight
 // w rows, then adds 64 dot products into 16 vec4 accumulators (sized for
 // lavapipe's lane-by-lane loads, as in the forward). Neighbouring
