@@ -1,9 +1,81 @@
-// `nas-cli search`: being written (see the issue tracker); fails loudly until then.
+// `nas-cli search`: multi-objective search on a trained run (see
+// ../stages/search-stage.ts for objectives, budgets and the files written).
+//
+//   search --run DIR [--algo nsga2-ppo|nsga2|random] [--generations G]
+//          [--population P] [--max-madds X] [--max-params Z]
+//          [--max-latency-ms Y --latency-table FILE] [--third params|latency]
+//          [--val-images N] [--seed N] [--json]
 
-import type { Logger } from "@fairnas/kernels";
+import type { Logger, Sink } from "@fairnas/kernels";
+import { int, parse, UsageError } from "../args.ts";
+import { openRun, readRunConfig } from "../session.ts";
+import { frontJson, SEARCH_ALGOS, searchStage, type SearchAlgo, type SearchStageOptions } from "../stages/search-stage.ts";
 
-export async function searchCommand(args: string[], log: Logger): Promise<void> {
-  void args;
-  void log;
-  throw new Error("nas-cli search is not implemented yet");
+const OPTIONS = {
+  run: { type: "string" },
+  algo: { type: "string" },
+  generations: { type: "string" },
+  population: { type: "string" },
+  "max-madds": { type: "string" },
+  "max-params": { type: "string" },
+  "max-latency-ms": { type: "string" },
+  "latency-table": { type: "string" },
+  third: { type: "string" },
+  "val-images": { type: "string" },
+  seed: { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+function budget(name: string, s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === "" || !Number.isFinite(n) || n < 0) {
+    throw new UsageError(`--${name} must be a number >= 0 (0: no budget), got '${s}'`);
+  }
+  return n;
+}
+
+/** Flags to stage options; unset flags stay unset (the run's config decides). */
+export function searchOptions(args: string[]): { run: string; json: boolean; verbose: boolean; opts: SearchStageOptions } {
+  const { values: v } = parse(args, OPTIONS);
+  if (!v.run) throw new UsageError("search needs --run DIR (a trained run directory)");
+  if (v.algo !== undefined && !SEARCH_ALGOS.includes(v.algo as SearchAlgo)) {
+    throw new UsageError(`--algo must be one of ${SEARCH_ALGOS.join(", ")}, got '${v.algo}'`);
+  }
+  const third = v.third === undefined ? undefined : v.third === "params" ? "params" : v.third === "latency" ? "latencyMs" : null;
+  if (third === null) throw new UsageError(`--third must be params or latency, got '${v.third}'`);
+  const population = int("population", v.population);
+  if (population !== undefined && population < 2) throw new UsageError("--population must be at least 2");
+  return {
+    run: v.run,
+    json: v.json ?? false,
+    verbose: v.verbose ?? false,
+    opts: {
+      algo: v.algo as SearchAlgo | undefined,
+      generations: int("generations", v.generations),
+      population,
+      seed: int("seed", v.seed),
+      maxMadds: budget("max-madds", v["max-madds"]),
+      maxParams: budget("max-params", v["max-params"]),
+      maxLatencyMs: budget("max-latency-ms", v["max-latency-ms"]),
+      latencyTable: v["latency-table"],
+      third,
+      valImages: int("val-images", v["val-images"]),
+    },
+  };
+}
+
+export async function searchCommand(args: string[], log: Logger, out: Sink = process.stdout): Promise<void> {
+  const { run: dir, json, verbose, opts } = searchOptions(args);
+  if (verbose) log.level = "debug";
+  if (json) log.level = "warn";
+  readRunConfig(dir); // a clear error before any data or device work
+  const run = await openRun(dir, log);
+  try {
+    const r = await searchStage(run, opts, log);
+    if (json) out.write(`${frontJson(r.front)}\n`);
+  } finally {
+    run.close();
+  }
 }
