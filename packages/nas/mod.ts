@@ -50,3 +50,7 @@ export { progressiveTable, rowArch } from "./src/ponas/progressive.ts";
 export type { TableRow, ProgressiveOptions, ProgressiveResult } from "./src/ponas/progressive.ts";
 export { PONAS_TABLE_FORMAT, tableFile, parseTableFile, tableLoss, tableMaxLoss, specializeInput, specializeTable, tableArchString, predictedTop1, latencyCostsFromJson } from "./src/ponas/saved.ts";
 export type { PonasTableFile, LatencyCosts, TableAnswer } from "./src/ponas/saved.ts";
+export { candidateTable, checkTable, accuracyLoss, maxLossPerLayer, startpoint } from "./src/ponas/table.ts";
+export type { CandidateTable } from "./src/ponas/table.ts";
+export { specializeExact, specializeGreedy, sweep } from "./src/ponas/specialize.ts";
+export type { Budget, SpecializeInput, Specialized, SweepPoint } from "./src/ponas/specialize.ts";
