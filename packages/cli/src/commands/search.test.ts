@@ -1,0 +1,149 @@
+// `nas-cli search` on one small trained run (quick preset, fewer images),
+// trained once in beforeAll and shared by every test here.
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { memoryLogger } from "@fairnas/kernels";
+import { testGpu } from "@fairnas/kernels/testing";
+import {
+  blockKey, costOf, getSpace, LATENCY_FORMAT, LATENCY_VERSION, largestArch, latencyKeys,
+  parseArch, resolveSpace, smallestArch, type LatencyTable,
+} from "@fairnas/nas";
+import { main } from "../main.ts";
+import { openRun } from "../session.ts";
+import { searchStage } from "../stages/search-stage.ts";
+import { searchCommand } from "./search.ts";
+
+const gpu = await testGpu();
+const tmp = mkdtempSync(join(tmpdir(), "search-cli-"));
+const dir = join(tmp, "run");
+const space = resolveSpace(getSpace("fmnist"));
+const SMALL = ["--generations", "1", "--population", "4"];
+
+// Budget halfway between the smallest and the largest network.
+const minMadds = costOf(space, smallestArch(space)).madds;
+const maxMadds = costOf(space, largestArch(space)).madds;
+const budget = Math.round((minMadds + maxMadds) / 2);
+
+/** A synthetic table: block (l, c) costs 0.1 + 0.05 c ms, fixed pieces 1 ms. */
+function syntheticTable(): LatencyTable {
+  const entries = Object.fromEntries(latencyKeys(space).map((k) => [k, {
+    medianMs: 1, count: 1, p10Ms: 1, p90Ms: 1, madMs: 0, warmups: 0, inner: 1,
+  }]));
+  space.layers.forEach((_, l) => space.tokens.forEach((_, c) => {
+    entries[blockKey(space, l, c)] = { ...entries[blockKey(space, l, c)], medianMs: 0.1 + 0.05 * c };
+  }));
+  return {
+    format: LATENCY_FORMAT, version: LATENCY_VERSION, batch: 1,
+    adapter: { vendor: "synthetic", architecture: "none", description: "test table", backend: "none" },
+    space: space.spec, spaceSignature: space.signature, entries,
+  };
+}
+
+async function cli(args: string[]): Promise<{ code: number; text: string }> {
+  const log = memoryLogger("info");
+  const code = await main(args, log);
+  return { code, text: log.text() };
+}
+
+describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
+  beforeAll(async () => {
+    const cfg = join(tmp, "small.json");
+    writeFileSync(cfg, JSON.stringify({
+      train: { trainLimit: 256, valSize: 128, checkpointEvery: 0 },
+      eval: { recalBatches: 1 },
+      search: { valImages: 64 },
+    }));
+    const r = await cli(["train", "--preset", "quick", "--config", cfg, "--out", dir]);
+    if (r.code !== 0) throw new Error(`training the test run failed:\n${r.text}`);
+  });
+
+  it(`nsga2 P4 G1 --max-madds ${budget} --json: front within budget, files written`, async () => {
+    const log = memoryLogger("info");
+    const out: string[] = [];
+    await searchCommand(["--run", dir, "--algo", "nsga2", ...SMALL, "--max-madds", String(budget), "--json"],
+      log, { write: (t: string) => out.push(t) });
+    const printed = JSON.parse(out.join("")) as { arch: string; top1: number; madds: number; params: number; latencyMs: null }[];
+    expect(printed.length).toBeGreaterThan(0);
+    for (const p of printed) {
+      const c = costOf(space, parseArch(space, p.arch));
+      expect(p.madds).toBe(c.madds);
+      expect(p.params).toBe(c.params);
+      expect(p.madds).toBeLessThanOrEqual(budget);
+      expect(p.top1).toBeGreaterThanOrEqual(0);
+      expect(p.top1).toBeLessThanOrEqual(1);
+      expect(p.latencyMs).toBeNull();
+    }
+    const stored = JSON.parse(readFileSync(join(dir, "pareto.json"), "utf8"));
+    expect(stored.map((p: { arch: string }) => p.arch)).toEqual(printed.map((p) => p.arch));
+    expect(stored.every((p: { algo: string }) => p.algo === "nsga2")).toBe(true);
+    const csv = readFileSync(join(dir, "pareto.csv"), "utf8").trim().split("\n");
+    expect(csv[0]).toBe("algo,arch,hash,top1,madds,params,latency_ms");
+    expect(csv).toHaveLength(printed.length + 1);
+    const gens = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n")
+      .map((l) => JSON.parse(l)).filter((r) => r.type === "search-generation");
+    expect(gens.map((g) => g.generation)).toEqual([0, 1]);
+    for (const g of gens) {
+      expect(g).toMatchObject({ algo: "nsga2", seed: 1 });
+      expect(g.hypervolume).toBeGreaterThan(0);
+      expect(g.distinct).toBeGreaterThan(0);
+    }
+    expect(gens[1].evaluations).toBeGreaterThan(gens[0].evaluations);
+  });
+
+  it("random P4 G1 --third latency --max-latency-ms 4.6 with a table: every front member within budget", async () => {
+    const table = join(tmp, "latency.json");
+    writeFileSync(table, JSON.stringify(syntheticTable()));
+    // 3 ms of fixed pieces + 8 blocks of 0.1..0.35 ms: 3.8..5.8 ms in all.
+    const r = await cli(["search", "--run", dir, "--algo", "random", ...SMALL, "--third", "latency",
+      "--latency-table", table, "--max-latency-ms", "4.6"]);
+    expect(r.code, r.text).toBe(0);
+    expect(r.text).toMatch(/gen {3}1\/1 \| evals/);
+    expect(r.text).toMatch(/measured on synthetic/);
+    const stored = JSON.parse(readFileSync(join(dir, "pareto.json"), "utf8"));
+    const rand = stored.filter((p: { algo: string }) => p.algo === "random");
+    expect(rand.length).toBeGreaterThan(0);
+    for (const p of rand) {
+      const arch = parseArch(space, p.arch);
+      const want = 3 + arch.reduce((s, c) => s + 0.1 + 0.05 * c, 0);
+      expect(p.latencyMs).toBeCloseTo(want, 9);
+      expect(p.latencyMs).toBeLessThanOrEqual(4.6);
+    }
+    // The nsga2 front of the previous test is kept beside this one.
+    expect(stored.some((p: { algo: string }) => p.algo === "nsga2")).toBe(true);
+  });
+
+  it("an infeasible --max-madds fails naming the cheapest achievable MAdds", async () => {
+    const r = await cli(["search", "--run", dir, ...SMALL, "--max-madds", String(minMadds - 1)]);
+    expect(r.code).toBe(1);
+    expect(r.text).toContain("infeasible budget");
+    expect(r.text).toContain(`cheapest achievable: madds ${minMadds}`);
+  });
+
+  it("a latency budget without a table is refused", async () => {
+    const r = await cli(["search", "--run", dir, ...SMALL, "--max-latency-ms", "5"]);
+    expect(r.code).toBe(1);
+    expect(r.text).toMatch(/--latency-table/);
+  });
+
+  it("nsga2-ppo seed 3 twice with one cache: identical front, second run all cached", async () => {
+    const log = memoryLogger("warn");
+    const run = await openRun(dir, log);
+    try {
+      const cache = new Map<string, number>();
+      const opts = { algo: "nsga2-ppo" as const, generations: 1, population: 4, seed: 3, cache, write: false };
+      const a = await searchStage(run, opts, log);
+      const b = await searchStage(run, opts, log);
+      expect(a.evaluations).toBeGreaterThanOrEqual(4);
+      expect(a.cacheHits).toBe(0);
+      expect(cache.size).toBe(a.evaluations);
+      expect(b.cacheHits).toBe(b.evaluations);
+      expect(b.front).toEqual(a.front);
+      expect(existsSync(join(dir, "pareto.json"))).toBe(true);
+    } finally {
+      run.close();
+    }
+  });
+});
