@@ -54,3 +54,14 @@ export { candidateTable, checkTable, accuracyLoss, maxLossPerLayer, startpoint }
 export type { CandidateTable } from "./src/ponas/table.ts";
 export { specializeExact, specializeGreedy, sweep } from "./src/ponas/specialize.ts";
 export type { Budget, SpecializeInput, Specialized, SweepPoint } from "./src/ponas/specialize.ts";
+export { buildPathNet, StandaloneModel } from "./src/standalone/path-net.ts";
+export { trainStandalone, standaloneSteps, STANDALONE_CHECKPOINT_FORMAT } from "./src/standalone/train.ts";
+export type { StandaloneSpec, StandaloneData, StandaloneHooks, StandaloneOutcome } from "./src/standalone/train.ts";
+export { GROUND_TRUTH_FORMAT, GroundTruthMixError, parseGroundTruth, checkComparable, comparisonKey } from "./src/standalone/record.ts";
+export type { GroundTruthRecord, GroundTruthSplit, GroundTruthBudget, EpochRecord } from "./src/standalone/record.ts";
+export { stratifiedSample, maddsRange } from "./src/ranking/stratified.ts";
+export type { StratifiedOptions, StratifiedResult, CostBin } from "./src/ranking/stratified.ts";
+export { analyseRanking, describeAnalysis } from "./src/ranking/analysis.ts";
+export type { RankPoint, RankAnalysis, RankAnalysisOptions } from "./src/ranking/analysis.ts";
+export { featureSimilarity, channelCosine } from "./src/ranking/similarity.ts";
+export type { SimilarityResult } from "./src/ranking/similarity.ts";

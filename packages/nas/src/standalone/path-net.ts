@@ -1,0 +1,93 @@
+// A network that owns one architecture's blocks only: the stand-alone
+// model. It is a Supernet whose per-layer block lists hold just the chosen
+// choice (the others are holes), so forward, BN modes, evaluateArch and the
+// state export/import all work unchanged on it, with identical parameter
+// names and initial values: a path net and a supernet built with the same
+// seed start from the same weights on that path.
+//
+// NOTE: the Supernet constructor allocates every choice. Until it takes an
+// "only this architecture" option, the constructor is handed a view of the
+// space whose choice list builds the chosen block alone; the real space is
+// put back afterwards. path-net.test.ts pins the result against a full
+// supernet, so a change in network.ts that breaks this is caught there.
+
+import { softmaxCrossEntropy, type Gpu, type Tensor } from "@fairnas/kernels";
+import { archToString, checkArch, type Arch } from "../space/arch.ts";
+import type { ResolvedSpace } from "../space/spec.ts";
+import { Supernet } from "../supernet/network.ts";
+import type { ParamGroup } from "../supernet/params.ts";
+import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
+
+/** Builds the network of `arch` alone (blocks[l] holds only arch[l]). */
+export function buildPathNet(gpu: Gpu, space: ResolvedSpace, arch: Arch, seed: number): Supernet {
+  checkArch(space, arch);
+  const choices = space.spec.choices;
+  let layer = 0;
+  // The constructor maps the choice list once per layer, in layer order.
+  const onlyChosen = Object.assign([...choices], {
+    map<U>(fn: (c: (typeof choices)[number], i: number) => U): U[] {
+      const c = arch[layer++];
+      const out = new Array<U>(choices.length);
+      out[c] = fn(choices[c], c);
+      return out;
+    },
+  });
+  const view: ResolvedSpace = { ...space, spec: { ...space.spec, choices: onlyChosen } };
+  const net = new Supernet(gpu, view, seed);
+  if (layer !== space.layers.length) {
+    net.dispose();
+    throw new Error(`buildPathNet: built ${layer} layers, space '${space.spec.name}' has ${space.layers.length}`);
+  }
+  (net as { space: ResolvedSpace }).space = space;
+  return net;
+}
+
+/**
+ * The stand-alone model as the trainer sees it: one layer choice per layer
+ * (the sampler has nothing to choose), every path mapped to `arch`.
+ */
+export class StandaloneModel implements TrainableModel {
+  readonly layers: number;
+  readonly choices = 1;
+  private readonly key: string;
+
+  constructor(
+    private readonly gpu: Gpu,
+    readonly net: Supernet,
+    readonly arch: Arch,
+  ) {
+    this.layers = arch.length;
+    this.key = archToString(net.space, arch);
+  }
+
+  groupsFor(path: Arch): ParamGroup[] {
+    this.checkPath(path);
+    return this.net.groupsFor(this.arch);
+  }
+
+  describe(): string {
+    return this.key;
+  }
+
+  trainPath(path: Arch, batch: DeviceBatch, stats: Tensor, opts: PathOptions): void {
+    this.checkPath(path);
+    const gpu = this.gpu;
+    const { logits, backward } = this.net.forward(batch.x, this.arch, {
+      bn: { kind: "train" },
+      grad: true,
+      dropoutSeed: opts.dropoutSeed,
+    });
+    const dlogits = gpu.empty(logits.shape, "dlogits");
+    softmaxCrossEntropy(gpu, logits, batch.y, { smoothing: opts.labelSmoothing, stats, dlogits });
+    logits.dispose();
+    backward!(dlogits);
+    dlogits.dispose();
+  }
+
+  // The sampler sees one choice per layer, so every path it draws is all zeros.
+  private checkPath(path: Arch): void {
+    if (path.length !== this.layers || path.some((c) => c !== 0)) {
+      throw new Error(`StandaloneModel: expected the all-zero path of ${this.layers} layers, got [${path.join(",")}]`);
+    }
+  }
+}
