@@ -48,7 +48,10 @@ function options(argv: string[]): Options {
     },
   });
   const dir = positionals[0];
-  if (!dir) throw new Error("usage: search-hv.ts RUN_DIR [--seeds N] [--generations G] [--population P] [--val-images N] [--record]");
+  if (!dir) {
+    throw new Error("usage: search-hv.ts RUN_DIR [--seeds N] [--generations G] " +
+      "[--population P] [--val-images N] [--record]");
+  }
   const num = (s: string | undefined, d: number): number => (s === undefined ? d : Number(s));
   return {
     dir,

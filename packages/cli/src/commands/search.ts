@@ -9,7 +9,9 @@
 import type { Logger, Sink } from "@fairnas/kernels";
 import { int, parse, UsageError } from "../args.ts";
 import { openRun, readRunConfig } from "../session.ts";
-import { frontJson, SEARCH_ALGOS, searchStage, type SearchAlgo, type SearchStageOptions } from "../stages/search-stage.ts";
+import {
+  frontJson, SEARCH_ALGOS, searchStage, type SearchAlgo, type SearchStageOptions,
+} from "../stages/search-stage.ts";
 
 const OPTIONS = {
   run: { type: "string" },
@@ -36,17 +38,32 @@ function budget(name: string, s: string | undefined): number | undefined {
   return n;
 }
 
+function thirdObjective(s: string | undefined): SearchStageOptions["third"] {
+  if (s === undefined) return undefined;
+  if (s === "params") return "params";
+  if (s === "latency") return "latencyMs";
+  throw new UsageError(`--third must be params or latency, got '${s}'`);
+}
+
+export interface SearchArgs {
+  readonly run: string;
+  readonly json: boolean;
+  readonly verbose: boolean;
+  readonly opts: SearchStageOptions;
+}
+
 /** Flags to stage options; unset flags stay unset (the run's config decides). */
-export function searchOptions(args: string[]): { run: string; json: boolean; verbose: boolean; opts: SearchStageOptions } {
+export function searchOptions(args: string[]): SearchArgs {
   const { values: v } = parse(args, OPTIONS);
   if (!v.run) throw new UsageError("search needs --run DIR (a trained run directory)");
   if (v.algo !== undefined && !SEARCH_ALGOS.includes(v.algo as SearchAlgo)) {
     throw new UsageError(`--algo must be one of ${SEARCH_ALGOS.join(", ")}, got '${v.algo}'`);
   }
-  const third = v.third === undefined ? undefined : v.third === "params" ? "params" : v.third === "latency" ? "latencyMs" : null;
-  if (third === null) throw new UsageError(`--third must be params or latency, got '${v.third}'`);
+  const third = thirdObjective(v.third);
   const population = int("population", v.population);
-  if (population !== undefined && population < 2) throw new UsageError("--population must be at least 2");
+  if (population !== undefined && population < 2) {
+    throw new UsageError("--population must be at least 2");
+  }
   return {
     run: v.run,
     json: v.json ?? false,
@@ -66,7 +83,10 @@ export function searchOptions(args: string[]): { run: string; json: boolean; ver
   };
 }
 
-export async function searchCommand(args: string[], log: Logger, out: Sink = process.stdout): Promise<void> {
+/** `out` receives the `--json` front (stdout unless a test hands a sink). */
+export async function searchCommand(
+  args: string[], log: Logger, out: Sink = process.stdout,
+): Promise<void> {
   const { run: dir, json, verbose, opts } = searchOptions(args);
   if (verbose) log.level = "debug";
   if (json) log.level = "warn";

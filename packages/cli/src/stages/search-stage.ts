@@ -238,7 +238,9 @@ function generationRecord(r: Resolved, g: GenerationLog): Record<string, unknown
 }
 
 function generationLine(r: Resolved, g: GenerationLog, seconds: number): string {
-  const ppo = g.ppo ? ` | reward ${fmt(g.ppo.meanReward, 3, 6)} | entropy ${fmt(g.ppo.entropy, 3)}` : "";
+  const ppo = g.ppo
+    ? ` | reward ${fmt(g.ppo.meanReward, 3, 6)} | entropy ${fmt(g.ppo.entropy, 3)}`
+    : "";
   return `gen ${String(g.generation).padStart(3)}/${r.generations} | ` +
     `evals ${String(g.evaluations).padStart(4)} | distinct ${String(g.distinct).padStart(3)}/` +
     `${r.population} | front ${String(g.frontSize).padStart(3)} | HV ${fmt(g.hypervolume, 4)} | ` +
@@ -267,7 +269,9 @@ function otherFronts(dir: string, space: ResolvedSpace, algo: SearchAlgo): Paret
   }));
 }
 
-function writeFronts(dir: string, space: ResolvedSpace, algo: SearchAlgo, front: readonly ParetoEntry[]): void {
+function writeFronts(
+  dir: string, space: ResolvedSpace, algo: SearchAlgo, front: readonly ParetoEntry[],
+): void {
   const all = [...otherFronts(dir, space, algo), ...front];
   writeAtomic(join(dir, "pareto.json"), `${JSON.stringify(all, null, 1)}\n`);
   const rows = all.map((p) => [
