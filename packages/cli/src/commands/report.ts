@@ -14,7 +14,12 @@ export function reportCommand(args: string[], log: Logger): void {
     throw new UsageError(`report needs exactly one RUN_DIR, got ${positionals.length}`);
   }
   const dir = positionals[0]!;
-  const out = v.out ?? join(dir, "report.html");
-  writeAtomic(out, renderReport(readRun(dir)));
-  log.info(out);
+  log.info(writeReport(dir, v.out));
+}
+
+/** Renders `dir`'s report to `out` (default RUN_DIR/report.html); returns the path. */
+export function writeReport(dir: string, out?: string): string {
+  const path = out ?? join(dir, "report.html");
+  writeAtomic(path, renderReport(readRun(dir)));
+  return path;
 }

@@ -8,6 +8,7 @@ import { fmt, mib, writeAtomic } from "../output.ts";
 import { runPath } from "../session.ts";
 import { architecturesCsv, sampleArchs, scoreArchs } from "./score.ts";
 import { trainSupernet } from "./train.ts";
+import { writeReport } from "./report.ts";
 
 export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<void> {
   const t0 = performance.now();
@@ -37,6 +38,7 @@ export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: 
       log.info(`  ${r.arch} | top-1 ${fmt(100 * r.top1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds | bn ${r.bn}`);
     }
     log.info(`throughput ${trained.pathImagesPerSec.toFixed(0)} path-images/s | GPU pool high-water ${mib(trained.poolHighWaterBytes)}`);
+    log.info(`report: ${writeReport(dir)}`);
     log.info(`run directory: ${dir}`);
   } finally {
     net.dispose();
