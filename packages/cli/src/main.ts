@@ -9,7 +9,8 @@ import { runJob } from "./commands/run.ts";
 import { configForRun, trainSupernet } from "./commands/train.ts";
 import { evalCommand } from "./commands/eval.ts";
 import { costCommand } from "./commands/cost.ts";
-import { reportCommand } from "./commands/report.ts";
+import { reportCommand, writeReport } from "./commands/report.ts";
+import { ponasStage } from "./stages/ponas-stage.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { latencyCommand } from "./commands/latency.ts";
 import { searchCommand } from "./commands/search.ts";
@@ -23,13 +24,26 @@ import { int, parse, UsageError } from "./args.ts";
 const USAGE = `usage: nas-cli <command> [options]
 
 commands:
-  run     train the supernet (strict fairness), score architectures, write a run directory
-          [--preset fmnist|quick] [--config FILE] [--data DIR] [--out DIR] [--seed N] [--resume]
+  run     the whole job: strict-fair supernet training, scoring, search, stand-alone
+          retraining, report; --mode ponas runs the PONAS pipeline instead
+          [--preset fmnist|quick] [--config FILE] [--data DIR] [--out DIR] [--seed N]
+          [--resume] [--mode fairnas|ponas]
   train   supernet training only: run's options plus --sampler fair|spos|ef|ef-lr
   eval    score one architecture with inherited weights
           --run DIR --arch ARCH [--bn recal|tracked] [--json]
   cost    multiply-adds and parameters of a network
           --space SPACE --arch ARCH [--json]
+  search  multi-objective search on a trained run: --run DIR --algo nsga2-ppo|nsga2|random
+  latency build|check   latency lookup table on this adapter
+  train-arch            stand-alone training of one architecture
+  rank    supernet ranking vs stand-alone training: --run DIR --archs N|FILE
+  ablate  fairness ablation: --samplers fair,spos,ef,ef-lr
+  ponas   PONAS meta-training, inheritance, fine-tuning and candidate table
+  specialize            instant budget specialization from a PONAS table
+  report  RUN_DIR [--out FILE]: self-contained HTML report
+  bench   kernels|train: benchmarks against ceilings measured in the same run
+
+run \`nas-cli <command> --help\` style details are in the README.
 `;
 
 const RUN_OPTIONS = {
@@ -40,6 +54,7 @@ const RUN_OPTIONS = {
   seed: { type: "string" },
   sampler: { type: "string" },
   resume: { type: "boolean" },
+  mode: { type: "string" },
   verbose: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
 
@@ -57,10 +72,19 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   const cfg0 = resolveConfig(preset, file, overrides);
   const dir = v.out ?? join("runs", `${cfg0.preset}-${cfg0.train.sampler}-seed${cfg0.seed}`);
   const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
+  const mode = v.mode ?? "fairnas";
+  if (mode !== "fairnas" && mode !== "ponas") throw new UsageError(`--mode must be fairnas or ponas, got '${mode}'`);
+  if (cmd === "run" && mode === "ponas") {
+    await ponasStage(dir, cfg, { resume: v.resume ?? false }, log);
+    log.info(`report: ${writeReport(dir)}`);
+    log.info(`run directory: ${dir}`);
+    return;
+  }
   if (cmd === "run") {
     await runJob(dir, cfg, v.resume ?? false, log);
     return;
   }
+  if (v.mode) throw new UsageError("--mode belongs to `nas-cli run`");
   const t = await trainSupernet(dir, cfg, v.resume ?? false, log);
   t.net.dispose();
   t.gpu.destroy();
