@@ -78,6 +78,12 @@ export class Gpu {
   private destroyed = false;
   /** Dispatches and submits since creation, for overhead accounting. */
   readonly counters = { dispatches: 0, submits: 0 };
+  // Work submitted but not yet waited for, and a running estimate of the
+  // device time one dispatch takes, so waits can sleep through most of it.
+  private inFlight = 0;
+  private inFlightSince = 0;
+  private encoded = 0;
+  private msPerDispatch = 0;
 
   private constructor(
     readonly device: GPUDevice,
@@ -186,6 +192,7 @@ export class Gpu {
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(t.buffer, start * 4, staging, 0, bytes);
     this.flush();
+    await this.sleepThroughWork(0);
     try {
       await staging.mapAsync(GPUMapMode.READ);
     } catch (e) {
@@ -194,6 +201,7 @@ export class Gpu {
     }
     const out = new Float32Array(staging.getMappedRange().slice(0));
     staging.destroy();
+    this.workDone();
     this.throwIfFailed();
     return out;
   }
@@ -252,6 +260,7 @@ export class Gpu {
     pass.dispatchWorkgroups(x, y, z);
     this.recorded.push(name);
     this.counters.dispatches += 1;
+    this.encoded += 1;
     if (flags.validateEachDispatch) {
       this.device.popErrorScope().then((err) => {
         if (err) this.errors.push(`${name}: ${err.message}`);
@@ -267,6 +276,9 @@ export class Gpu {
     this.encoder = null;
     this.device.queue.submit([cmd]);
     this.counters.submits += 1;
+    if (this.inFlight === 0) this.inFlightSince = performance.now();
+    this.inFlight += this.encoded;
+    this.encoded = 0;
     for (const b of this.retired.splice(0)) b.destroy();
   }
 
@@ -278,12 +290,31 @@ export class Gpu {
   async sync(expectedMs = 0): Promise<void> {
     this.assertUsable();
     this.flush();
-    if (expectedMs > 2 && !flags.noSleepBeforeAwait) {
-      await new Promise((r) => setTimeout(r, expectedMs * 0.85));
-    }
+    await this.sleepThroughWork(expectedMs);
     await this.device.queue.onSubmittedWorkDone();
+    this.workDone();
     this.recorded = [];
     this.throwIfFailed();
+  }
+
+  /**
+   * Sleeps through most of the submitted work: `expectedMs` when the caller
+   * knows, else the in-flight dispatch count times the measured cost of one.
+   */
+  private async sleepThroughWork(expectedMs: number): Promise<void> {
+    if (flags.noSleepBeforeAwait) return;
+    const elapsed = performance.now() - this.inFlightSince;
+    const estimate = expectedMs > 0 ? expectedMs : this.inFlight * this.msPerDispatch - elapsed;
+    if (estimate > 2) await new Promise((r) => setTimeout(r, estimate * 0.85));
+  }
+
+  /** Called when all submitted work is known complete: refines the per-dispatch cost. */
+  private workDone(): void {
+    if (this.inFlight >= 16) {
+      const per = (performance.now() - this.inFlightSince) / this.inFlight;
+      this.msPerDispatch = this.msPerDispatch === 0 ? per : 0.7 * this.msPerDispatch + 0.3 * per;
+    }
+    this.inFlight = 0;
   }
 
   stats(): PoolStats {

@@ -86,7 +86,6 @@ export interface PathOptions {
 export class SupernetTrainer {
   readonly counter: FairnessCounter;
   private updates: number;
-  private stepMs = 0;
 
   constructor(
     private readonly gpu: Gpu,
@@ -104,7 +103,6 @@ export class SupernetTrainer {
 
   /** Runs step `step` (0-based) on batches from `data`. */
   async step(step: number, data: BatchSource): Promise<StepResult> {
-    const t0 = performance.now();
     const net = this.net;
     const plan = planStep(
       { name: this.cfg.sampler, layers: net.layers, choices: net.choices, seed: this.cfg.seed },
@@ -137,9 +135,8 @@ export class SupernetTrainer {
       allPaths.push(...paths);
       this.updates += 1;
     }
-    await this.gpu.sync(this.stepMs);
+    await this.gpu.sync();
     const { loss, top1 } = await this.readStats(step, stats, allPaths, pathImages);
-    this.stepMs = 0.8 * this.stepMs + 0.2 * (performance.now() - t0);
     return { step, loss, top1, lr, pathImages, paths: allPaths };
   }
 
