@@ -32,3 +32,6 @@ export type { DropoutOptions, DropoutVariant } from "./src/ops/dropout.ts";
 export { sgdUpdate, selectSgdVariant, forceSgdVariant } from "./src/ops/sgd.ts";
 export type { SgdOptions, SgdVariant } from "./src/ops/sgd.ts";
 export type { PwconvPass } from "./src/ops/pwconv.ts";
+export { benchKernels, targetReport, DEFAULT_SHAPES, TARGET_BLOCK, BENCH_TARGETS } from "./bench/kernels.ts";
+export type { BenchOptions, BenchResult, BenchKernelResult, BenchBlockResult, BenchSpace, BenchLayer } from "./bench/kernels.ts";
+export { GpuTimer, median } from "./src/runtime/timing.ts";
