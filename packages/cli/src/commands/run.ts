@@ -9,6 +9,7 @@ import { runPath } from "../session.ts";
 import { architecturesCsv, sampleArchs, scoreArchs } from "./score.ts";
 import { trainSupernet } from "./train.ts";
 import { writeReport } from "./report.ts";
+import { searchStage } from "../stages/search-stage.ts";
 
 export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<void> {
   const t0 = performance.now();
@@ -20,6 +21,9 @@ export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: 
     const scored = await scoreArchs(gpu, net, cfg, data, archs, log);
     writeAtomic(runPath(dir, "architectures"), architecturesCsv(scored));
     const ranked = [...scored].sort((a, b) => b.top1 - a.top1);
+    const run = { dir, cfg, space, data, gpu, net, close: () => undefined };
+    log.info(`searching (${cfg.search.algo}, population ${cfg.search.population}, ${cfg.search.generations} generations)`);
+    const search = await searchStage(run, {}, log);
     const summary = {
       preset: cfg.preset,
       space: space.spec.name,
@@ -29,6 +33,8 @@ export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: 
       pathImagesPerSec: trained.pathImagesPerSec,
       poolHighWaterBytes: trained.poolHighWaterBytes,
       best: ranked.slice(0, 5).map((r) => ({ arch: r.arch, top1: r.top1, loss: r.loss, bn: r.bn, madds: r.madds })),
+      front: search.front.map((p) => ({ arch: p.arch, top1: p.top1, madds: p.madds, params: p.params })),
+      searchEvaluations: search.evaluations,
       totalSeconds: (performance.now() - t0) / 1000,
     };
     writeAtomic(runPath(dir, "summary"), `${JSON.stringify(summary, null, 2)}\n`);

@@ -17,6 +17,7 @@ import { archToString, checkArch, type Arch } from "../space/arch.ts";
 import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
 import { expandedWidth, seWidth, type ChoiceSpec, type LayerGeom, type ResolvedSpace } from "../space/spec.ts";
 import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
+import { metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
 
 /** How batch norm behaves in a forward pass. */
 export type BnMode =
@@ -103,9 +104,11 @@ export class Supernet {
         bn2: f.bn(g, "first.bn2", fb.outC),
       };
     }
-    this.blocks = space.layers.map((layer) =>
-      space.spec.choices.map((choice, c) => this.makeBlock(f, layer, choice, c)),
-    );
+    this.blocks = space.layers.map((layer) => {
+      const dims = layerDims(space, layer);
+      const meta = metaInit(dims, seed, layer.label);
+      return space.spec.choices.map((choice, c) => this.makeBlock(f, layer, choice, c, dims, meta));
+    });
     this.head = new ParamGroup("head");
     const h = space.head;
     this.headParts = {
@@ -164,26 +167,30 @@ export class Supernet {
 
   // ---- parts ----
 
-  private makeBlock(f: ParamFactory, layer: LayerGeom, choice: ChoiceSpec, c: number): ChoiceBlock {
+  private makeBlock(
+    f: ParamFactory, layer: LayerGeom, choice: ChoiceSpec, c: number, dims: LayerDims, meta: BlockInit,
+  ): ChoiceBlock {
     const name = `${layer.label}.choice${c}`;
     const group = new ParamGroup(name);
     const E = expandedWidth(layer.inC, choice.expand);
     const K = choice.kernel;
-    const wExpand = f.param(group, `${name}.expand`, "conv", [layer.inC, E], convInit(E));
+    const R = choice.se ? seWidth(this.space.spec, layer.inC, E) : 0;
+    const init = sliceInit(meta, dims, K, E, R);
+    const values = (v: Float32Array) => ({ kind: "values" as const, values: v });
+    const wExpand = f.param(group, `${name}.expand`, "conv", [layer.inC, E], values(init.expand));
     const bn1 = f.bn(group, `${name}.bn1`, E);
-    const wDw = f.param(group, `${name}.dw`, "conv", [K, K, E], convInit(K * K));
+    const wDw = f.param(group, `${name}.dw`, "conv", [K, K, E], values(init.dw));
     const bn2 = f.bn(group, `${name}.bn2`, E);
     let se: ChoiceBlock["se"] = null;
-    if (choice.se) {
-      const R = seWidth(this.space.spec, layer.inC, E);
+    if (choice.se && init.se) {
       se = {
-        w1: f.param(group, `${name}.se.reduce.weight`, "fc-weight", [E, R], convInit(R)),
+        w1: f.param(group, `${name}.se.reduce.weight`, "fc-weight", [E, R], values(init.se.w1)),
         b1: f.param(group, `${name}.se.reduce.bias`, "bias", [R], { kind: "const", value: 0 }),
-        w2: f.param(group, `${name}.se.expand.weight`, "fc-weight", [R, E], convInit(E)),
+        w2: f.param(group, `${name}.se.expand.weight`, "fc-weight", [R, E], values(init.se.w2)),
         b2: f.param(group, `${name}.se.expand.bias`, "bias", [E], { kind: "const", value: 0 }),
       };
     }
-    const wProject = f.param(group, `${name}.project`, "conv", [E, layer.outC], convInit(layer.outC));
+    const wProject = f.param(group, `${name}.project`, "conv", [E, layer.outC], values(init.project));
     const bn3 = f.bn(group, `${name}.bn3`, layer.outC);
     return { group, choice, expandC: E, wExpand, bn1, wDw, bn2, se, wProject, bn3 };
   }
@@ -417,6 +424,20 @@ export class Supernet {
       }
     }
   }
+}
+
+/** Largest kernel, expanded width and SE width over a layer's choices. */
+function layerDims(space: ResolvedSpace, layer: LayerGeom): LayerDims {
+  const cs = space.spec.choices;
+  const maxE = Math.max(...cs.map((c) => expandedWidth(layer.inC, c.expand)));
+  const seCs = cs.filter((c) => c.se);
+  return {
+    inC: layer.inC,
+    outC: layer.outC,
+    maxK: Math.max(...cs.map((c) => c.kernel)),
+    maxE,
+    maxR: seCs.length > 0 ? Math.max(...seCs.map((c) => seWidth(space.spec, layer.inC, expandedWidth(layer.inC, c.expand)))) : 0,
+  };
 }
 
 function bnParams(bn: BnState): BnParams {

@@ -74,9 +74,14 @@ export function nameStream(name: string): number {
 
 export type Init =
   | { readonly kind: "normal"; readonly std: number }
-  | { readonly kind: "const"; readonly value: number };
+  | { readonly kind: "const"; readonly value: number }
+  | { readonly kind: "values"; readonly values: Float32Array };
 
 export function initValues(size: number, init: Init, seed: number, name: string): Float32Array {
+  if (init.kind === "values") {
+    if (init.values.length !== size) throw new Error(`${name}: ${init.values.length} initial values for ${size} weights`);
+    return init.values;
+  }
   const out = new Float32Array(size);
   if (init.kind === "const") return out.fill(init.value);
   const rng = Rng.derive(seed, 0x1a17, nameStream(name));
