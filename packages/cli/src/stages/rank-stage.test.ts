@@ -57,7 +57,7 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     expect(sim[0].matrix).toHaveLength(6);
     const records = readFileSync(join(dir, "ranking.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",")[1]);
     for (const h of records) expect(existsSync(join(dir, "standalone", `${h}.json`))).toBe(true);
-  });
+  }, 900_000);
 
   it("rank again reuses the records; with --epochs 1 it refuses to mix budgets", async () => {
     const again = await cli(["rank", "--run", dir, "--archs", "5", "--test-images", "500", "--bn", "tracked", "--resamples", "200"]);
@@ -66,7 +66,7 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     const mixed = await cli(["rank", "--run", dir, "--archs", "5", "--test-images", "500", "--epochs", "1"]);
     expect(mixed.code).toBe(1);
     expect(mixed.err).toMatch(/cannot be mixed[\s\S]*epochs=2[\s\S]*epochs=1/);
-  });
+  }, 600_000);
 
   it("train-arch --run writes a record whose budget and split are stated", async () => {
     const arch = "k5e6-k3e3-k7e3-k3e6-k5e3-k7e6-k3e3-k3e3";
@@ -76,5 +76,5 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     const rec = JSON.parse(readFileSync(file, "utf8"));
     expect(rec).toMatchObject({ arch, seed: 1, budget: { epochs: 1, batchSize: 32 }, split: { valSize: 256, seed: 1, trainImages: 512, testImages: 200 } });
     expect(rec.epochs).toHaveLength(1);
-  });
+  }, 600_000);
 });

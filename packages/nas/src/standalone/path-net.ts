@@ -6,14 +6,16 @@
 // seed start from the same weights on that path.
 //
 // NOTE: the Supernet constructor allocates every choice. Until it takes an
-// "only this architecture" option, the constructor is handed a view of the
-// space whose choice list builds the chosen block alone; the real space is
-// put back afterwards. path-net.test.ts pins the result against a full
-// supernet, so a change in network.ts that breaks this is caught there.
+// "only this architecture" option, its private block builder is wrapped
+// for the duration of one construction so that it builds the chosen block
+// of each layer and skips the others (the wrapper relies only on the
+// builder's (factory, layer, choice, index) arguments). path-net.test.ts
+// pins the result against a full supernet, so a change in network.ts that
+// breaks this is caught there.
 
 import { softmaxCrossEntropy, type Gpu, type Tensor } from "@fairnas/kernels";
 import { archToString, checkArch, type Arch } from "../space/arch.ts";
-import type { ResolvedSpace } from "../space/spec.ts";
+import type { LayerGeom, ResolvedSpace } from "../space/spec.ts";
 import { Supernet } from "../supernet/network.ts";
 import type { ParamGroup } from "../supernet/params.ts";
 import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
@@ -21,24 +23,28 @@ import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.
 /** Builds the network of `arch` alone (blocks[l] holds only arch[l]). */
 export function buildPathNet(gpu: Gpu, space: ResolvedSpace, arch: Arch, seed: number): Supernet {
   checkArch(space, arch);
-  const choices = space.spec.choices;
-  let layer = 0;
-  // The constructor maps the choice list once per layer, in layer order.
-  const onlyChosen = Object.assign([...choices], {
-    map<U>(fn: (c: (typeof choices)[number], i: number) => U): U[] {
-      const c = arch[layer++];
-      const out = new Array<U>(choices.length);
-      out[c] = fn(choices[c], c);
-      return out;
-    },
-  });
-  const view: ResolvedSpace = { ...space, spec: { ...space.spec, choices: onlyChosen } };
-  const net = new Supernet(gpu, view, seed);
-  if (layer !== space.layers.length) {
-    net.dispose();
-    throw new Error(`buildPathNet: built ${layer} layers, space '${space.spec.name}' has ${space.layers.length}`);
+  type Builder = (this: Supernet, f: unknown, layer: LayerGeom, choice: unknown, c: number, ...rest: unknown[]) => unknown;
+  const proto = Supernet.prototype as unknown as { makeBlock: Builder };
+  const original = proto.makeBlock;
+  if (typeof original !== "function") throw new Error("buildPathNet: Supernet has no block builder to wrap");
+  let built = 0;
+  proto.makeBlock = function (this: Supernet, f, layer, choice, c, ...rest) {
+    if (c !== arch[layer.index]) return null;
+    built++;
+    return original.call(this, f, layer, choice, c, ...rest);
+  };
+  let net: Supernet;
+  try {
+    net = new Supernet(gpu, space, seed);
+  } finally {
+    proto.makeBlock = original;
   }
-  (net as { space: ResolvedSpace }).space = space;
+  // Holes, not nulls, where a choice was skipped.
+  for (const row of net.blocks as unknown[][]) row.forEach((b, c) => b === null && delete row[c]);
+  if (built !== space.layers.length) {
+    net.dispose();
+    throw new Error(`buildPathNet: built ${built} blocks, space '${space.spec.name}' has ${space.layers.length} layers`);
+  }
   return net;
 }
 
