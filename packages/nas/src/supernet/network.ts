@@ -114,7 +114,10 @@ export class Supernet {
     this.headParts = {
       conv: h.width > 0 ? f.param(this.head, "head.conv", "conv", [h.inC, h.width], convInit(h.width)) : null,
       bn: h.width > 0 ? f.bn(this.head, "head.bn", h.width) : null,
-      fcW: f.param(this.head, "head.fc.weight", "fc-weight", [h.fcIn, h.classes], { kind: "normal", std: 0.01 }),
+      // NOTE: std 1/sqrt(fan-in) rather than MobileNetV2's 0.01: a tiny
+      // classifier starves the body of gradient early, and a supernet on a
+      // small budget cannot wait for it to grow.
+      fcW: f.param(this.head, "head.fc.weight", "fc-weight", [h.fcIn, h.classes], { kind: "normal", std: 1 / Math.sqrt(h.fcIn) }),
       fcB: f.param(this.head, "head.fc.bias", "bias", [h.classes], { kind: "const", value: 0 }),
     };
     this.params = f.all;
