@@ -116,9 +116,12 @@ describe("inheritWeights on the fmnist-ponas supernet", async () => {
   it.skipIf(!gpu)("slice: every candidate of layers 0 and 5 equals the slices of its meta block", async () => {
     const net = new Supernet(gpu!, space, 3);
     try {
-      // Running statistics start constant: make them distinct first.
+      // Running statistics start constant, and blocks start as slices of one
+      // random block (coherent init): make the meta blocks distinct first, as
+      // meta-training would.
       for (const l of [0, 5]) {
         const t = blockTensors(net, l, meta[l]);
+        gpu!.write(t.expand, rand(t.expand.size, 60 + l));
         gpu!.write(t["bn1.mean"], rand(t["bn1.mean"].size, 40 + l));
         gpu!.write(t["bn3.var"], rand(t["bn3.var"].size, 50 + l));
       }

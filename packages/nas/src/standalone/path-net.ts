@@ -5,14 +5,6 @@
 // names and initial values: a path net and a supernet built with the same
 // seed start from the same weights on that path.
 //
-// NOTE: the Supernet constructor allocates every choice. Until it takes an
-// "only this architecture" option, its private block builder is wrapped
-// for the duration of one construction so that it builds the chosen block
-// of each layer and skips the others (the wrapper relies only on the
-// builder's (factory, layer, choice, index) arguments). path-net.test.ts
-// pins the result against a full supernet, so a change in network.ts that
-// breaks this is caught there.
-
 import { softmaxCrossEntropy, type Gpu, type Tensor } from "@fairnas/kernels";
 import { archToString, checkArch, type Arch } from "../space/arch.ts";
 import type { LayerGeom, ResolvedSpace } from "../space/spec.ts";
@@ -22,30 +14,7 @@ import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.
 
 /** Builds the network of `arch` alone (blocks[l] holds only arch[l]). */
 export function buildPathNet(gpu: Gpu, space: ResolvedSpace, arch: Arch, seed: number): Supernet {
-  checkArch(space, arch);
-  type Builder = (this: Supernet, f: unknown, layer: LayerGeom, choice: unknown, c: number, ...rest: unknown[]) => unknown;
-  const proto = Supernet.prototype as unknown as { makeBlock: Builder };
-  const original = proto.makeBlock;
-  if (typeof original !== "function") throw new Error("buildPathNet: Supernet has no block builder to wrap");
-  let built = 0;
-  proto.makeBlock = function (this: Supernet, f, layer, choice, c, ...rest) {
-    if (c !== arch[layer.index]) return null;
-    built++;
-    return original.call(this, f, layer, choice, c, ...rest);
-  };
-  let net: Supernet;
-  try {
-    net = new Supernet(gpu, space, seed);
-  } finally {
-    proto.makeBlock = original;
-  }
-  // Holes, not nulls, where a choice was skipped.
-  for (const row of net.blocks as unknown[][]) row.forEach((b, c) => b === null && delete row[c]);
-  if (built !== space.layers.length) {
-    net.dispose();
-    throw new Error(`buildPathNet: built ${built} blocks, space '${space.spec.name}' has ${space.layers.length} layers`);
-  }
-  return net;
+  return new Supernet(gpu, space, seed, arch);
 }
 
 /**

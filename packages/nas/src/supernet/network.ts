@@ -81,11 +81,18 @@ export class Supernet {
   private readonly firstParts: { dw: Param; bn1: BnState; pw: Param; bn2: BnState } | null;
   private readonly headParts: { conv: Param | null; bn: BnState | null; fcW: Param; fcB: Param };
 
+  /**
+   * `only` builds just that architecture's block in each layer (a stand-alone
+   * network with the same parameter names and initial values as the
+   * supernet's path); `blocks[l]` then holds a hole at every other choice.
+   */
   constructor(
     private readonly gpu: Gpu,
     readonly space: ResolvedSpace,
     seed: number,
+    readonly only: Arch | null = null,
   ) {
+    if (only) checkArch(space, only);
     const f = new ParamFactory(gpu, seed);
     const s = space.stem;
     this.stem = new ParamGroup("stem");
@@ -107,7 +114,11 @@ export class Supernet {
     this.blocks = space.layers.map((layer) => {
       const dims = layerDims(space, layer);
       const meta = metaInit(dims, seed, layer.label);
-      return space.spec.choices.map((choice, c) => this.makeBlock(f, layer, choice, c, dims, meta));
+      const row: ChoiceBlock[] = [];
+      space.spec.choices.forEach((choice, c) => {
+        if (!only || only[layer.index] === c) row[c] = this.makeBlock(f, layer, choice, c, dims, meta);
+      });
+      return row;
     });
     this.head = new ParamGroup("head");
     const h = space.head;
@@ -126,14 +137,14 @@ export class Supernet {
 
   /** Groups a path trains: the shared parts plus its chosen block per layer. */
   groupsFor(arch: Arch): ParamGroup[] {
-    checkArch(this.space, arch);
+    this.checkPath(arch);
     const shared = [this.stem, ...(this.first ? [this.first] : []), this.head];
     return [...shared, ...arch.map((c, l) => this.blocks[l][c].group)];
   }
 
   /** Runs one path on `x` ([N,H,W,C]); `x` stays owned by the caller. */
   forward(x: Tensor, arch: Arch, opts: ForwardOptions): PathResult {
-    checkArch(this.space, arch);
+    this.checkPath(arch);
     if (opts.grad && opts.bn.kind !== "train") {
       throw new Error("Supernet.forward: gradients need batch-norm mode 'train'");
     }
@@ -158,6 +169,17 @@ export class Supernet {
         }
       : null;
     return { logits, backward };
+  }
+
+  private checkPath(arch: Arch): void {
+    checkArch(this.space, arch);
+    const missing = arch.findIndex((c, l) => !this.blocks[l][c]);
+    if (missing >= 0) {
+      throw new Error(
+        `this network holds only ${archToString(this.space, this.only!)}; ` +
+          `layer ${missing + 1} has no block ${this.space.tokens[arch[missing]]}`,
+      );
+    }
   }
 
   dispose(): void {
