@@ -10,6 +10,8 @@ import { architecturesCsv, sampleArchs, scoreArchs } from "./score.ts";
 import { trainSupernet } from "./train.ts";
 import { writeReport } from "./report.ts";
 import { searchStage } from "../stages/search-stage.ts";
+import { standaloneStage } from "../stages/standalone-stage.ts";
+import { parseArch } from "@fairnas/nas";
 
 export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<void> {
   const t0 = performance.now();
@@ -24,6 +26,11 @@ export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: 
     const run = { dir, cfg, space, data, gpu, net, close: () => undefined };
     log.info(`searching (${cfg.search.algo}, population ${cfg.search.population}, ${cfg.search.generations} generations)`);
     const search = await searchStage(run, {}, log);
+    // The most accurate members of the front, retrained from scratch.
+    const chosen = [...search.front].sort((a, b) => b.top1 - a.top1).slice(0, cfg.standalone.archs);
+    const retrained = chosen.length > 0
+      ? await standaloneStage({ dir, cfg, archs: chosen.map((p) => parseArch(space, p.arch)), log, gpu })
+      : [];
     const summary = {
       preset: cfg.preset,
       space: space.spec.name,
@@ -35,6 +42,7 @@ export async function runJob(dir: string, cfg: RunConfig, resume: boolean, log: 
       best: ranked.slice(0, 5).map((r) => ({ arch: r.arch, top1: r.top1, loss: r.loss, bn: r.bn, madds: r.madds })),
       front: search.front.map((p) => ({ arch: p.arch, top1: p.top1, madds: p.madds, params: p.params })),
       searchEvaluations: search.evaluations,
+      standalone: retrained.map((g) => ({ arch: g.arch, testTop1: g.testTop1, valTop1: g.valTop1, epochs: g.budget.epochs })),
       totalSeconds: (performance.now() - t0) / 1000,
     };
     writeAtomic(runPath(dir, "summary"), `${JSON.stringify(summary, null, 2)}\n`);
