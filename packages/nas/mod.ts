@@ -8,7 +8,8 @@ export { costOf, blockCost, costTable, CostTable, shapeCost, blockShapeKey, COST
 export type { LayerCost, NetCost, BlockShape } from "./src/space/cost.ts";
 export { kendallTauB, kendallTauBNaive, spearman, bootstrapCi, topKOverlap } from "./src/ranking/stats.ts";
 export type { Corr, Undefined, CorrStat, BootstrapOptions, BootstrapCi } from "./src/ranking/stats.ts";
-export { Supernet, SupernetModel } from "./src/supernet/network.ts";
+export { Supernet } from "./src/supernet/network.ts";
+export { SupernetModel } from "./src/supernet/model.ts";
 export type { BnMode, BnStats, ForwardOptions, PathResult } from "./src/supernet/network.ts";
 export { Param, ParamGroup, BnState } from "./src/supernet/params.ts";
 export { exportState, importState } from "./src/supernet/state.ts";

@@ -120,7 +120,10 @@ const FMNIST: RunConfig = {
 const QUICK: RunConfig = {
   ...FMNIST,
   preset: "quick",
-  train: { ...FMNIST.train, epochs: 1, batchSize: 64, trainLimit: 2048, valSize: 512, checkpointEvery: 10, logEvery: 4 },
+  train: {
+    ...FMNIST.train, epochs: 1, batchSize: 64, trainLimit: 6144, valSize: 512, labelSmoothing: 0, cropPad: 0,
+    checkpointEvery: 32, logEvery: 8,
+  },
   eval: { archs: 4, bn: "recal", recalBatches: 2, batchSize: 256 },
   search: { ...FMNIST.search, population: 6, generations: 2, valImages: 256 },
   standalone: { archs: 1, epochs: 1, batchSize: 64, lr: 0.05 },

@@ -11,7 +11,7 @@
 import type { Gpu, Tensor } from "@fairnas/kernels";
 import type { Arch } from "../space/arch.ts";
 import type { Supernet } from "../supernet/network.ts";
-import { SupernetModel } from "../supernet/network.ts";
+import { SupernetModel } from "../supernet/model.ts";
 import type { ParamGroup } from "../supernet/params.ts";
 import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
 

@@ -8,7 +8,8 @@ import { resolveSpace, validateSpace, type ResolvedSpace } from "../space/spec.t
 import { evaluateArch } from "../eval/evaluate.ts";
 import { restoreSupernet, trainLoop } from "../train/loop.ts";
 import { SupernetTrainer, type DeviceBatch, type StepConfig } from "../train/trainer.ts";
-import { Supernet, SupernetModel } from "./network.ts";
+import { Supernet } from "./network.ts";
+import { SupernetModel } from "./model.ts";
 import { exportState } from "./state.ts";
 
 const gpu = await testGpu();

@@ -11,10 +11,9 @@ import {
   dropoutBackward, dwconv, dwconvBackwardInput, dwconvBackwardWeight, globalAvgPool,
   globalAvgPoolBackward, linear, linearBackwardInput, linearBackwardParams, pwconv,
   pwconvBackwardInput, pwconvBackwardWeight, relu, reluBackward, sigmoid,
-  sigmoidBackward, softmaxCrossEntropy, type BnParams, type Gpu, type Tensor,
+  sigmoidBackward, type BnParams, type Gpu, type Tensor,
 } from "@fairnas/kernels";
 import { archToString, checkArch, type Arch } from "../space/arch.ts";
-import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
 import { expandedWidth, seWidth, type ChoiceSpec, type LayerGeom, type ResolvedSpace } from "../space/spec.ts";
 import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
 import { metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
@@ -479,40 +478,4 @@ function takeAccumulate2(a: Param, b: Param): boolean {
 /** He-normal initialization with fan-out `fanOut` (ReLU-family nets). */
 function convInit(fanOut: number): { kind: "normal"; std: number } {
   return { kind: "normal", std: Math.sqrt(2 / fanOut) };
-}
-
-/** The supernet as the trainer sees it: one path's loss, forward and backward. */
-export class SupernetModel implements TrainableModel {
-  readonly layers: number;
-  readonly choices: number;
-
-  constructor(
-    private readonly gpu: Gpu,
-    readonly net: Supernet,
-  ) {
-    this.layers = net.space.layers.length;
-    this.choices = net.space.spec.choices.length;
-  }
-
-  groupsFor(arch: Arch): ParamGroup[] {
-    return this.net.groupsFor(arch);
-  }
-
-  describe(arch: Arch): string {
-    return archToString(this.net.space, arch);
-  }
-
-  trainPath(arch: Arch, batch: DeviceBatch, stats: Tensor, opts: PathOptions): void {
-    const gpu = this.gpu;
-    const { logits, backward } = this.net.forward(batch.x, arch, {
-      bn: { kind: "train" },
-      grad: true,
-      dropoutSeed: opts.dropoutSeed,
-    });
-    const dlogits = gpu.empty(logits.shape, "dlogits");
-    softmaxCrossEntropy(gpu, logits, batch.y, { smoothing: opts.labelSmoothing, stats, dlogits });
-    logits.dispose();
-    backward!(dlogits);
-    dlogits.dispose();
-  }
 }
