@@ -122,7 +122,7 @@ const QUICK: RunConfig = {
   ...FMNIST,
   preset: "quick",
   train: {
-    ...FMNIST.train, epochs: 1, batchSize: 64, trainLimit: 6144, valSize: 512, labelSmoothing: 0, cropPad: 0,
+    ...FMNIST.train, epochs: 1, batchSize: 64, lr: 0.1, trainLimit: 6144, valSize: 512,
     checkpointEvery: 32, logEvery: 8,
   },
   eval: { archs: 4, bn: "recal", recalBatches: 2, batchSize: 256 },
