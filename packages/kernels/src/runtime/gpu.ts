@@ -213,6 +213,8 @@ export class Gpu {
     const key = `${src.name}|${Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(",")}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
+    // Every kernel sizes its workgroup with one override, WG.
+    if (constants.WG !== undefined) this.checkWorkgroup(src.name, constants.WG);
     if (flags.dumpWgsl) this.log?.info(`// ${key}\n${src.code}`);
     const module = this.device.createShaderModule({ label: `${src.name}.module`, code: src.code });
     const pipeline = this.device.createComputePipeline({
@@ -227,8 +229,12 @@ export class Gpu {
   /** Checks a workgroup's size and memory against the device before building. */
   checkWorkgroup(name: string, size: number, workgroupBytes = 0): void {
     const lim = this.device.limits;
-    if (size > lim.maxComputeInvocationsPerWorkgroup) {
-      throw new Error(`${name}: workgroup of ${size} invocations exceeds maxComputeInvocationsPerWorkgroup ${lim.maxComputeInvocationsPerWorkgroup}`);
+    if (size > lim.maxComputeInvocationsPerWorkgroup || size > lim.maxComputeWorkgroupSizeX) {
+      throw new Error(
+        `${name}: workgroup of ${size} invocations exceeds the device's limit ` +
+          `(maxComputeInvocationsPerWorkgroup ${lim.maxComputeInvocationsPerWorkgroup}, ` +
+          `maxComputeWorkgroupSizeX ${lim.maxComputeWorkgroupSizeX})`,
+      );
     }
     if (workgroupBytes > lim.maxComputeWorkgroupStorageSize) {
       throw new Error(`${name}: ${workgroupBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`);
