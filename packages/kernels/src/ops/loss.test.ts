@@ -101,3 +101,16 @@ describe("softmax cross-entropy reference", () => {
     });
   }
 });
+
+describe.runIf(gpu)("softmaxCrossEntropy non-finite logits", () => {
+  it("an infinite logit makes the summed loss NaN, so training can stop on it", async () => {
+    const g = gpu!;
+    const logits = g.tensor([2, 3], [0, 1, 2, Number.POSITIVE_INFINITY, 0, 0]);
+    const labels = g.tensor([2], [0, 1]);
+    const stats = g.zeros([2]);
+    softmaxCrossEntropy(g, logits, labels, { smoothing: 0, stats });
+    const [loss] = await g.read(stats);
+    expect(Number.isNaN(loss)).toBe(true);
+    for (const t of [logits, labels, stats]) t.dispose();
+  });
+});

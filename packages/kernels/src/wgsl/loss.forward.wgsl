@@ -78,10 +78,17 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 fn total() {
   var loss = 0.0;
   var correct = 0.0;
+  var nonFinite = false;
   for (var n = 0u; n < sp.N; n++) {
-    loss += sumIn[2u * n];
+    let l = sumIn[2u * n];
+    // WGSL may assume floats are finite, so NaN and Inf are found by their
+    // exponent bits (all ones), not by comparisons that could be folded away.
+    nonFinite = nonFinite || (bitcast<u32>(l) & 0x7f800000u) == 0x7f800000u;
+    loss += l;
     correct += sumIn[2u * n + 1u];
   }
-  stats[0] += loss;
+  // A quiet NaN; built from a uniform so it is not a (rejected) constant NaN.
+  let nan = bitcast<f32>(0x7fc00000u | (sp.N & 0u));
+  stats[0] = select(stats[0] + loss, nan, nonFinite);
   stats[1] += correct;
 }

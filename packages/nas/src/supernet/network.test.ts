@@ -230,6 +230,21 @@ describe.runIf(gpu)("supernet", () => {
     b.dispose();
   });
 
+  it("a non-finite loss stops training naming the step and the path", async () => {
+    const g = gpu!;
+    const net = new Supernet(g, tinySpace(), 1);
+    const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
+    const b = batch(g, 6, 4);
+    // A diverged classifier: its weights overflowed to infinity.
+    const fc = net.params.find((p) => p.name === "head.fc.weight")!;
+    g.write(fc.w, new Float32Array(fc.w.size).fill(Number.POSITIVE_INFINITY));
+    const source = { next: async () => ({ ...b, dispose: () => undefined }) };
+    await expect(trainer.step(7, source)).rejects.toThrow(/non-finite loss \(NaN\) at step 7 on path k\d/);
+    // Nothing was written: the last good checkpoint stays the last one.
+    b.dispose();
+    net.dispose();
+  });
+
   it("the loss kernel sees every class (sanity of the tiny batch)", async () => {
     const g = gpu!;
     const net = new Supernet(g, tinySpace(), 2);
