@@ -7,11 +7,15 @@
 
 import type { Gpu, Tensor } from "../mod.ts";
 import { f32 } from "../mod.ts";
-import { fillTemplate, wgsl } from "../src/runtime/wgsl.ts";
+import { wgsl } from "../src/runtime/wgsl.ts";
 
 export const PROBE_CONFIG = {
-  fma: { WG: 64, ACC: 16, INVOCATIONS: 65536, ITERS: 128 },
-  copy: { WG: 64, PER: 4, BYTES: 19 * 2 ** 20 },
+  // ACC and UNROLL are fixed in probe.fma.wgsl (16 named accumulators, 8
+  // FMAs each per loop iteration); ~2.1 GFLOP, ~20 ms at the ceiling: shorter
+  // dispatches measured lower and noisier on lavapipe.
+  fma: { WG: 64, ACC: 16, UNROLL: 8, INVOCATIONS: 65536, ITERS: 128 },
+  // Larger workgroups (256 vs 64) amortise per-workgroup overhead on lavapipe.
+  copy: { WG: 256, PER: 4, BYTES: 19 * 2 ** 20 },
 } as const;
 
 export interface ProbeCase {
@@ -21,17 +25,17 @@ export interface ProbeCase {
   dispose(): void;
 }
 
-/** FLOPs: INVOCATIONS * ITERS * ACC * 2 (a fused multiply-add counts 2). */
+/** FLOPs: INVOCATIONS * ITERS * ACC * UNROLL * 2 (a fused multiply-add counts 2). */
 export function fmaProbe(gpu: Gpu): ProbeCase {
-  const { WG, ACC, INVOCATIONS, ITERS } = PROBE_CONFIG.fma;
+  const { WG, ACC, UNROLL, INVOCATIONS, ITERS } = PROBE_CONFIG.fma;
   const y = gpu.empty([INVOCATIONS], "probe.fma.y");
   const pipe = gpu.pipeline({
-    name: `probe.fma.acc${ACC}`,
-    code: fillTemplate("probe.fma", wgsl("probe.fma.wgsl"), { ACC }),
+    name: `probe.fma.acc${ACC}x${UNROLL}`,
+    code: wgsl("probe.fma.wgsl"),
     constants: { WG },
   });
   return {
-    flops: INVOCATIONS * ITERS * ACC * 2,
+    flops: INVOCATIONS * ITERS * ACC * UNROLL * 2,
     bytes: INVOCATIONS * 4,
     record: () => gpu.dispatch(pipe, {
       tensors: [y],
