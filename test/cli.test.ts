@@ -2,7 +2,14 @@
 // Debian's package) and on broken inputs made here.
 
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -22,7 +29,12 @@ function cli(args: string[], timeoutMs = 600_000): Promise<CliResult> {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, CI: "1" }, maxBuffer: 64 << 20 },
+      {
+        encoding: "utf8",
+        timeout: timeoutMs,
+        env: { ...process.env, CI: "1" },
+        maxBuffer: 64 << 20,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
         resolve({ code, out: stdout, err: stderr });
@@ -44,8 +56,14 @@ describe("nas-cli run --preset quick", () => {
     expect(run.out).toMatch(/top architectures/);
     expect(run.out).toContain(`run directory: ${dir}`);
     const files = [
-      "config.json", "metrics.jsonl", "architectures.csv", "summary.json", "checkpoints/supernet.ckpt",
-      "pareto.json", "pareto.csv", "report.html",
+      "config.json",
+      "metrics.jsonl",
+      "architectures.csv",
+      "summary.json",
+      "checkpoints/supernet.ckpt",
+      "pareto.json",
+      "pareto.csv",
+      "report.html",
     ];
     for (const f of files) {
       expect(existsSync(join(dir, f)), f).toBe(true);
@@ -55,7 +73,10 @@ describe("nas-cli run --preset quick", () => {
     expect(csv).toHaveLength(5);
     const top1 = csv.slice(1).map((l) => Number(l.split(",")[2]));
     expect(Math.max(...top1)).toBeGreaterThan(0.4); // 10 classes: well above chance
-    const steps = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const steps = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const fair = steps.filter((r) => r.type === "fairness");
     expect(fair.length).toBeGreaterThan(0);
     for (const r of fair) expect(r.spread.every((s: number) => s === 0)).toBe(true);
@@ -79,7 +100,13 @@ describe("nas-cli run --preset quick", () => {
   });
 
   it("eval rejects unknown tokens and wrong lengths", async () => {
-    const bad = await cli(["eval", "--run", dir, "--arch", "k3e3-k9e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3"]);
+    const bad = await cli([
+      "eval",
+      "--run",
+      dir,
+      "--arch",
+      "k3e3-k9e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3",
+    ]);
     expect(bad.code).not.toBe(0);
     expect(bad.err).toMatch(/k9e3/);
     const short = await cli(["eval", "--run", dir, "--arch", "k3e3-k3e3"]);
@@ -90,7 +117,15 @@ describe("nas-cli run --preset quick", () => {
 
 describe("nas-cli errors", () => {
   it("a missing dataset says how to install it", async () => {
-    const r = await cli(["run", "--preset", "quick", "--data", join(tmp, "nothing"), "--out", join(tmp, "x")]);
+    const r = await cli([
+      "run",
+      "--preset",
+      "quick",
+      "--data",
+      join(tmp, "nothing"),
+      "--out",
+      join(tmp, "x"),
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/dataset-fashion-mnist|--data/);
   });
@@ -98,10 +133,17 @@ describe("nas-cli errors", () => {
   it("a truncated IDX file is named", async () => {
     const d = join(tmp, "broken");
     mkdirSync(d, { recursive: true });
-    for (const f of ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]) {
+    for (const f of [
+      "train-labels-idx1-ubyte.gz",
+      "t10k-images-idx3-ubyte.gz",
+      "t10k-labels-idx1-ubyte.gz",
+    ]) {
       copyFileSync(join(FMNIST, f), join(d, f));
     }
-    writeFileSync(join(d, "train-images-idx3-ubyte"), Buffer.from([0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2]));
+    writeFileSync(
+      join(d, "train-images-idx3-ubyte"),
+      Buffer.from([0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2]),
+    );
     const r = await cli(["run", "--preset", "quick", "--data", d, "--out", join(tmp, "y")]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/train-images-idx3-ubyte/);
@@ -116,9 +158,14 @@ describe("nas-cli errors", () => {
   });
 
   it("cost gives the published FairNAS-A figures", async () => {
-    const arch = "k7e3-k3e3-k7e3-k3e6-k7e6-k3e3-k3e3-k7e6-k7e6-k5e3-k3e6-k5e3-k5e3-k3e6-k3e6-k7e6-k3e6-k7e6-k5e6";
+    const arch =
+      "k7e3-k3e3-k7e3-k3e6-k7e6-k3e3-k3e3-k7e6-k7e6-k5e3-k3e6-k5e3-k5e3-k3e6-k3e6-k7e6-k3e6-k7e6-k5e6";
     const r = await cli(["cost", "--space", "fairnas", "--arch", arch, "--json"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.out)).toMatchObject({ madds: 388122848, params: 4608696, paramsWithBn: 4651352 });
+    expect(JSON.parse(r.out)).toMatchObject({
+      madds: 388122848,
+      params: 4608696,
+      paramsWithBn: 4651352,
+    });
   });
 });

@@ -6,7 +6,10 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: O) {
+export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: O,
+) {
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -17,7 +20,7 @@ export function parse<O extends NonNullable<ParseArgsConfig["options"]>>(args: s
 export function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
   return n;
 }
-

@@ -111,24 +111,49 @@ const FMNIST: RunConfig = {
   },
   eval: { archs: 12, bn: "recal", recalBatches: 8, batchSize: 500 },
   search: {
-    algo: "nsga2-ppo", population: 12, generations: 5, valImages: 1000, third: "params",
-    maxMadds: 0, maxParams: 0, maxLatencyMs: 0,
+    algo: "nsga2-ppo",
+    population: 12,
+    generations: 5,
+    valImages: 1000,
+    third: "params",
+    maxMadds: 0,
+    maxParams: 0,
+    maxLatencyMs: 0,
   },
   standalone: { archs: 1, epochs: 1, batchSize: 128, lr: 0.05 },
-  ponas: { metaEpochs: 1, finetuneEpochs: 0.25, tableValImages: 1000, layerSteps: 0, inherit: "slice", sweepPoints: 8 },
+  ponas: {
+    metaEpochs: 1,
+    finetuneEpochs: 0.25,
+    tableValImages: 1000,
+    layerSteps: 0,
+    inherit: "slice",
+    sweepPoints: 8,
+  },
 };
 
 const QUICK: RunConfig = {
   ...FMNIST,
   preset: "quick",
   train: {
-    ...FMNIST.train, epochs: 1, batchSize: 64, lr: 0.1, trainLimit: 6144, valSize: 512,
-    checkpointEvery: 32, logEvery: 8,
+    ...FMNIST.train,
+    epochs: 1,
+    batchSize: 64,
+    lr: 0.1,
+    trainLimit: 6144,
+    valSize: 512,
+    checkpointEvery: 32,
+    logEvery: 8,
   },
   eval: { archs: 4, bn: "recal", recalBatches: 2, batchSize: 256 },
   search: { ...FMNIST.search, population: 6, generations: 2, valImages: 256 },
   standalone: { archs: 1, epochs: 1, batchSize: 64, lr: 0.05 },
-  ponas: { ...FMNIST.ponas, metaEpochs: 1, finetuneEpochs: 0.5, tableValImages: 256, sweepPoints: 4 },
+  ponas: {
+    ...FMNIST.ponas,
+    metaEpochs: 1,
+    finetuneEpochs: 0.5,
+    tableValImages: 256,
+    sweepPoints: 4,
+  },
 };
 
 export const RUN_PRESETS: Readonly<Record<string, RunConfig>> = { fmnist: FMNIST, quick: QUICK };
@@ -144,13 +169,16 @@ function merge(base: Json, patch: Json, path: string): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const where = path ? `${path}.${k}` : k;
-    if (!(k in base)) throw new ConfigError(`${where}: unknown setting (known: ${Object.keys(base).join(", ")})`);
+    if (!(k in base))
+      throw new ConfigError(`${where}: unknown setting (known: ${Object.keys(base).join(", ")})`);
     const b = base[k];
     if (b !== null && typeof b === "object" && !Array.isArray(b)) {
-      if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ConfigError(`${where}: must be an object`);
+      if (v === null || typeof v !== "object" || Array.isArray(v))
+        throw new ConfigError(`${where}: must be an object`);
       out[k] = merge(b as Json, v as Json, where);
     } else {
-      if (typeof v !== typeof b) throw new ConfigError(`${where}: must be a ${typeof b}, got ${JSON.stringify(v)}`);
+      if (typeof v !== typeof b)
+        throw new ConfigError(`${where}: must be a ${typeof b}, got ${JSON.stringify(v)}`);
       out[k] = v;
     }
   }
@@ -166,7 +194,8 @@ export function loadConfigFile(file: string): Json {
   }
   try {
     const v = JSON.parse(text) as unknown;
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not a JSON object");
+    if (v === null || typeof v !== "object" || Array.isArray(v))
+      throw new Error("not a JSON object");
     return v as Json;
   } catch (e) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
@@ -176,7 +205,10 @@ export function loadConfigFile(file: string): Json {
 /** Preset, then config file, then flags; validated. */
 export function resolveConfig(preset: string, file: Json | null, overrides: Json): RunConfig {
   const base = RUN_PRESETS[preset];
-  if (!base) throw new ConfigError(`unknown preset '${preset}' (known: ${Object.keys(RUN_PRESETS).join(", ")})`);
+  if (!base)
+    throw new ConfigError(
+      `unknown preset '${preset}' (known: ${Object.keys(RUN_PRESETS).join(", ")})`,
+    );
   let cfg = base as unknown as Json;
   if (file) cfg = merge(cfg, file, "");
   cfg = merge(cfg, overrides, "");
@@ -193,43 +225,112 @@ function positiveInt(v: number): boolean {
 
 export function validate(c: RunConfig): RunConfig {
   const t = c.train;
-  check(Number.isInteger(c.seed) && c.seed >= 0, "seed", `must be a non-negative integer, got ${c.seed}`);
-  check(isSamplerName(t.sampler), "train.sampler", `must be fair, spos, ef or ef-lr, got ${t.sampler}`);
+  check(
+    Number.isInteger(c.seed) && c.seed >= 0,
+    "seed",
+    `must be a non-negative integer, got ${c.seed}`,
+  );
+  check(
+    isSamplerName(t.sampler),
+    "train.sampler",
+    `must be fair, spos, ef or ef-lr, got ${t.sampler}`,
+  );
   check(t.epochs > 0 && Number.isFinite(t.epochs), "train.epochs", `must be > 0, got ${t.epochs}`);
-  check(positiveInt(t.batchSize), "train.batchSize", `must be a positive integer, got ${t.batchSize}`);
-  check(t.lr > 0 && t.minLr >= 0 && t.minLr <= t.lr, "train.lr", `need 0 <= minLr <= lr and lr > 0`);
-  check(t.warmupEpochs >= 0 && t.warmupEpochs < t.epochs, "train.warmupEpochs", "must be in [0, epochs)");
-  check(t.momentum >= 0 && t.momentum < 1, "train.momentum", `must be in [0, 1), got ${t.momentum}`);
+  check(
+    positiveInt(t.batchSize),
+    "train.batchSize",
+    `must be a positive integer, got ${t.batchSize}`,
+  );
+  check(
+    t.lr > 0 && t.minLr >= 0 && t.minLr <= t.lr,
+    "train.lr",
+    `need 0 <= minLr <= lr and lr > 0`,
+  );
+  check(
+    t.warmupEpochs >= 0 && t.warmupEpochs < t.epochs,
+    "train.warmupEpochs",
+    "must be in [0, epochs)",
+  );
+  check(
+    t.momentum >= 0 && t.momentum < 1,
+    "train.momentum",
+    `must be in [0, 1), got ${t.momentum}`,
+  );
   check(t.weightDecay >= 0, "train.weightDecay", "must be >= 0");
   check(t.labelSmoothing >= 0 && t.labelSmoothing < 1, "train.labelSmoothing", "must be in [0, 1)");
-  check(Number.isInteger(t.trainLimit) && t.trainLimit >= 0, "train.trainLimit", "must be an integer >= 0");
+  check(
+    Number.isInteger(t.trainLimit) && t.trainLimit >= 0,
+    "train.trainLimit",
+    "must be an integer >= 0",
+  );
   check(positiveInt(t.valSize), "train.valSize", `must be a positive integer, got ${t.valSize}`);
   check(Number.isInteger(t.cropPad) && t.cropPad >= 0, "train.cropPad", "must be an integer >= 0");
-  check(Number.isInteger(t.checkpointEvery) && t.checkpointEvery >= 0, "train.checkpointEvery", "must be an integer >= 0");
+  check(
+    Number.isInteger(t.checkpointEvery) && t.checkpointEvery >= 0,
+    "train.checkpointEvery",
+    "must be an integer >= 0",
+  );
   check(positiveInt(t.logEvery), "train.logEvery", "must be a positive integer");
   const e = c.eval;
   check(Number.isInteger(e.archs) && e.archs >= 0, "eval.archs", "must be an integer >= 0");
-  check(["recal", "tracked", "both"].includes(e.bn), "eval.bn", `must be recal, tracked or both, got ${e.bn}`);
+  check(
+    ["recal", "tracked", "both"].includes(e.bn),
+    "eval.bn",
+    `must be recal, tracked or both, got ${e.bn}`,
+  );
   check(positiveInt(e.recalBatches), "eval.recalBatches", "must be a positive integer");
   check(positiveInt(e.batchSize), "eval.batchSize", "must be a positive integer");
   const s = c.search;
-  check(["nsga2-ppo", "nsga2", "random"].includes(s.algo), "search.algo", `must be nsga2-ppo, nsga2 or random, got ${s.algo}`);
-  check(positiveInt(s.population) && s.population >= 2, "search.population", "must be an integer >= 2");
-  check(Number.isInteger(s.generations) && s.generations >= 0, "search.generations", "must be an integer >= 0");
-  check(Number.isInteger(s.valImages) && s.valImages >= 0, "search.valImages", "must be an integer >= 0");
+  check(
+    ["nsga2-ppo", "nsga2", "random"].includes(s.algo),
+    "search.algo",
+    `must be nsga2-ppo, nsga2 or random, got ${s.algo}`,
+  );
+  check(
+    positiveInt(s.population) && s.population >= 2,
+    "search.population",
+    "must be an integer >= 2",
+  );
+  check(
+    Number.isInteger(s.generations) && s.generations >= 0,
+    "search.generations",
+    "must be an integer >= 0",
+  );
+  check(
+    Number.isInteger(s.valImages) && s.valImages >= 0,
+    "search.valImages",
+    "must be an integer >= 0",
+  );
   check(["params", "latencyMs"].includes(s.third), "search.third", "must be params or latencyMs");
-  for (const k of ["maxMadds", "maxParams", "maxLatencyMs"] as const) check(s[k] >= 0, `search.${k}`, "must be >= 0 (0: no budget)");
+  for (const k of ["maxMadds", "maxParams", "maxLatencyMs"] as const)
+    check(s[k] >= 0, `search.${k}`, "must be >= 0 (0: no budget)");
   const a = c.standalone;
   check(Number.isInteger(a.archs) && a.archs >= 0, "standalone.archs", "must be an integer >= 0");
   check(a.epochs > 0, "standalone.epochs", "must be > 0");
   check(positiveInt(a.batchSize), "standalone.batchSize", "must be a positive integer");
   check(a.lr > 0, "standalone.lr", "must be > 0");
   const p = c.ponas;
-  check(p.metaEpochs > 0 && p.finetuneEpochs >= 0, "ponas.metaEpochs", "metaEpochs must be > 0 and finetuneEpochs >= 0");
-  check(Number.isInteger(p.tableValImages) && p.tableValImages >= 0, "ponas.tableValImages", "must be an integer >= 0");
-  check(Number.isInteger(p.layerSteps) && p.layerSteps >= 0, "ponas.layerSteps", "must be an integer >= 0");
+  check(
+    p.metaEpochs > 0 && p.finetuneEpochs >= 0,
+    "ponas.metaEpochs",
+    "metaEpochs must be > 0 and finetuneEpochs >= 0",
+  );
+  check(
+    Number.isInteger(p.tableValImages) && p.tableValImages >= 0,
+    "ponas.tableValImages",
+    "must be an integer >= 0",
+  );
+  check(
+    Number.isInteger(p.layerSteps) && p.layerSteps >= 0,
+    "ponas.layerSteps",
+    "must be an integer >= 0",
+  );
   check(["slice", "identical"].includes(p.inherit), "ponas.inherit", "must be slice or identical");
-  check(Number.isInteger(p.sweepPoints) && p.sweepPoints >= 2, "ponas.sweepPoints", "must be an integer >= 2");
+  check(
+    Number.isInteger(p.sweepPoints) && p.sweepPoints >= 2,
+    "ponas.sweepPoints",
+    "must be an integer >= 2",
+  );
   return c;
 }
 

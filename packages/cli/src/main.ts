@@ -61,7 +61,10 @@ const RUN_OPTIONS = {
 async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Promise<void> {
   const { values: v } = parse(args, RUN_OPTIONS);
   if (v.verbose) log.level = "debug";
-  if (cmd === "run" && v.sampler) throw new UsageError("--sampler belongs to `nas-cli train`; `run` always trains with fair sampling");
+  if (cmd === "run" && v.sampler)
+    throw new UsageError(
+      "--sampler belongs to `nas-cli train`; `run` always trains with fair sampling",
+    );
   const preset = v.preset ?? "fmnist";
   const overrides: Record<string, unknown> = {};
   if (v.data) overrides.data = v.data;
@@ -73,7 +76,8 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   const dir = v.out ?? join("runs", `${cfg0.preset}-${cfg0.train.sampler}-seed${cfg0.seed}`);
   const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   const mode = v.mode ?? "fairnas";
-  if (mode !== "fairnas" && mode !== "ponas") throw new UsageError(`--mode must be fairnas or ponas, got '${mode}'`);
+  if (mode !== "fairnas" && mode !== "ponas")
+    throw new UsageError(`--mode must be fairnas or ponas, got '${mode}'`);
   if (cmd === "run" && mode === "ponas") {
     await ponasStage(dir, cfg, { resume: v.resume ?? false }, log);
     log.info(`report: ${writeReport(dir)}`);
@@ -152,4 +156,3 @@ export async function main(argv: string[], log = new Logger()): Promise<number> 
     return err instanceof ConfigError ? 2 : 1;
   }
 }
-

@@ -2,7 +2,14 @@
 // periodic lines otherwise, JSON-lines metrics in the run directory, and
 // atomic file writes.
 
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
+import {
+  appendFileSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  existsSync,
+} from "node:fs";
 import { dirname } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 
@@ -51,7 +58,12 @@ export interface Progress {
 }
 
 /** A bar redrawn in place on a terminal; on a pipe, one plain line every `every` updates. */
-export function progress(log: Logger, total: number, every: number, stream: NodeJS.WriteStream = process.stdout): Progress {
+export function progress(
+  log: Logger,
+  total: number,
+  every: number,
+  stream: NodeJS.WriteStream = process.stdout,
+): Progress {
   const tty = stream.isTTY === true && !process.env.CI;
   let last = 0;
   return {

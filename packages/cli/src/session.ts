@@ -5,8 +5,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
-  BatchPreparer, computeNormalization, getSpace, loadDataset, resolveSpace, restoreSupernet,
-  splitTrainVal, Supernet, upload, type DeviceBatch, type EvalData, type ImageSet, type Normalization, type ResolvedSpace,
+  BatchPreparer,
+  computeNormalization,
+  getSpace,
+  loadDataset,
+  resolveSpace,
+  restoreSupernet,
+  splitTrainVal,
+  Supernet,
+  upload,
+  type DeviceBatch,
+  type EvalData,
+  type ImageSet,
+  type Normalization,
+  type ResolvedSpace,
 } from "@fairnas/nas";
 import { validate, type RunConfig } from "./config.ts";
 
@@ -41,10 +53,13 @@ export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<
     );
   }
   if (set.classes > space.spec.classes) {
-    throw new Error(`dataset has ${set.classes} classes, search space '${space.spec.name}' has ${space.spec.classes}`);
+    throw new Error(
+      `dataset has ${set.classes} classes, search space '${space.spec.name}' has ${space.spec.classes}`,
+    );
   }
   const t = cfg.train;
-  if (t.valSize >= set.n) throw new Error(`train.valSize ${t.valSize} leaves no training images (dataset has ${set.n})`);
+  if (t.valSize >= set.n)
+    throw new Error(`train.valSize ${t.valSize} leaves no training images (dataset has ${set.n})`);
   const split = splitTrainVal(set.n, t.valSize, cfg.seed);
   const train = t.trainLimit > 0 ? split.train.slice(0, t.trainLimit) : split.train;
   const norm = computeNormalization(set, train);
@@ -56,9 +71,21 @@ export function loadSpace(cfg: RunConfig): ResolvedSpace {
 }
 
 /** Uploads a split once, in order, without augmentation, for evaluation. */
-export function deviceBatches(gpu: Gpu, set: ImageSet, indices: Int32Array, norm: Normalization, batchSize: number, space: ResolvedSpace): DeviceBatch[] {
+export function deviceBatches(
+  gpu: Gpu,
+  set: ImageSet,
+  indices: Int32Array,
+  norm: Normalization,
+  batchSize: number,
+  space: ResolvedSpace,
+): DeviceBatch[] {
   const prep = new BatchPreparer(set, indices, {
-    batchSize, shuffle: false, dropLast: false, augment: null, seed: 0, norm,
+    batchSize,
+    shuffle: false,
+    dropLast: false,
+    augment: null,
+    seed: 0,
+    norm,
   });
   const out: DeviceBatch[] = [];
   for (let position = 0; position < indices.length; position += batchSize) {
@@ -71,11 +98,19 @@ export function deviceBatches(gpu: Gpu, set: ImageSet, indices: Int32Array, norm
 const RECAL_STREAM = 0x4eca1;
 
 /** Validation batches plus a fixed, seeded set of training batches for BN recalibration. */
-export function evalData(gpu: Gpu, cfg: RunConfig, d: DataSplits, space: ResolvedSpace): EvalData & { dispose(): void } {
+export function evalData(
+  gpu: Gpu,
+  cfg: RunConfig,
+  d: DataSplits,
+  space: ResolvedSpace,
+): EvalData & { dispose(): void } {
   const e = cfg.eval;
   const B = cfg.train.batchSize;
   // Whole batches only: the population merge assumes equal-size batches.
-  const want = Math.min(d.train.length, Math.max(1, Math.floor(Math.min(d.train.length, e.recalBatches * B) / B)) * B);
+  const want = Math.min(
+    d.train.length,
+    Math.max(1, Math.floor(Math.min(d.train.length, e.recalBatches * B) / B)) * B,
+  );
   const perm = Rng.derive(cfg.seed, RECAL_STREAM).permutation(d.train.length).slice(0, want);
   const recalIdx = Int32Array.from(perm, (k) => d.train[k]);
   const batches = deviceBatches(gpu, d.set, d.val, d.norm, e.batchSize, space);
@@ -118,10 +153,17 @@ export function readRunConfig(dir: string): RunConfig {
  * restored from the run's checkpoint. `patch` adjusts the stored config
  * (e.g. evaluation settings) without writing it back.
  */
-export async function openRun(dir: string, log: Logger, patch: (c: RunConfig) => RunConfig = (c) => c): Promise<OpenRun> {
+export async function openRun(
+  dir: string,
+  log: Logger,
+  patch: (c: RunConfig) => RunConfig = (c) => c,
+): Promise<OpenRun> {
   const cfg = patch(readRunConfig(dir));
   const ckpt = runPath(dir, "checkpoint");
-  if (!existsSync(ckpt)) throw new Error(`${dir} has no trained supernet (missing ${ckpt}); run \`nas-cli train\` or \`nas-cli run\` first`);
+  if (!existsSync(ckpt))
+    throw new Error(
+      `${dir} has no trained supernet (missing ${ckpt}); run \`nas-cli train\` or \`nas-cli run\` first`,
+    );
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);
   const gpu = await openGpu(log);
@@ -134,7 +176,12 @@ export async function openRun(dir: string, log: Logger, patch: (c: RunConfig) =>
     throw e;
   }
   return {
-    dir, cfg, space, data, gpu, net,
+    dir,
+    cfg,
+    space,
+    data,
+    gpu,
+    net,
     close: () => {
       net.dispose();
       gpu.destroy();

@@ -17,9 +17,23 @@
 
 import { pathToFileURL } from "node:url";
 import {
-  batchNormBackward, batchNormTrain, conv2d, conv2dBackwardWeight, conv2dOutSize, dwconv,
-  dwconvBackwardInput, dwconvBackwardWeight, dwconvOutSize, Gpu, Logger, pwconv,
-  pwconvBackwardInput, pwconvBackwardWeight, Rng, type Shape, type Tensor,
+  batchNormBackward,
+  batchNormTrain,
+  conv2d,
+  conv2dBackwardWeight,
+  conv2dOutSize,
+  dwconv,
+  dwconvBackwardInput,
+  dwconvBackwardWeight,
+  dwconvOutSize,
+  Gpu,
+  Logger,
+  pwconv,
+  pwconvBackwardInput,
+  pwconvBackwardWeight,
+  Rng,
+  type Shape,
+  type Tensor,
 } from "../mod.ts";
 import { GpuTimer, median } from "../src/runtime/timing.ts";
 import { MbconvBlock, mbconvLabel, mbconvOutShape, type MbconvSpec } from "./mbconv.ts";
@@ -40,10 +54,22 @@ export interface BenchLayer {
 /** The conv shapes of one space, per image (the batch is the benchmark's). */
 export interface BenchSpace {
   readonly name: string;
-  readonly stem: { readonly H: number; readonly W: number; readonly Cin: number; readonly Cout: number; readonly K: number; readonly S: number };
+  readonly stem: {
+    readonly H: number;
+    readonly W: number;
+    readonly Cin: number;
+    readonly Cout: number;
+    readonly K: number;
+    readonly S: number;
+  };
   readonly layers: readonly BenchLayer[];
   /** 1x1 head conv at the last feature map; null when the space has none. */
-  readonly head: { readonly H: number; readonly W: number; readonly Cin: number; readonly Cout: number } | null;
+  readonly head: {
+    readonly H: number;
+    readonly W: number;
+    readonly Cin: number;
+    readonly Cout: number;
+  } | null;
 }
 
 export interface BenchOptions {
@@ -84,7 +110,11 @@ export interface BenchResult {
 }
 
 /** The issue's ratio targets, by kernel name and shape. */
-export const BENCH_TARGETS: readonly { readonly name: string; readonly shape: string; readonly min: number }[] = [
+export const BENCH_TARGETS: readonly {
+  readonly name: string;
+  readonly shape: string;
+  readonly min: number;
+}[] = [
   { name: "pwconv.forward", shape: "N64 H28 W28 C16->96", min: 0.25 },
   { name: "pwconv.backward", shape: "N64 H28 W28 C16->96", min: 0.2 },
   { name: "dwconv.forward", shape: "N64 H28 W28 C96 K3 S1", min: 0.3 },
@@ -95,7 +125,17 @@ export const BENCH_TARGETS: readonly { readonly name: string; readonly shape: st
 
 /** The block of the issue's peer comparison. */
 export const TARGET_BLOCK: MbconvSpec = {
-  N: 64, H: 28, W: 28, Cin: 24, E: 144, Cout: 24, K: 5, S: 1, R: 0, momentum: 0.1, eps: 1e-5,
+  N: 64,
+  H: 28,
+  W: 28,
+  Cin: 24,
+  E: 144,
+  Cout: 24,
+  K: 5,
+  S: 1,
+  R: 0,
+  momentum: 0.1,
+  eps: 1e-5,
 };
 
 const RUNS = {
@@ -125,7 +165,8 @@ function filled(gpu: Gpu, shape: Shape, seed: number, label: string, scale = 1):
   const pattern = Float32Array.from({ length: 4099 }, () => rng.normal() * scale);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i += pattern.length) data.set(pattern.subarray(0, Math.min(pattern.length, n - i)), i);
+  for (let i = 0; i < n; i += pattern.length)
+    data.set(pattern.subarray(0, Math.min(pattern.length, n - i)), i);
   return gpu.tensor(shape, data, label);
 }
 
@@ -146,17 +187,33 @@ function pwCases(N: number, H: number, W: number, Ci: number, Co: number, split:
   const shape = `${nhwc(N, H, W)} C${Ci}->${Co}`;
   const gemm = 2 * M * Ci * Co;
   const fwd: Case = {
-    name: "pwconv.forward", shape, bound: "gflops", flops: gemm, bytes: 4 * (M * Ci + Ci * Co + M * Co),
+    name: "pwconv.forward",
+    shape,
+    bound: "gflops",
+    flops: gemm,
+    bytes: 4 * (M * Ci + Ci * Co + M * Co),
     setup: (gpu) => {
-      const [x, w, y] = owned(gpu, [[[N, H, W, Ci], "x"], [[Ci, Co], "w"], [[N, H, W, Co], "y"]]);
+      const [x, w, y] = owned(gpu, [
+        [[N, H, W, Ci], "x"],
+        [[Ci, Co], "w"],
+        [[N, H, W, Co], "y"],
+      ]);
       return { record: () => void pwconv(gpu, x, w, y), dispose: () => disposeAll([x, w, y]) };
     },
   };
-  const bwdTensors = (gpu: Gpu): Tensor[] => owned(gpu, [
-    [[N, H, W, Co], "dy"], [[N, H, W, Ci], "x"], [[Ci, Co], "w"], [[N, H, W, Ci], "dx"], [[Ci, Co], "dw"],
-  ]);
+  const bwdTensors = (gpu: Gpu): Tensor[] =>
+    owned(gpu, [
+      [[N, H, W, Co], "dy"],
+      [[N, H, W, Ci], "x"],
+      [[Ci, Co], "w"],
+      [[N, H, W, Ci], "dx"],
+      [[Ci, Co], "dw"],
+    ]);
   const bwd: Case = {
-    name: "pwconv.backward", shape, bound: "gflops", flops: 2 * gemm,
+    name: "pwconv.backward",
+    shape,
+    bound: "gflops",
+    flops: 2 * gemm,
     bytes: 4 * (M * Co + 2 * M * Ci + 2 * Ci * Co),
     setup: (gpu) => {
       const [dy, x, w, dx, dw] = bwdTensors(gpu);
@@ -171,35 +228,70 @@ function pwCases(N: number, H: number, W: number, Ci: number, Co: number, split:
   };
   if (!split) return [fwd, bwd];
   const dxCase: Case = {
-    name: "pwconv.backward-input", shape, bound: "gflops", flops: gemm, bytes: 4 * (M * Co + Ci * Co + M * Ci),
+    name: "pwconv.backward-input",
+    shape,
+    bound: "gflops",
+    flops: gemm,
+    bytes: 4 * (M * Co + Ci * Co + M * Ci),
     setup: (gpu) => {
       const [dy, x, w, dx, dw] = bwdTensors(gpu);
-      return { record: () => void pwconvBackwardInput(gpu, dy, w, dx), dispose: () => disposeAll([dy, x, w, dx, dw]) };
+      return {
+        record: () => void pwconvBackwardInput(gpu, dy, w, dx),
+        dispose: () => disposeAll([dy, x, w, dx, dw]),
+      };
     },
   };
   const dwCase: Case = {
-    name: "pwconv.backward-weight", shape, bound: "gflops", flops: gemm, bytes: 4 * (M * Co + M * Ci + Ci * Co),
+    name: "pwconv.backward-weight",
+    shape,
+    bound: "gflops",
+    flops: gemm,
+    bytes: 4 * (M * Co + M * Ci + Ci * Co),
     setup: (gpu) => {
       const [dy, x, w, dx, dw] = bwdTensors(gpu);
-      return { record: () => pwconvBackwardWeight(gpu, x, dy, dw, false), dispose: () => disposeAll([dy, x, w, dx, dw]) };
+      return {
+        record: () => pwconvBackwardWeight(gpu, x, dy, dw, false),
+        dispose: () => disposeAll([dy, x, w, dx, dw]),
+      };
     },
   };
   return [fwd, bwd, dxCase, dwCase];
 }
 
-function dwCases(N: number, H: number, W: number, C: number, K: number, S: number, split: boolean): Case[] {
+function dwCases(
+  N: number,
+  H: number,
+  W: number,
+  C: number,
+  K: number,
+  S: number,
+  split: boolean,
+): Case[] {
   const OH = dwconvOutSize(H, K, S);
   const OW = dwconvOutSize(W, K, S);
   const X = N * H * W * C;
   const Y = N * OH * OW * C;
   const shape = `${nhwc(N, H, W)} C${C} K${K} S${S}`;
-  const tensors = (gpu: Gpu): Tensor[] => owned(gpu, [
-    [[N, H, W, C], "x"], [[K, K, C], "w"], [[N, OH, OW, C], "y"], [[N, H, W, C], "dx"], [[K, K, C], "dw"],
-  ]);
+  const tensors = (gpu: Gpu): Tensor[] =>
+    owned(gpu, [
+      [[N, H, W, C], "x"],
+      [[K, K, C], "w"],
+      [[N, OH, OW, C], "y"],
+      [[N, H, W, C], "dx"],
+      [[K, K, C], "dw"],
+    ]);
   const stride = { stride: S };
-  const make = (name: string, flops: number, bytes: number,
-    rec: (gpu: Gpu, t: Tensor[]) => void): Case => ({
-    name, shape, bound: "gbps", flops, bytes,
+  const make = (
+    name: string,
+    flops: number,
+    bytes: number,
+    rec: (gpu: Gpu, t: Tensor[]) => void,
+  ): Case => ({
+    name,
+    shape,
+    bound: "gbps",
+    flops,
+    bytes,
     setup: (gpu) => {
       const t = tensors(gpu);
       return { record: () => rec(gpu, t), dispose: () => disposeAll(t) };
@@ -208,7 +300,12 @@ function dwCases(N: number, H: number, W: number, C: number, K: number, S: numbe
   const tap = 2 * K * K * Y;
   // Backward: y stands in for dy (same shape).
   const cases = [
-    make("dwconv.forward", tap, 4 * (X + K * K * C + Y), (gpu, [x, w, y]) => void dwconv(gpu, x, w, stride, y)),
+    make(
+      "dwconv.forward",
+      tap,
+      4 * (X + K * K * C + Y),
+      (gpu, [x, w, y]) => void dwconv(gpu, x, w, stride, y),
+    ),
     make("dwconv.backward", 2 * tap, 4 * (Y + 2 * X + 2 * K * K * C), (gpu, [x, w, dy, dx, dw]) => {
       dwconvBackwardInput(gpu, dy, w, { stride: S, inputShape: x.shape }, dx);
       dwconvBackwardWeight(gpu, x, dy, dw, stride, false);
@@ -217,10 +314,16 @@ function dwCases(N: number, H: number, W: number, C: number, K: number, S: numbe
   if (!split) return cases;
   return [
     ...cases,
-    make("dwconv.backward-input", tap, 4 * (Y + K * K * C + X), (gpu, [x, w, dy, dx]) =>
-      void dwconvBackwardInput(gpu, dy, w, { stride: S, inputShape: x.shape }, dx)),
+    make(
+      "dwconv.backward-input",
+      tap,
+      4 * (Y + K * K * C + X),
+      (gpu, [x, w, dy, dx]) =>
+        void dwconvBackwardInput(gpu, dy, w, { stride: S, inputShape: x.shape }, dx),
+    ),
     make("dwconv.backward-weight", tap, 4 * (Y + X + K * K * C), (gpu, [x, , dy, , dw]) =>
-      dwconvBackwardWeight(gpu, x, dy, dw, stride, false)),
+      dwconvBackwardWeight(gpu, x, dy, dw, stride, false),
+    ),
   ];
 }
 
@@ -229,13 +332,25 @@ function bnCases(N: number, H: number, W: number, C: number): Case[] {
   const X = N * H * W * C;
   const shape = `${nhwc(N, H, W)} C${C}`;
   const tensors = (gpu: Gpu): Tensor[] => [
-    ...owned(gpu, [[[N, H, W, C], "x"], [[N, H, W, C], "y"], [[N, H, W, C], "dy"], [[C], "beta"]]),
-    gpu.tensor([C], new Float32Array(C).fill(1), "gamma"), gpu.zeros([C], "rm"),
-    gpu.tensor([C], new Float32Array(C).fill(1), "rv"), gpu.zeros([C], "dgamma"), gpu.zeros([C], "dbeta"),
+    ...owned(gpu, [
+      [[N, H, W, C], "x"],
+      [[N, H, W, C], "y"],
+      [[N, H, W, C], "dy"],
+      [[C], "beta"],
+    ]),
+    gpu.tensor([C], new Float32Array(C).fill(1), "gamma"),
+    gpu.zeros([C], "rm"),
+    gpu.tensor([C], new Float32Array(C).fill(1), "rv"),
+    gpu.zeros([C], "dgamma"),
+    gpu.zeros([C], "dbeta"),
   ];
   const opts = { momentum: 0.1, eps: 1e-5, relu6: true };
   const fwd: Case = {
-    name: "batchnorm.forward.relu6", shape, bound: "gbps", flops: 0, bytes: 8 * X,
+    name: "batchnorm.forward.relu6",
+    shape,
+    bound: "gbps",
+    flops: 0,
+    bytes: 8 * X,
     setup: (gpu) => {
       const t = tensors(gpu);
       const [x, y, , beta, gamma, runningMean, runningVar] = t;
@@ -249,15 +364,28 @@ function bnCases(N: number, H: number, W: number, C: number): Case[] {
     },
   };
   const bwd: Case = {
-    name: "batchnorm.backward.relu6", shape, bound: "gbps", flops: 0, bytes: 12 * X,
+    name: "batchnorm.backward.relu6",
+    shape,
+    bound: "gbps",
+    flops: 0,
+    bytes: 12 * X,
     setup: (gpu) => {
       const t = tensors(gpu);
       const [x, y, dy, beta, gamma, runningMean, runningVar, dgamma, dbeta] = t;
       const p = { gamma, beta, runningMean, runningVar };
       const { saved } = batchNormTrain(gpu, x, p, opts, y);
       const dx = gpu.empty(x.shape, "dx");
-      const record = (): void => void batchNormBackward(gpu, x, dy, p, saved, { dgamma, dbeta },
-        { relu6: true, accumulate: false }, dx);
+      const record = (): void =>
+        void batchNormBackward(
+          gpu,
+          x,
+          dy,
+          p,
+          saved,
+          { dgamma, dbeta },
+          { relu6: true, accumulate: false },
+          dx,
+        );
       return { record, dispose: () => disposeAll([...t, dx, saved.mean, saved.invStd]) };
     },
   };
@@ -272,23 +400,40 @@ function stemCases(N: number, st: BenchSpace["stem"]): Case[] {
   const Wn = st.K * st.K * st.Cin * st.Cout;
   const shape = `${nhwc(N, st.H, st.W)} C${st.Cin}->${st.Cout} K${st.K} S${st.S}`;
   const flops = 2 * Y * st.K * st.K * st.Cin;
-  const tensors = (gpu: Gpu): Tensor[] => owned(gpu, [
-    [[N, st.H, st.W, st.Cin], "x"], [[st.K, st.K, st.Cin, st.Cout], "w"], [[N, OH, OW, st.Cout], "y"],
-  ]);
+  const tensors = (gpu: Gpu): Tensor[] =>
+    owned(gpu, [
+      [[N, st.H, st.W, st.Cin], "x"],
+      [[st.K, st.K, st.Cin, st.Cout], "w"],
+      [[N, OH, OW, st.Cout], "y"],
+    ]);
   const stride = { stride: st.S };
   return [
     {
-      name: "conv2d.forward", shape, bound: "gflops", flops, bytes: 4 * (X + Wn + Y),
+      name: "conv2d.forward",
+      shape,
+      bound: "gflops",
+      flops,
+      bytes: 4 * (X + Wn + Y),
       setup: (gpu) => {
         const [x, w, y] = tensors(gpu);
-        return { record: () => void conv2d(gpu, x, w, stride, y), dispose: () => disposeAll([x, w, y]) };
+        return {
+          record: () => void conv2d(gpu, x, w, stride, y),
+          dispose: () => disposeAll([x, w, y]),
+        };
       },
     },
     {
-      name: "conv2d.backward-weight", shape, bound: "gflops", flops, bytes: 4 * (X + Wn + Y),
+      name: "conv2d.backward-weight",
+      shape,
+      bound: "gflops",
+      flops,
+      bytes: 4 * (X + Wn + Y),
       setup: (gpu) => {
         const [x, dw, dy] = tensors(gpu);
-        return { record: () => conv2dBackwardWeight(gpu, x, dy, dw, stride, false), dispose: () => disposeAll([x, dw, dy]) };
+        return {
+          record: () => conv2dBackwardWeight(gpu, x, dy, dw, stride, false),
+          dispose: () => disposeAll([x, dw, dy]),
+        };
       },
     },
   ];
@@ -304,7 +449,9 @@ function fitBatch(gpu: Gpu, N: number, perImageFloats: number): number {
 export function spaceCases(gpu: Gpu, space: BenchSpace, batch: number): Case[] {
   const out: Case[] = [];
   const st = space.stem;
-  out.push(...stemCases(fitBatch(gpu, batch, Math.max(st.H * st.W * st.Cin, st.H * st.W * st.Cout)), st));
+  out.push(
+    ...stemCases(fitBatch(gpu, batch, Math.max(st.H * st.W * st.Cin, st.H * st.W * st.Cout)), st),
+  );
   for (const l of space.layers) {
     for (const e of l.expands) {
       const E = l.Cin * e;
@@ -313,11 +460,16 @@ export function spaceCases(gpu: Gpu, space: BenchSpace, batch: number): Case[] {
       const OW = dwconvOutSize(l.W, 3, l.S);
       out.push(...pwCases(N, l.H, l.W, l.Cin, E, false), ...bnCases(N, l.H, l.W, E));
       for (const K of l.kernels) out.push(...dwCases(N, l.H, l.W, E, K, l.S, false));
-      out.push(...bnCases(N, OH, OW, E), ...pwCases(N, OH, OW, E, l.Cout, false), ...bnCases(N, OH, OW, l.Cout));
+      out.push(
+        ...bnCases(N, OH, OW, E),
+        ...pwCases(N, OH, OW, E, l.Cout, false),
+        ...bnCases(N, OH, OW, l.Cout),
+      );
     }
   }
   const h = space.head;
-  if (h) out.push(...pwCases(fitBatch(gpu, batch, h.H * h.W * h.Cout), h.H, h.W, h.Cin, h.Cout, false));
+  if (h)
+    out.push(...pwCases(fitBatch(gpu, batch, h.H * h.W * h.Cout), h.H, h.W, h.Cin, h.Cout, false));
   const seen = new Set<string>();
   return out.filter((c) => {
     const key = `${c.name}|${c.shape}`;
@@ -346,7 +498,11 @@ interface Runs {
 }
 
 /** Median device ms of `record` over repeats, after warm-up (the first run also compiles). */
-export async function timeRecorded(timer: GpuTimer, record: () => void, runs: Runs): Promise<number> {
+export async function timeRecorded(
+  timer: GpuTimer,
+  record: () => void,
+  runs: Runs,
+): Promise<number> {
   let expected = 0;
   const times: number[] = [];
   for (let i = 0; i < runs.warmup + runs.repeats; i++) {
@@ -373,8 +529,14 @@ interface CeilingSamples {
  * ratio is the median over repeats of GFLOP/s / FMA probe (or GB/s / copy
  * probe, by the case's bound), each repeat against the probes beside it.
  */
-async function timeCase(timer: GpuTimer, c: Case, record: () => void, probes: Probes, runs: Runs,
-  ceil: CeilingSamples): Promise<BenchKernelResult> {
+async function timeCase(
+  timer: GpuTimer,
+  c: Case,
+  record: () => void,
+  probes: Probes,
+  runs: Runs,
+  ceil: CeilingSamples,
+): Promise<BenchKernelResult> {
   const ms: number[] = [];
   const ratios: number[] = [];
   const expected = { fma: 0, copy: 0, kernel: 0 };
@@ -388,18 +550,30 @@ async function timeCase(timer: GpuTimer, c: Case, record: () => void, probes: Pr
     ceil.gflops.push(F);
     ceil.gbps.push(B);
     ms.push(expected.kernel);
-    ratios.push(c.bound === "gflops" ? c.flops / (expected.kernel * 1e6) / F : c.bytes / (expected.kernel * 1e6) / B);
+    ratios.push(
+      c.bound === "gflops"
+        ? c.flops / (expected.kernel * 1e6) / F
+        : c.bytes / (expected.kernel * 1e6) / B,
+    );
   }
   const m = median(ms);
   return {
-    name: c.name, shape: c.shape, ms: m, gflops: c.flops / (m * 1e6), gbps: c.bytes / (m * 1e6),
+    name: c.name,
+    shape: c.shape,
+    ms: m,
+    gflops: c.flops / (m * 1e6),
+    gbps: c.bytes / (m * 1e6),
     ratio: median(ratios),
   };
 }
 
 /** Forward and forward+backward of one training-mode block, median ms each. */
-export async function timeBlock(gpu: Gpu, timer: GpuTimer, spec: MbconvSpec, runs: Runs):
-  Promise<{ fwdMs: number; fwdBwdMs: number }> {
+export async function timeBlock(
+  gpu: Gpu,
+  timer: GpuTimer,
+  spec: MbconvSpec,
+  runs: Runs,
+): Promise<{ fwdMs: number; fwdBwdMs: number }> {
   const rng = new Rng(17);
   const block = new MbconvBlock(gpu, spec, (name, shape) => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -410,11 +584,15 @@ export async function timeBlock(gpu: Gpu, timer: GpuTimer, spec: MbconvSpec, run
   const x = filled(gpu, [spec.N, spec.H, spec.W, spec.Cin], 3, "block.x");
   const dy = filled(gpu, mbconvOutShape(spec), 4, "block.dy", 0.01);
   const fwdMs = await timeRecorded(timer, () => block.forward(x, false).y.dispose(), runs);
-  const fwdBwdMs = await timeRecorded(timer, () => {
-    const pass = block.forward(x, true);
-    pass.backward!(dy).dispose();
-    pass.y.dispose();
-  }, runs);
+  const fwdBwdMs = await timeRecorded(
+    timer,
+    () => {
+      const pass = block.forward(x, true);
+      pass.backward!(dy).dispose();
+      pass.y.dispose();
+    },
+    runs,
+  );
   disposeAll([x, dy]);
   block.dispose();
   return { fwdMs, fwdBwdMs };
@@ -423,8 +601,10 @@ export async function timeBlock(gpu: Gpu, timer: GpuTimer, spec: MbconvSpec, run
 // ---- the run ----
 
 function line(r: BenchKernelResult): string {
-  return `${r.name.padEnd(26)} | ${r.shape.padEnd(30)} | ${r.ms.toFixed(3).padStart(9)} ms | ` +
-    `${r.gflops.toFixed(1).padStart(6)} GFLOP/s | ${r.gbps.toFixed(2).padStart(6)} GB/s | ${(r.ratio * 100).toFixed(1).padStart(5)}%`;
+  return (
+    `${r.name.padEnd(26)} | ${r.shape.padEnd(30)} | ${r.ms.toFixed(3).padStart(9)} ms | ` +
+    `${r.gflops.toFixed(1).padStart(6)} GFLOP/s | ${r.gbps.toFixed(2).padStart(6)} GB/s | ${(r.ratio * 100).toFixed(1).padStart(5)}%`
+  );
 }
 
 /** Runs the benchmark on `gpu` and returns the bench.json record. */
@@ -433,12 +613,15 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
   const runs = opts.quick ? RUNS.quick : RUNS.full;
   const timer = new GpuTimer(gpu, opts.wallClock ?? false);
   try {
-    log.info(`device: ${gpu.adapter.description} | timing: ${timer.kind} | ${opts.quick ? "quick" : "full"}`);
+    log.info(
+      `device: ${gpu.adapter.description} | timing: ${timer.kind} | ${opts.quick ? "quick" : "full"}`,
+    );
     const probes: Probes = { fma: fmaProbe(gpu), copy: copyProbe(gpu) };
     const samples: CeilingSamples = { gflops: [], gbps: [] };
     const cases = [...targetCases()];
     if (!opts.quick) {
-      for (const s of opts.spaces ?? DEFAULT_SHAPES) cases.push(...spaceCases(gpu, s, opts.batch ?? 64));
+      for (const s of opts.spaces ?? DEFAULT_SHAPES)
+        cases.push(...spaceCases(gpu, s, opts.batch ?? 64));
     }
     const kernels: BenchKernelResult[] = [];
     for (const c of cases) {
@@ -451,9 +634,11 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
     probes.fma.dispose();
     probes.copy.dispose();
     const ceilings = { gflops: median(samples.gflops), gbps: median(samples.gbps) };
-    log.info(`ceilings (median of ${samples.gflops.length} probe runs): FMA probe ${ceilings.gflops.toFixed(1)} GFLOP/s ` +
-      `(${Math.min(...samples.gflops).toFixed(1)}-${Math.max(...samples.gflops).toFixed(1)}) | copy probe ` +
-      `${ceilings.gbps.toFixed(2)} GB/s (${Math.min(...samples.gbps).toFixed(2)}-${Math.max(...samples.gbps).toFixed(2)})`);
+    log.info(
+      `ceilings (median of ${samples.gflops.length} probe runs): FMA probe ${ceilings.gflops.toFixed(1)} GFLOP/s ` +
+        `(${Math.min(...samples.gflops).toFixed(1)}-${Math.max(...samples.gflops).toFixed(1)}) | copy probe ` +
+        `${ceilings.gbps.toFixed(2)} GB/s (${Math.min(...samples.gbps).toFixed(2)}-${Math.max(...samples.gbps).toFixed(2)})`,
+    );
     const blocks = [await blockResult(gpu, timer, TARGET_BLOCK, runs, opts, log)];
     return { device: gpu.adapter.description, ceilings, kernels, blocks };
   } finally {
@@ -461,18 +646,28 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
   }
 }
 
-async function blockResult(gpu: Gpu, timer: GpuTimer, spec: MbconvSpec, runs: { warmup: number; blockRepeats: number; peerRepeats: number },
-  opts: BenchOptions, log: Logger): Promise<BenchBlockResult> {
+async function blockResult(
+  gpu: Gpu,
+  timer: GpuTimer,
+  spec: MbconvSpec,
+  runs: { warmup: number; blockRepeats: number; peerRepeats: number },
+  opts: BenchOptions,
+  log: Logger,
+): Promise<BenchBlockResult> {
   const name = `mbconv train ${mbconvLabel(spec)} BN ReLU6 residual`;
   const t = await timeBlock(gpu, timer, spec, { warmup: runs.warmup, repeats: runs.blockRepeats });
-  log.info(`${name} | forward ${t.fwdMs.toFixed(2)} ms | forward+backward ${t.fwdBwdMs.toFixed(2)} ms`);
+  log.info(
+    `${name} | forward ${t.fwdMs.toFixed(2)} ms | forward+backward ${t.fwdBwdMs.toFixed(2)} ms`,
+  );
   let peer: BenchBlockResult["peer"] = null;
   if (opts.peer) {
     try {
       const { peerMbconv } = await import("./peer-tfjs.ts");
       const p = await peerMbconv(gpu, spec, { warmup: 1, repeats: runs.peerRepeats });
       peer = { name: p.name, fwdBwdMs: p.fwdBwdMs };
-      log.info(`${p.name} | forward ${p.fwdMs.toFixed(1)} ms | forward+backward ${p.fwdBwdMs.toFixed(1)} ms | ours ${(p.fwdBwdMs / t.fwdBwdMs).toFixed(1)}x faster`);
+      log.info(
+        `${p.name} | forward ${p.fwdMs.toFixed(1)} ms | forward+backward ${p.fwdBwdMs.toFixed(1)} ms | ours ${(p.fwdBwdMs / t.fwdBwdMs).toFixed(1)}x faster`,
+      );
     } catch (e) {
       log.warn(`peer not measured: ${(e as Error).message}`);
     }
@@ -488,14 +683,20 @@ export function targetReport(r: BenchResult): string[] {
     if (!k) continue;
     const got = k.ratio;
     const probeName = t.name.startsWith("pwconv") ? "FMA" : "copy";
-    out.push(`${t.name} ${t.shape}: ${(got * 100).toFixed(1)}% of the ${probeName} probe (target >= ${t.min * 100}%) ${got >= t.min ? "ok" : "MISS"}`);
+    out.push(
+      `${t.name} ${t.shape}: ${(got * 100).toFixed(1)}% of the ${probeName} probe (target >= ${t.min * 100}%) ${got >= t.min ? "ok" : "MISS"}`,
+    );
   }
   for (const b of r.blocks) {
     if (b.peer) {
       const x = b.peer.fwdBwdMs / b.fwdBwdMs;
-      out.push(`${b.name}: ${x.toFixed(1)}x faster than ${b.peer.name} (target >= 20x) ${x >= 20 ? "ok" : "MISS"}`);
+      out.push(
+        `${b.name}: ${x.toFixed(1)}x faster than ${b.peer.name} (target >= 20x) ${x >= 20 ? "ok" : "MISS"}`,
+      );
     }
-    out.push(`${b.name}: forward+backward ${b.fwdBwdMs.toFixed(1)} ms (target <= 200 ms, stretch 80 ms) ${b.fwdBwdMs <= 200 ? "ok" : "MISS"}`);
+    out.push(
+      `${b.name}: forward+backward ${b.fwdBwdMs.toFixed(1)} ms (target <= 200 ms, stretch 80 ms) ${b.fwdBwdMs <= 200 ? "ok" : "MISS"}`,
+    );
   }
   return out;
 }
@@ -504,17 +705,28 @@ export function targetReport(r: BenchResult): string[] {
 
 const KS = [3, 5, 7] as const;
 const ES = [3, 6] as const;
-const layer = (label: string, H: number, Cin: number, Cout: number, S: number): BenchLayer =>
-  ({ label, H, W: H, Cin, Cout, S, kernels: KS, expands: ES });
+const layer = (label: string, H: number, Cin: number, Cout: number, S: number): BenchLayer => ({
+  label,
+  H,
+  W: H,
+  Cin,
+  Cout,
+  S,
+  kernels: KS,
+  expands: ES,
+});
 
 export const DEFAULT_SHAPES: readonly BenchSpace[] = [
   {
     name: "fmnist",
     stem: { H: 28, W: 28, Cin: 1, Cout: 8, K: 3, S: 2 },
     layers: [
-      layer("stage1.block1", 14, 8, 16, 2), layer("stage1.block2", 7, 16, 16, 1),
-      layer("stage2.block1", 7, 16, 24, 2), layer("stage2.block2", 4, 24, 24, 1),
-      layer("stage3.block1", 4, 24, 32, 1), layer("stage3.block2", 4, 32, 32, 1),
+      layer("stage1.block1", 14, 8, 16, 2),
+      layer("stage1.block2", 7, 16, 16, 1),
+      layer("stage2.block1", 7, 16, 24, 2),
+      layer("stage2.block2", 4, 24, 24, 1),
+      layer("stage3.block1", 4, 24, 32, 1),
+      layer("stage3.block2", 4, 32, 32, 1),
     ],
     head: { H: 4, W: 4, Cin: 32, Cout: 128 },
   },
@@ -522,11 +734,16 @@ export const DEFAULT_SHAPES: readonly BenchSpace[] = [
     name: "fairnas",
     stem: { H: 224, W: 224, Cin: 3, Cout: 32, K: 3, S: 2 },
     layers: [
-      layer("stage1.block1", 112, 16, 32, 2), layer("stage1.block2", 56, 32, 32, 1),
-      layer("stage2.block1", 56, 32, 40, 2), layer("stage2.block2", 28, 40, 40, 1),
-      layer("stage3.block1", 28, 40, 80, 2), layer("stage3.block2", 14, 80, 80, 1),
-      layer("stage4.block1", 14, 80, 96, 1), layer("stage4.block2", 14, 96, 96, 1),
-      layer("stage5.block1", 14, 96, 192, 2), layer("stage5.block2", 7, 192, 192, 1),
+      layer("stage1.block1", 112, 16, 32, 2),
+      layer("stage1.block2", 56, 32, 32, 1),
+      layer("stage2.block1", 56, 32, 40, 2),
+      layer("stage2.block2", 28, 40, 40, 1),
+      layer("stage3.block1", 28, 40, 80, 2),
+      layer("stage3.block2", 14, 80, 80, 1),
+      layer("stage4.block1", 14, 80, 96, 1),
+      layer("stage4.block2", 14, 96, 96, 1),
+      layer("stage5.block1", 14, 96, 192, 2),
+      layer("stage5.block2", 7, 192, 192, 1),
       layer("stage6.block1", 7, 192, 320, 1),
     ],
     head: { H: 7, W: 7, Cin: 320, Cout: 1280 },

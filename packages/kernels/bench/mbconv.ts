@@ -6,11 +6,32 @@
 // figures in bench.json belong to tested code.
 
 import {
-  add, addInto, batchNormBackward, batchNormTrain, channelScale, channelScaleBackward,
-  dwconv, dwconvBackwardInput, dwconvBackwardWeight, globalAvgPool, globalAvgPoolBackward,
-  linear, linearBackwardInput, linearBackwardParams, pwconv, pwconvBackwardInput,
-  pwconvBackwardWeight, relu, reluBackward, sigmoid, sigmoidBackward, dwconvOutSize,
-  type BnParams, type Gpu, type Shape, type Tensor,
+  add,
+  addInto,
+  batchNormBackward,
+  batchNormTrain,
+  channelScale,
+  channelScaleBackward,
+  dwconv,
+  dwconvBackwardInput,
+  dwconvBackwardWeight,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  linear,
+  linearBackwardInput,
+  linearBackwardParams,
+  pwconv,
+  pwconvBackwardInput,
+  pwconvBackwardWeight,
+  relu,
+  reluBackward,
+  sigmoid,
+  sigmoidBackward,
+  dwconvOutSize,
+  type BnParams,
+  type Gpu,
+  type Shape,
+  type Tensor,
 } from "../mod.ts";
 
 export interface MbconvSpec {
@@ -45,16 +66,27 @@ export function mbconvOutShape(s: MbconvSpec): Shape {
 
 /** Trainable tensors by name and shape, in a fixed order. */
 export function mbconvParamShapes(s: MbconvSpec): [string, Shape][] {
-  const bn = (name: string, C: number): [string, Shape][] =>
-    [[`${name}.gamma`, [C]], [`${name}.beta`, [C]]];
-  const se: [string, Shape][] = s.R > 0
-    ? [["se.w1", [s.E, s.R]], ["se.b1", [s.R]], ["se.w2", [s.R, s.E]], ["se.b2", [s.E]]]
-    : [];
+  const bn = (name: string, C: number): [string, Shape][] => [
+    [`${name}.gamma`, [C]],
+    [`${name}.beta`, [C]],
+  ];
+  const se: [string, Shape][] =
+    s.R > 0
+      ? [
+          ["se.w1", [s.E, s.R]],
+          ["se.b1", [s.R]],
+          ["se.w2", [s.R, s.E]],
+          ["se.b2", [s.E]],
+        ]
+      : [];
   return [
-    ["expand", [s.Cin, s.E]], ...bn("bn1", s.E),
-    ["dw", [s.K, s.K, s.E]], ...bn("bn2", s.E),
+    ["expand", [s.Cin, s.E]],
+    ...bn("bn1", s.E),
+    ["dw", [s.K, s.K, s.E]],
+    ...bn("bn2", s.E),
     ...se,
-    ["project", [s.E, s.Cout]], ...bn("bn3", s.Cout),
+    ["project", [s.E, s.Cout]],
+    ...bn("bn3", s.Cout),
   ];
 }
 
@@ -83,9 +115,16 @@ export class MbconvBlock {
       this.w.set(name, gpu.tensor(shape, init(name, shape), `mbconv.${name}`));
       this.g.set(name, gpu.zeros(shape, `mbconv.${name}.grad`));
     }
-    for (const [bn, C] of [["bn1", spec.E], ["bn2", spec.E], ["bn3", spec.Cout]] as const) {
+    for (const [bn, C] of [
+      ["bn1", spec.E],
+      ["bn2", spec.E],
+      ["bn3", spec.Cout],
+    ] as const) {
       this.w.set(`${bn}.runningMean`, gpu.zeros([C], `mbconv.${bn}.runningMean`));
-      this.w.set(`${bn}.runningVar`, gpu.tensor([C], new Array<number>(C).fill(1), `mbconv.${bn}.runningVar`));
+      this.w.set(
+        `${bn}.runningVar`,
+        gpu.tensor([C], new Array<number>(C).fill(1), `mbconv.${bn}.runningVar`),
+      );
     }
   }
 
@@ -97,8 +136,10 @@ export class MbconvBlock {
 
   private bnParams(bn: string): BnParams {
     return {
-      gamma: this.t(`${bn}.gamma`), beta: this.t(`${bn}.beta`),
-      runningMean: this.t(`${bn}.runningMean`), runningVar: this.t(`${bn}.runningVar`),
+      gamma: this.t(`${bn}.gamma`),
+      beta: this.t(`${bn}.beta`),
+      runningMean: this.t(`${bn}.runningMean`),
+      runningVar: this.t(`${bn}.runningVar`),
     };
   }
 
@@ -138,7 +179,10 @@ export class MbconvBlock {
       const dh2 = a2.back!(da2);
       da2.dispose();
       dwconvBackwardWeight(gpu, a1.y, dh2, this.grad("dw"), { stride: s.S }, acc);
-      const da1 = dwconvBackwardInput(gpu, dh2, this.t("dw"), { stride: s.S, inputShape: a1.y.shape });
+      const da1 = dwconvBackwardInput(gpu, dh2, this.t("dw"), {
+        stride: s.S,
+        inputShape: a1.y.shape,
+      });
       dh2.dispose();
       a1.y.dispose();
       const dh1 = a1.back!(da1);
@@ -163,8 +207,12 @@ export class MbconvBlock {
   }
 
   /** Training-mode BN (+ReLU6) of h; with `grad` keeps h and the batch stats for back. */
-  private bn(h: Tensor, name: string, relu6: boolean, grad: boolean):
-    { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+  private bn(
+    h: Tensor,
+    name: string,
+    relu6: boolean,
+    grad: boolean,
+  ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
     const gpu = this.gpu;
     const p = this.bnParams(name);
     const { momentum, eps } = this.spec;
@@ -176,7 +224,10 @@ export class MbconvBlock {
     }
     const back = (dy: Tensor): Tensor => {
       const grads = { dgamma: this.grad(`${name}.gamma`), dbeta: this.grad(`${name}.beta`) };
-      const dx = batchNormBackward(gpu, h, dy, p, saved, grads, { relu6, accumulate: this.accumulate });
+      const dx = batchNormBackward(gpu, h, dy, p, saved, grads, {
+        relu6,
+        accumulate: this.accumulate,
+      });
       saved.mean.dispose();
       saved.invStd.dispose();
       h.dispose();
@@ -186,7 +237,10 @@ export class MbconvBlock {
   }
 
   /** SE on a: [N, OH, OW, E]; `a` stays owned by the caller. */
-  private seForward(a: Tensor, grad: boolean): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+  private seForward(
+    a: Tensor,
+    grad: boolean,
+  ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
     const gpu = this.gpu;
     const pooled = globalAvgPool(gpu, a);
     const z = linear(gpu, pooled, this.t("se.w1"), this.t("se.b1"));

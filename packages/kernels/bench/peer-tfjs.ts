@@ -44,7 +44,9 @@ function provideNavigatorGpu(): void {
   if (nav?.gpu) return;
   navigatorGpu ??= create([]);
   Object.defineProperty(globalThis, "navigator", {
-    value: { ...(nav ?? {}), gpu: navigatorGpu }, configurable: true, writable: true,
+    value: { ...(nav ?? {}), gpu: navigatorGpu },
+    configurable: true,
+    writable: true,
   });
 }
 
@@ -52,8 +54,17 @@ let gradientsRegistered = false;
 
 async function registerGradients(): Promise<void> {
   if (gradientsRegistered) return;
-  const entry = createRequire(import.meta.url).resolve("@tensorflow/tfjs-core/dist/register_all_gradients.js");
-  const out = await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", write: false, logLevel: "error" });
+  const entry = createRequire(import.meta.url).resolve(
+    "@tensorflow/tfjs-core/dist/register_all_gradients.js",
+  );
+  const out = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    write: false,
+    logLevel: "error",
+  });
   const code = out.outputFiles[0].text;
   await import(`data:text/javascript;base64,${Buffer.from(code).toString("base64")}`);
   gradientsRegistered = true;
@@ -63,21 +74,33 @@ async function useOurDevice(gpu: Gpu): Promise<void> {
   if (tf.getBackend() === BACKEND) return;
   provideNavigatorGpu();
   const info = gpu.adapter;
-  tf.registerBackend(BACKEND, () => new WebGPUBackend(gpu.device, {
-    vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
-  } as GPUAdapterInfo));
-  if (!(await tf.setBackend(BACKEND))) throw new Error("tfjs could not initialise its webgpu backend on our device");
+  tf.registerBackend(
+    BACKEND,
+    () =>
+      new WebGPUBackend(gpu.device, {
+        vendor: info.vendor,
+        architecture: info.architecture,
+        device: info.device,
+        description: info.description,
+      } as GPUAdapterInfo),
+  );
+  if (!(await tf.setBackend(BACKEND)))
+    throw new Error("tfjs could not initialise its webgpu backend on our device");
 }
 
 type Vars = tf.Tensor[];
 
 function params(s: MbconvSpec): Vars {
-  const he = (shape: number[], fanIn: number): tf.Tensor => tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), "float32", 7);
+  const he = (shape: number[], fanIn: number): tf.Tensor =>
+    tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), "float32", 7);
   const bn = (C: number): tf.Tensor[] => [tf.ones([C]), tf.zeros([C])];
   return [
-    he([1, 1, s.Cin, s.E], s.Cin), ...bn(s.E),
-    he([s.K, s.K, s.E, 1], s.K * s.K), ...bn(s.E),
-    he([1, 1, s.E, s.Cout], s.E), ...bn(s.Cout),
+    he([1, 1, s.Cin, s.E], s.Cin),
+    ...bn(s.E),
+    he([s.K, s.K, s.E, 1], s.K * s.K),
+    ...bn(s.E),
+    he([1, 1, s.E, s.Cout], s.E),
+    ...bn(s.Cout),
   ];
 }
 
@@ -91,7 +114,7 @@ function block(s: MbconvSpec, x: tf.Tensor4D, p: Vars): tf.Tensor4D {
   let h = tf.relu6(bn(tf.conv2d(x, wE as tf.Tensor4D, 1, "same"), g1, b1));
   h = tf.relu6(bn(tf.depthwiseConv2d(h, wD as tf.Tensor4D, s.S, "same"), g2, b2));
   h = bn(tf.conv2d(h, wP as tf.Tensor4D, 1, "same"), g3, b3);
-  return mbconvResidual(s) ? tf.add(h, x) as tf.Tensor4D : h;
+  return mbconvResidual(s) ? (tf.add(h, x) as tf.Tensor4D) : h;
 }
 
 async function timed(work: () => tf.Tensor, expectedMs: number): Promise<number> {
@@ -104,7 +127,10 @@ async function timed(work: () => tf.Tensor, expectedMs: number): Promise<number>
   return performance.now() - t0;
 }
 
-async function medianOf(work: () => tf.Tensor, runs: { warmup: number; repeats: number }): Promise<number> {
+async function medianOf(
+  work: () => tf.Tensor,
+  runs: { warmup: number; repeats: number },
+): Promise<number> {
   let expected = 0;
   const times: number[] = [];
   for (let i = 0; i < runs.warmup + runs.repeats; i++) {
@@ -115,7 +141,11 @@ async function medianOf(work: () => tf.Tensor, runs: { warmup: number; repeats: 
 }
 
 /** Forward and forward+backward (dx and every parameter gradient) of the block in tfjs-webgpu. */
-export async function peerMbconv(gpu: Gpu, s: MbconvSpec, runs: { warmup: number; repeats: number }): Promise<PeerResult> {
+export async function peerMbconv(
+  gpu: Gpu,
+  s: MbconvSpec,
+  runs: { warmup: number; repeats: number },
+): Promise<PeerResult> {
   if (s.R > 0) throw new Error("the tfjs peer block has no SE branch");
   await registerGradients();
   await useOurDevice(gpu);
@@ -127,7 +157,10 @@ export async function peerMbconv(gpu: Gpu, s: MbconvSpec, runs: { warmup: number
   const gradsOf = tf.grads(loss);
   try {
     const fwdMs = await medianOf(() => tf.tidy(() => tf.sum(block(s, x, p))), runs);
-    const fwdBwdMs = await medianOf(() => tf.tidy(() => tf.addN(gradsOf([x, ...p]).map((g) => tf.sum(g)))), runs);
+    const fwdBwdMs = await medianOf(
+      () => tf.tidy(() => tf.addN(gradsOf([x, ...p]).map((g) => tf.sum(g)))),
+      runs,
+    );
     return { name: `tfjs-webgpu ${tf.version_core}`, fwdMs, fwdBwdMs };
   } finally {
     tf.dispose([x, r, ...p]);

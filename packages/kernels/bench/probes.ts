@@ -37,11 +37,12 @@ export function fmaProbe(gpu: Gpu): ProbeCase {
   return {
     flops: INVOCATIONS * ITERS * ACC * UNROLL * 2,
     bytes: INVOCATIONS * 4,
-    record: () => gpu.dispatch(pipe, {
-      tensors: [y],
-      params: [INVOCATIONS, ITERS, f32(0.999), f32(0.001)],
-      groups: Math.ceil(INVOCATIONS / WG),
-    }),
+    record: () =>
+      gpu.dispatch(pipe, {
+        tensors: [y],
+        params: [INVOCATIONS, ITERS, f32(0.999), f32(0.001)],
+        groups: Math.ceil(INVOCATIONS / WG),
+      }),
     dispose: () => y.dispose(),
   };
 }
@@ -52,15 +53,20 @@ export function copyProbe(gpu: Gpu): ProbeCase {
   const count = BYTES / 16;
   const src: Tensor = gpu.zeros([count * 4], "probe.copy.src");
   const dst: Tensor = gpu.empty([count * 4], "probe.copy.dst");
-  const pipe = gpu.pipeline({ name: "probe.copy.vec4", code: wgsl("probe.copy.wgsl"), constants: { WG, PER } });
+  const pipe = gpu.pipeline({
+    name: "probe.copy.vec4",
+    code: wgsl("probe.copy.wgsl"),
+    constants: { WG, PER },
+  });
   return {
     flops: 0,
     bytes: 2 * BYTES,
-    record: () => gpu.dispatch(pipe, {
-      tensors: [src, dst],
-      params: [count],
-      groups: Math.ceil(count / (WG * PER)),
-    }),
+    record: () =>
+      gpu.dispatch(pipe, {
+        tensors: [src, dst],
+        params: [count],
+        groups: Math.ceil(count / (WG * PER)),
+      }),
     dispose: () => {
       src.dispose();
       dst.dispose();

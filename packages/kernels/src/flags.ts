@@ -24,10 +24,17 @@ export const FLAG_SPECS = {
 export type FlagName = keyof typeof FLAG_SPECS;
 
 function parse(env: string | undefined): Record<FlagName, boolean> {
-  const on = new Set((env ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+  const on = new Set(
+    (env ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
   for (const name of on) {
     if (!(name in FLAG_SPECS)) {
-      throw new Error(`unknown flag '${name}' in NAS_FLAGS; known: ${Object.keys(FLAG_SPECS).join(", ")}`);
+      throw new Error(
+        `unknown flag '${name}' in NAS_FLAGS; known: ${Object.keys(FLAG_SPECS).join(", ")}`,
+      );
     }
   }
   const flags = {} as Record<FlagName, boolean>;

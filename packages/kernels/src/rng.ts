@@ -65,7 +65,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number {
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
     const limit = Math.floor(4294967296 / n) * n;
     let v = this.nextU32();
     while (v >= limit) v = this.nextU32();

@@ -22,10 +22,17 @@ const BIN = join(import.meta.dirname, "..", "..", "cli", "bin", "nas-cli.mjs");
 const SIZES: Record<string, { preset: string; config: object | null; flags: string[] }> = {
   small: {
     preset: "quick",
-    config: { train: { trainLimit: 1024, valSize: 256, logEvery: 8 }, eval: { recalBatches: 2, batchSize: 256 } },
+    config: {
+      train: { trainLimit: 1024, valSize: 256, logEvery: 8 },
+      eval: { recalBatches: 2, batchSize: 256 },
+    },
     flags: ["--archs", "8", "--epochs", "1", "--test-images", "500"],
   },
-  quick: { preset: "quick", config: null, flags: ["--archs", "20", "--epochs", "1", "--test-images", "1000"] },
+  quick: {
+    preset: "quick",
+    config: null,
+    flags: ["--archs", "20", "--epochs", "1", "--test-images", "1000"],
+  },
   full: { preset: "fmnist", config: null, flags: ["--archs", "20"] },
 };
 
@@ -44,8 +51,11 @@ function main(argv: string[]): number {
   const extra = dash >= 0 ? argv.slice(dash + 1) : [];
   const sizeName = own[own.indexOf("--size") + 1] ?? "small";
   const size = own.includes("--size") ? SIZES[sizeName] : SIZES.small;
-  if (!size) throw new Error(`--size must be one of ${Object.keys(SIZES).join(", ")}, got '${sizeName}'`);
-  const out = own.includes("--out") ? own[own.indexOf("--out") + 1] : join("runs", `bench-ablation-${own.includes("--size") ? sizeName : "small"}`);
+  if (!size)
+    throw new Error(`--size must be one of ${Object.keys(SIZES).join(", ")}, got '${sizeName}'`);
+  const out = own.includes("--out")
+    ? own[own.indexOf("--out") + 1]
+    : join("runs", `bench-ablation-${own.includes("--size") ? sizeName : "small"}`);
   mkdirSync(out, { recursive: true });
   const args = ["ablate", "--preset", size.preset, "--out", out, ...size.flags];
   if (size.config) {
@@ -57,7 +67,10 @@ function main(argv: string[]): number {
   process.stdout.write(`nas-cli ${args.join(" ")}\n`);
   const cpu0 = childCpuSeconds();
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CI: "1" } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, CI: "1" },
+  });
   const wall = (performance.now() - t0) / 1000;
   const cpu = childCpuSeconds() - cpu0;
   if (r.status !== 0) {
@@ -65,7 +78,9 @@ function main(argv: string[]): number {
     return 1;
   }
   process.stdout.write(`\n${readFileSync(join(out, "ablation.md"), "utf8")}`);
-  process.stdout.write(`bench: size ${own.includes("--size") ? sizeName : "small"} | child CPU ${cpu.toFixed(0)} s | wall ${wall.toFixed(0)} s\n`);
+  process.stdout.write(
+    `bench: size ${own.includes("--size") ? sizeName : "small"} | child CPU ${cpu.toFixed(0)} s | wall ${wall.toFixed(0)} s\n`,
+  );
   return 0;
 }
 

@@ -40,17 +40,23 @@ interface Options {
 
 function options(argv: string[]): Options {
   const { values: v, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
+    args: argv,
+    allowPositionals: true,
+    strict: true,
     options: {
-      seeds: { type: "string" }, generations: { type: "string" },
-      population: { type: "string" }, "val-images": { type: "string" },
+      seeds: { type: "string" },
+      generations: { type: "string" },
+      population: { type: "string" },
+      "val-images": { type: "string" },
       record: { type: "boolean" },
     },
   });
   const dir = positionals[0];
   if (!dir) {
-    throw new Error("usage: search-hv.ts RUN_DIR [--seeds N] [--generations G] " +
-      "[--population P] [--val-images N] [--record]");
+    throw new Error(
+      "usage: search-hv.ts RUN_DIR [--seeds N] [--generations G] " +
+        "[--population P] [--val-images N] [--record]",
+    );
   }
   const num = (s: string | undefined, d: number): number => (s === undefined ? d : Number(s));
   return {
@@ -108,16 +114,31 @@ async function main(): Promise<void> {
   try {
     for (let seed = 1; seed <= o.seeds; seed++) {
       for (const row of rows) {
-        const r = await searchStage(run, {
-          algo: row.algo, seed, generations: o.generations, population: o.population,
-          valImages: o.valImages, cache, write: o.record, print: false,
-          maxMadds: 0, maxParams: 0, maxLatencyMs: 0, third: "params",
-        }, log);
+        const r = await searchStage(
+          run,
+          {
+            algo: row.algo,
+            seed,
+            generations: o.generations,
+            population: o.population,
+            valImages: o.valImages,
+            cache,
+            write: o.record,
+            print: false,
+            maxMadds: 0,
+            maxParams: 0,
+            maxLatencyMs: 0,
+            third: "params",
+          },
+          log,
+        );
         row.hv.push(frontHypervolume(run.space, r.front));
         row.evals.push(r.evaluations);
         row.frontSize.push(r.front.length);
-        log.info(`seed ${seed} | ${row.algo.padEnd(9)} | HV ${row.hv.at(-1)!.toFixed(5)} | ` +
-          `evals ${r.evaluations} | front ${r.front.length} | scored so far ${cache.size}`);
+        log.info(
+          `seed ${seed} | ${row.algo.padEnd(9)} | HV ${row.hv.at(-1)!.toFixed(5)} | ` +
+            `evals ${r.evaluations} | front ${r.front.length} | scored so far ${cache.size}`,
+        );
       }
     }
   } finally {
@@ -126,20 +147,31 @@ async function main(): Promise<void> {
   report(log, o, rows, cache.size, (performance.now() - t0) / 1000);
 }
 
-function report(log: Logger, o: Options, rows: readonly AlgoRow[], scored: number, seconds: number): void {
+function report(
+  log: Logger,
+  o: Options,
+  rows: readonly AlgoRow[],
+  scored: number,
+  seconds: number,
+): void {
   log.info("");
   log.info(`hypervolume of the final front (top-1 x norm. MAdds x norm. params; higher is better)`);
-  log.info(`population ${o.population} | generations ${o.generations} | seeds ${o.seeds} | ` +
-    `${o.valImages} validation images | ${scored} distinct archs scored | ${seconds.toFixed(0)} s`);
+  log.info(
+    `population ${o.population} | generations ${o.generations} | seeds ${o.seeds} | ` +
+      `${o.valImages} validation images | ${scored} distinct archs scored | ${seconds.toFixed(0)} s`,
+  );
   const random = meanStd(rows.find((r) => r.algo === "random")!.hv).mean;
   for (const r of rows) {
     const hv = meanStd(r.hv);
     const ev = meanStd(r.evals);
-    const vsRandom = random > 0 ? `${(100 * (hv.mean / random - 1)).toFixed(1).padStart(6)}%` : "     -";
-    log.info(`${r.algo.padEnd(9)} | HV mean ${hv.mean.toFixed(5)} | std ${hv.std.toFixed(5)} | ` +
-      `min ${Math.min(...r.hv).toFixed(5)} | max ${Math.max(...r.hv).toFixed(5)} | ` +
-      `vs random ${vsRandom} | evals ${ev.mean.toFixed(1).padStart(5)} | ` +
-      `front ${meanStd(r.frontSize).mean.toFixed(1).padStart(4)}`);
+    const vsRandom =
+      random > 0 ? `${(100 * (hv.mean / random - 1)).toFixed(1).padStart(6)}%` : "     -";
+    log.info(
+      `${r.algo.padEnd(9)} | HV mean ${hv.mean.toFixed(5)} | std ${hv.std.toFixed(5)} | ` +
+        `min ${Math.min(...r.hv).toFixed(5)} | max ${Math.max(...r.hv).toFixed(5)} | ` +
+        `vs random ${vsRandom} | evals ${ev.mean.toFixed(1).padStart(5)} | ` +
+        `front ${meanStd(r.frontSize).mean.toFixed(1).padStart(4)}`,
+    );
   }
 }
 

@@ -61,10 +61,14 @@ describe("checkpoint files", () => {
     const bytes = await readFile(path);
     await writeFile(path, bytes.subarray(0, bytes.length - 10));
     await expect(loadCheckpoint(path)).rejects.toThrow(
-      new RegExp(`trunc\\.ckpt: truncated: header implies ${bytes.length} bytes, file has ${bytes.length - 10}`),
+      new RegExp(
+        `trunc\\.ckpt: truncated: header implies ${bytes.length} bytes, file has ${bytes.length - 10}`,
+      ),
     );
     await writeFile(path, bytes.subarray(0, 20));
-    await expect(loadCheckpoint(path)).rejects.toThrow(/truncated: 20 bytes, shorter than the 32-byte header/);
+    await expect(loadCheckpoint(path)).rejects.toThrow(
+      /truncated: 20 bytes, shorter than the 32-byte header/,
+    );
   });
 
   it("reports format version 2 and a bad magic", async () => {
@@ -82,7 +86,9 @@ describe("checkpoint files", () => {
   });
 
   it("names a missing checkpoint file", async () => {
-    await expect(loadCheckpoint(join(root, "nope.ckpt"))).rejects.toThrow(/nope\.ckpt: cannot read checkpoint \(ENOENT\)/);
+    await expect(loadCheckpoint(join(root, "nope.ckpt"))).rejects.toThrow(
+      /nope\.ckpt: cannot read checkpoint \(ENOENT\)/,
+    );
   });
 
   it("a crash mid-write (stale half-written temp file) leaves the previous checkpoint intact", async () => {
@@ -93,7 +99,10 @@ describe("checkpoint files", () => {
     // What a killed writer leaves behind: the first part of a newer checkpoint
     // in the temp file, never renamed.
     const tmp = `${path}.tmp-${process.pid}`;
-    await saveCheckpoint(join(root, "scratch.ckpt"), { meta: { step: 2 }, tensors: { w: ramp(100, 2) } });
+    await saveCheckpoint(join(root, "scratch.ckpt"), {
+      meta: { step: 2 },
+      tensors: { w: ramp(100, 2) },
+    });
     const partial = (await readFile(join(root, "scratch.ckpt"))).subarray(0, 200);
     await writeFile(tmp, partial);
     const after = await loadCheckpoint(path);

@@ -28,7 +28,13 @@ export const CHART_CONFIG = {
 } as const;
 
 interface HeadlessRenderer {
-  initialize(el: null, w: number, h: number, origin: [number, number], scale: number): HeadlessRenderer;
+  initialize(
+    el: null,
+    w: number,
+    h: number,
+    origin: [number, number],
+    scale: number,
+  ): HeadlessRenderer;
   background(color: unknown): HeadlessRenderer;
   render(scene: unknown): HeadlessRenderer;
   svg(): string;

@@ -3,7 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { RecordError, parseArchitecturesText, parseJsonText, parseMetricsText, readRun } from "./records.ts";
+import {
+  RecordError,
+  parseArchitecturesText,
+  parseJsonText,
+  parseMetricsText,
+  readRun,
+} from "./records.ts";
 
 const FIXTURE = fileURLToPath(new URL("../test-fixtures/run-small", import.meta.url));
 
@@ -48,8 +54,18 @@ describe("readRun", () => {
   it("readRun config-only directory: optional records are null", () => {
     const run = readRun(tempRun({}));
     expect(run.config.seed).toBe(1);
-    const rest = [run.summary, run.metrics, run.architectures, run.pareto, run.ranking,
-      run.ablation, run.similarity, run.ponas, run.latency, run.bench];
+    const rest = [
+      run.summary,
+      run.metrics,
+      run.architectures,
+      run.pareto,
+      run.ranking,
+      run.ablation,
+      run.similarity,
+      run.ponas,
+      run.latency,
+      run.bench,
+    ];
     expect(rest.every((r) => r === null)).toBe(true);
   });
 
@@ -61,7 +77,9 @@ describe("readRun", () => {
   });
 
   it("readRun malformed pareto.json reports file and line 4", () => {
-    const dir = tempRun({ "pareto.json": '[\n  {"algo": "a",\n   "top1": 0.8,\n   "madds" 3}\n]\n' });
+    const dir = tempRun({
+      "pareto.json": '[\n  {"algo": "a",\n   "top1": 0.8,\n   "madds" 3}\n]\n',
+    });
     const e = thrown(() => readRun(dir));
     expect(e.file).toBe("pareto.json");
     expect(e.line).toBe(4);
@@ -71,7 +89,8 @@ describe("readRun", () => {
 
 describe("record parsers", () => {
   it("metrics.jsonl bad JSON on line 3 of 4", () => {
-    const text = '{"type":"step","step":1,"loss":2,"top1":0.1,"lr":0.1}\n\n{"type": oops}\n{"type":"x"}\n';
+    const text =
+      '{"type":"step","step":1,"loss":2,"top1":0.1,"lr":0.1}\n\n{"type": oops}\n{"type":"x"}\n';
     const e = thrown(() => parseMetricsText("metrics.jsonl", text));
     expect([e.file, e.line]).toEqual(["metrics.jsonl", 3]);
   });
@@ -90,7 +109,8 @@ describe("record parsers", () => {
   });
 
   it("architectures.csv non-numeric madds on line 3", () => {
-    const text = "arch,hash,val_top1,val_loss,bn,images,madds,params\n" +
+    const text =
+      "arch,hash,val_top1,val_loss,bn,images,madds,params\n" +
       "a,h,0.5,1,recal,10,100,5\na,h,0.5,1,recal,10,many,5\n";
     const e = thrown(() => parseArchitecturesText("architectures.csv", text));
     expect(e.message).toBe("architectures.csv:3: madds: expected a number, got 'many'");

@@ -218,9 +218,17 @@ export interface RunRecords {
 }
 
 export const RUN_RECORD_FILES = [
-  "config.json", "summary.json", "metrics.jsonl", "architectures.csv",
-  "pareto.json", "ranking.json", "ablation.json", "similarity.json",
-  "ponas.json", "latency.json", "bench.json",
+  "config.json",
+  "summary.json",
+  "metrics.jsonl",
+  "architectures.csv",
+  "pareto.json",
+  "ranking.json",
+  "ablation.json",
+  "similarity.json",
+  "ponas.json",
+  "latency.json",
+  "bench.json",
 ] as const;
 
 /** A record file that cannot be read as its format says. */
@@ -263,12 +271,22 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Throws unless every named field of `o` is a finite number. */
-function needNumbers(file: string, line: number, o: unknown, where: string, keys: readonly string[]): void {
+function needNumbers(
+  file: string,
+  line: number,
+  o: unknown,
+  where: string,
+  keys: readonly string[],
+): void {
   if (!isObject(o)) throw new RecordError(file, line, `${where}: expected an object`);
   for (const k of keys) {
     const v = o[k];
     if (typeof v !== "number" || !Number.isFinite(v)) {
-      throw new RecordError(file, line, `${where}.${k}: expected a finite number, got ${JSON.stringify(v)}`);
+      throw new RecordError(
+        file,
+        line,
+        `${where}.${k}: expected a finite number, got ${JSON.stringify(v)}`,
+      );
     }
   }
 }
@@ -343,8 +361,14 @@ export function parseArchitecturesText(file: string, text: string): Architecture
       return v;
     };
     rows.push({
-      arch: f[0]!, hash: f[1]!, valTop1: num(2, "val_top1"), valLoss: num(3, "val_loss"),
-      bn: f[4]!, images: num(5, "images"), madds: num(6, "madds"), params: num(7, "params"),
+      arch: f[0]!,
+      hash: f[1]!,
+      valTop1: num(2, "val_top1"),
+      valLoss: num(3, "val_loss"),
+      bn: f[4]!,
+      images: num(5, "images"),
+      madds: num(6, "madds"),
+      params: num(7, "params"),
     });
   }
   return rows;
@@ -384,20 +408,26 @@ const JSON_CHECKS = {
       const m = needArray(file, r?.matrix, `similarity[${i}].matrix`);
       const c = needArray(file, r?.choices, `similarity[${i}].choices`);
       if (m.length !== c.length) {
-        throw new RecordError(file, 1, `similarity[${i}]: matrix has ${m.length} rows for ${c.length} choices`);
+        throw new RecordError(
+          file,
+          1,
+          `similarity[${i}]: matrix has ${m.length} rows for ${c.length} choices`,
+        );
       }
     }
     return a as SimilarityRecord[];
   },
   ponas(file: string, v: unknown): PonasRecord {
-    if (!isObject(v) || !isObject(v.table)) throw new RecordError(file, 1, "ponas: expected {table, ...}");
+    if (!isObject(v) || !isObject(v.table))
+      throw new RecordError(file, 1, "ponas: expected {table, ...}");
     needArray(file, v.table.top1, "ponas.table.top1");
     needArray(file, v.maxLoss, "ponas.maxLoss");
     needArray(file, v.sweep, "ponas.sweep");
     return v as unknown as PonasRecord;
   },
   latency(file: string, v: unknown): LatencyRecord {
-    if (!isObject(v) || !isObject(v.adapter)) throw new RecordError(file, 1, "latency: expected {adapter, checks}");
+    if (!isObject(v) || !isObject(v.adapter))
+      throw new RecordError(file, 1, "latency: expected {adapter, checks}");
     needArray(file, v.checks, "latency.checks");
     return v as unknown as LatencyRecord;
   },

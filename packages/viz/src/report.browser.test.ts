@@ -14,8 +14,14 @@ import { renderReport } from "./report.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const RUN_SMALL = fileURLToPath(new URL("../test-fixtures/run-small", import.meta.url));
 const ARGS = [
-  "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
 ];
 
 /** Data marks per chart for run-small (8 layers x 6 choices, 2 samplers). */
@@ -43,10 +49,14 @@ describe("report in headless Chromium", () => {
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run scripts/setup.sh (installs Debian's chromium)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} missing: run scripts/setup.sh (installs Debian's chromium)`);
     writeFileSync(file, renderReport(readRun(RUN_SMALL)));
     context = await chromium.launchPersistentContext(join(dir, "profile"), {
-      executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 },
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ARGS,
+      viewport: { width: 1200, height: 900 },
     });
     page = await context.newPage();
     page.on("console", (m) => {

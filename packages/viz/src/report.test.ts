@@ -1,4 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,8 +32,17 @@ function expectSnapshot(name: string, html: string): void {
 }
 
 const SECTION_IDS = [
-  "config", "training", "fairness", "architectures", "ranking", "ablation",
-  "similarity", "pareto", "ponas", "latency", "bench",
+  "config",
+  "training",
+  "fairness",
+  "architectures",
+  "ranking",
+  "ablation",
+  "similarity",
+  "pareto",
+  "ponas",
+  "latency",
+  "bench",
 ];
 
 describe("renderReport", () => {
@@ -49,7 +65,9 @@ describe("renderReport", () => {
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|\bsrc=|\bhref="(?!#)/i);
     // Only SVG namespace URIs may name a scheme; they are never fetched.
     const urls = [...html.matchAll(/https?:\/\/[^\s"')]+/g)].map((m) => m[0]);
-    expect(new Set(urls)).toEqual(new Set(["http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"]));
+    expect(new Set(urls)).toEqual(
+      new Set(["http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"]),
+    );
     expect(html).not.toContain(RUN_SMALL);
     expect(html).not.toMatch(/"\/(usr|work|tmp|home|root)\//);
   });
@@ -72,7 +90,13 @@ describe("renderReport", () => {
 describe("chart rendering", () => {
   const spec = {
     title: "t",
-    data: { values: [{ a: 1, b: 2 }, { a: 2, b: 3 }, { a: 3, b: 1 }] },
+    data: {
+      values: [
+        { a: 1, b: 2 },
+        { a: 2, b: 3 },
+        { a: 3, b: 1 },
+      ],
+    },
     mark: "point",
     encoding: { x: { field: "a", type: "quantitative" }, y: { field: "b", type: "quantitative" } },
   };

@@ -6,10 +6,18 @@ import { esc } from "./format.ts";
 import type { RunRecords } from "./records.ts";
 import type { Section } from "./section.ts";
 import {
-  architecturesSection, configSection, fairnessSection, otherMetricsNote, trainingSection,
+  architecturesSection,
+  configSection,
+  fairnessSection,
+  otherMetricsNote,
+  trainingSection,
 } from "./sections-run.ts";
 import {
-  ablationSection, paretoSection, ponasSection, rankingSection, similaritySection,
+  ablationSection,
+  paretoSection,
+  ponasSection,
+  rankingSection,
+  similaritySection,
 } from "./sections-search.ts";
 import { benchSection, latencySection } from "./sections-device.ts";
 
@@ -18,9 +26,17 @@ export const REPORT_FORMAT = 1;
 
 /** Section builders in page order; each returns null when its data is absent. */
 const SECTIONS: readonly ((run: RunRecords) => Section | null)[] = [
-  configSection, trainingSection, fairnessSection, architecturesSection,
-  rankingSection, ablationSection, similaritySection, paretoSection,
-  ponasSection, latencySection, benchSection,
+  configSection,
+  trainingSection,
+  fairnessSection,
+  architecturesSection,
+  rankingSection,
+  ablationSection,
+  similaritySection,
+  paretoSection,
+  ponasSection,
+  latencySection,
+  benchSection,
 ];
 
 const STYLE = `

@@ -10,22 +10,37 @@ export interface Section {
 }
 
 /** A quantitative axis field with a title that names its unit. */
-export function q(field: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function q(
+  field: string,
+  title: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { field, type: "quantitative", title, ...extra };
 }
 
 /** A nominal field, with its legend or axis title. */
-export function n(field: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function n(
+  field: string,
+  title: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { field, type: "nominal", title, ...extra };
 }
 
 /** An ordinal field (sorted by value, so layer 10 follows layer 9). */
-export function o(field: string, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function o(
+  field: string,
+  title: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return { field, type: "ordinal", title, ...extra };
 }
 
 /** Panels side by side sharing nothing but the legend. */
-export function sideBySide(panels: readonly ChartSpec[], extra: Record<string, unknown> = {}): ChartSpec {
+export function sideBySide(
+  panels: readonly ChartSpec[],
+  extra: Record<string, unknown> = {},
+): ChartSpec {
   return { hconcat: panels, spacing: 28, ...extra };
 }
 

@@ -95,14 +95,20 @@ export function trainingSection(run: RunRecords): Section | null {
   const steps = run.metrics?.steps ?? [];
   if (steps.length === 0) return null;
   const values = steps.map((s: StepRecord) => ({
-    sampler: s.sampler, step: s.step, loss: round(s.loss, 5),
-    top1: round(100 * s.top1, 3), lr: round(s.lr, 8),
+    sampler: s.sampler,
+    step: s.step,
+    loss: round(s.loss, 5),
+    top1: round(100 * s.top1, 3),
+    lr: round(s.lr, 8),
   }));
-  const spec = sideBySide([
-    curve("Training loss", "loss", "loss (cross-entropy, nats)"),
-    curve("Training top-1", "top1", "top-1 on the batch (%)"),
-    curve("Learning rate", "lr", "learning rate (per update)"),
-  ], { data: { values } });
+  const spec = sideBySide(
+    [
+      curve("Training loss", "loss", "loss (cross-entropy, nats)"),
+      curve("Training top-1", "top1", "top-1 on the batch (%)"),
+      curve("Learning rate", "lr", "learning rate (per update)"),
+    ],
+    { data: { values } },
+  );
   const samplers = distinct(steps, (s) => s.sampler);
   const last = samplers.map((name) => steps.filter((s) => s.sampler === name).at(-1)!);
   const table = htmlTable(last, [
@@ -129,13 +135,16 @@ export function fairnessSection(run: RunRecords): Section | null {
   if (recs.length === 0) return null;
   const finals = finalCounts(recs);
   const cells = finals.flatMap((r) =>
-    r.counts.flatMap((row, layer) => row.map((count, choice) => ({ sampler: r.sampler, layer, choice, count }))),
+    r.counts.flatMap((row, layer) =>
+      row.map((count, choice) => ({ sampler: r.sampler, layer, choice, count })),
+    ),
   );
   const heat = {
     data: { values: cells },
     facet: { column: n("sampler", "sampler") },
     spec: {
-      width: { step: 22 }, height: { step: 18 },
+      width: { step: 22 },
+      height: { step: 18 },
       mark: { type: "rect" },
       encoding: {
         x: o("choice", "choice index"),
@@ -143,14 +152,22 @@ export function fairnessSection(run: RunRecords): Section | null {
         color: q("count", "updates (count)", { scale: { scheme: "blues", zero: true } }),
       },
     },
-    title: { text: "Updates per layer and choice", subtitle: `at the last logged step of each sampler` },
+    title: {
+      text: "Updates per layer and choice",
+      subtitle: `at the last logged step of each sampler`,
+    },
   };
   const spread = recs.map((r) => ({
-    sampler: r.sampler, step: r.step, spread: Math.max(0, ...r.spread),
+    sampler: r.sampler,
+    step: r.step,
+    spread: Math.max(0, ...r.spread),
   }));
   const line = {
     data: { values: spread },
-    title: { text: "Fairness spread over time", subtitle: "max over layers of (max - min) updates per choice" },
+    title: {
+      text: "Fairness spread over time",
+      subtitle: "max over layers of (max - min) updates per choice",
+    },
     mark: { type: "line", point: true, strokeWidth: 1.5 },
     encoding: {
       x: q("step", "step (supernet steps)"),

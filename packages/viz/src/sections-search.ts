@@ -10,13 +10,17 @@ import { htmlTable } from "./table.ts";
 
 function tauText(p: RankingPanel): string {
   const t = p.tauB;
-  return `tau-b ${fixed(t.value, 3)} [${fixed(t.lo, 3)}, ${fixed(t.hi, 3)}]` +
-    ` · Spearman ${fixed(p.spearman, 3)} · n ${p.n}`;
+  return (
+    `tau-b ${fixed(t.value, 3)} [${fixed(t.lo, 3)}, ${fixed(t.hi, 3)}]` +
+    ` · Spearman ${fixed(p.spearman, 3)} · n ${p.n}`
+  );
 }
 
 function rankingPanel(p: RankingPanel): ChartSpec {
   const values = p.points.map((x) => ({
-    arch: x.arch, supernet: round(100 * x.supernet, 3), standalone: round(100 * x.standalone, 3),
+    arch: x.arch,
+    supernet: round(100 * x.supernet, 3),
+    standalone: round(100 * x.standalone, 3),
   }));
   return {
     title: { text: `BN ${p.bn}`, subtitle: tauText(p) },
@@ -36,7 +40,11 @@ export function rankingSection(run: RunRecords): Section | null {
   const stats = htmlTable(panels, [
     { label: "BN", cell: (p) => p.bn },
     { label: "tau-b", cell: (p) => fixed(p.tauB.value, 3), numeric: true },
-    { label: "95% CI", cell: (p) => `[${fixed(p.tauB.lo, 3)}, ${fixed(p.tauB.hi, 3)}]`, numeric: true },
+    {
+      label: "95% CI",
+      cell: (p) => `[${fixed(p.tauB.lo, 3)}, ${fixed(p.tauB.hi, 3)}]`,
+      numeric: true,
+    },
     { label: "Spearman", cell: (p) => fixed(p.spearman, 3), numeric: true },
     { label: "n", cell: (p) => String(p.n), numeric: true },
   ]);
@@ -69,7 +77,8 @@ function similarityPanel(s: SimilarityRecord): ChartSpec {
   return {
     title: { text: s.layer },
     data: { values },
-    width: { step: 26 }, height: { step: 26 },
+    width: { step: 26 },
+    height: { step: 26 },
     mark: { type: "rect" },
     encoding: {
       x: n("b", "choice", { sort: order }),
@@ -85,13 +94,22 @@ export function similaritySection(run: RunRecords): Section | null {
   const spec = sideBySide(layers.map(similarityPanel), {
     title: { text: "Feature similarity between choices", subtitle: "one panel per layer" },
   });
-  return { id: "similarity", title: "Feature similarity", html: chartFigure("chart-similarity", spec) };
+  return {
+    id: "similarity",
+    title: "Feature similarity",
+    html: chartFigure("chart-similarity", spec),
+  };
 }
 
 function paretoChart(run: RunRecords): ChartSpec {
   const values = [...(run.pareto ?? [])]
     .sort((a, b) => (a.algo < b.algo ? -1 : a.algo > b.algo ? 1 : a.madds - b.madds))
-    .map((p) => ({ algo: p.algo, arch: p.arch, madds: round(p.madds / 1e6, 4), top1: round(100 * p.top1, 3) }));
+    .map((p) => ({
+      algo: p.algo,
+      arch: p.arch,
+      madds: round(p.madds / 1e6, 4),
+      top1: round(100 * p.top1, 3),
+    }));
   const x = q("madds", "multiply-adds (millions)", { scale: { zero: false } });
   const y = q("top1", "validation top-1 (%)", { scale: { zero: false } });
   const color = n("algo", "algorithm");
@@ -99,17 +117,21 @@ function paretoChart(run: RunRecords): ChartSpec {
     title: { text: "Pareto front", subtitle: "top-1 vs MAdds, one front per algorithm" },
     data: { values },
     layer: [
-      { mark: { type: "line", interpolate: "step-after", strokeWidth: 1, opacity: 0.6 },
-        encoding: { x, y, color, order: { field: "madds", type: "quantitative" } } },
-      { mark: { type: "point", filled: true, size: 45 },
-        encoding: { x, y, color } },
+      {
+        mark: { type: "line", interpolate: "step-after", strokeWidth: 1, opacity: 0.6 },
+        encoding: { x, y, color, order: { field: "madds", type: "quantitative" } },
+      },
+      { mark: { type: "point", filled: true, size: 45 }, encoding: { x, y, color } },
     ],
   };
 }
 
 function hypervolumeChart(run: RunRecords): ChartSpec {
   const values = (run.metrics?.generations ?? []).map((g) => ({
-    algo: g.algo, seed: g.seed, generation: g.generation, hypervolume: round(g.hypervolume, 5),
+    algo: g.algo,
+    seed: g.seed,
+    generation: g.generation,
+    hypervolume: round(g.hypervolume, 5),
   }));
   return {
     title: { text: "Hypervolume per generation", subtitle: "one line per algorithm and seed" },
@@ -131,15 +153,19 @@ export function paretoSection(run: RunRecords): Section | null {
   const parts: string[] = [];
   if (points.length > 0) {
     parts.push(chartFigure("chart-pareto", paretoChart(run)));
-    const sorted = [...points].sort((a, b) => (a.algo < b.algo ? -1 : a.algo > b.algo ? 1 : a.madds - b.madds));
-    parts.push(htmlTable(sorted, [
-      { label: "algorithm", cell: (p) => p.algo },
-      { label: "arch", cell: (p) => p.arch },
-      { label: "top-1", cell: (p) => pct(p.top1), numeric: true },
-      { label: "MAdds", cell: (p) => millions(p.madds), numeric: true },
-      { label: "params", cell: (p) => millions(p.params, 3), numeric: true },
-      { label: "latency", cell: (p) => `${fixed(p.latencyMs, 2)} ms`, numeric: true },
-    ]));
+    const sorted = [...points].sort((a, b) =>
+      a.algo < b.algo ? -1 : a.algo > b.algo ? 1 : a.madds - b.madds,
+    );
+    parts.push(
+      htmlTable(sorted, [
+        { label: "algorithm", cell: (p) => p.algo },
+        { label: "arch", cell: (p) => p.arch },
+        { label: "top-1", cell: (p) => pct(p.top1), numeric: true },
+        { label: "MAdds", cell: (p) => millions(p.madds), numeric: true },
+        { label: "params", cell: (p) => millions(p.params, 3), numeric: true },
+        { label: "latency", cell: (p) => `${fixed(p.latencyMs, 2)} ms`, numeric: true },
+      ]),
+    );
   }
   if (gens.length > 0) parts.push(chartFigure("chart-hypervolume", hypervolumeChart(run)));
   return { id: "pareto", title: "Search: Pareto front and hypervolume", html: parts.join("\n") };
@@ -162,7 +188,8 @@ function sweepChart(sweep: readonly PonasSweepPoint[]): ChartSpec {
   const values = sweep.flatMap((s) => {
     const budget = round(s.budget * scale, 4);
     const rows = [{ key: s.key, budget, kind: "predicted", top1: round(100 * s.predicted, 3) }];
-    if (s.measured !== undefined) rows.push({ key: s.key, budget, kind: "measured", top1: round(100 * s.measured, 3) });
+    if (s.measured !== undefined)
+      rows.push({ key: s.key, budget, kind: "measured", top1: round(100 * s.measured, 3) });
     return rows;
   });
   const x = q("budget", title);
@@ -172,8 +199,11 @@ function sweepChart(sweep: readonly PonasSweepPoint[]): ChartSpec {
     title: { text: "Specialisation curve", subtitle: "best predicted top-1 under each budget" },
     data: { values },
     layer: [
-      { transform: [{ filter: "datum.kind === 'predicted'" }],
-        mark: { type: "line", strokeWidth: 1.5 }, encoding: { x, y, color, detail: n("key", "budget") } },
+      {
+        transform: [{ filter: "datum.kind === 'predicted'" }],
+        mark: { type: "line", strokeWidth: 1.5 },
+        encoding: { x, y, color, detail: n("key", "budget") },
+      },
       { mark: { type: "point", filled: true, size: 40 }, encoding: { x, y, color } },
     ],
   };
@@ -191,22 +221,36 @@ function ponasTableChart(run: RunRecords): ChartSpec {
   return {
     title: { text: "Accuracy table", subtitle: "top-1 with one layer switched to each choice" },
     data: { values },
-    width: { step: 40 }, height: { step: 18 },
+    width: { step: 40 },
+    height: { step: 18 },
     encoding: enc,
     layer: [
-      { mark: "rect", encoding: { color: q("top1", "top-1 (%)", { scale: { scheme: "greens", zero: false } }) } },
-      { mark: { type: "text", fontSize: 8 }, encoding: { text: q("top1", "top-1 (%)", { format: ".1f" }) } },
+      {
+        mark: "rect",
+        encoding: { color: q("top1", "top-1 (%)", { scale: { scheme: "greens", zero: false } }) },
+      },
+      {
+        mark: { type: "text", fontSize: 8 },
+        encoding: { text: q("top1", "top-1 (%)", { format: ".1f" }) },
+      },
     ],
   };
 }
 
 function maxLossChart(run: RunRecords): ChartSpec {
   const p = run.ponas!;
-  const values = p.maxLoss.map((v, l) => ({ layer: p.table.layers[l] ?? String(l), loss: round(100 * v, 3) }));
+  const values = p.maxLoss.map((v, l) => ({
+    layer: p.table.layers[l] ?? String(l),
+    loss: round(100 * v, 3),
+  }));
   return {
-    title: { text: "Max accuracy loss per layer", subtitle: "largest top-1 drop over the layer's choices" },
+    title: {
+      text: "Max accuracy loss per layer",
+      subtitle: "largest top-1 drop over the layer's choices",
+    },
     data: { values },
-    width: 260, height: { step: 16 },
+    width: 260,
+    height: { step: 16 },
     mark: { type: "bar" },
     encoding: {
       y: n("layer", "layer", { sort: [...p.table.layers] }),
@@ -226,12 +270,14 @@ export function ponasSection(run: RunRecords): Section | null {
   if (p.sweep.length > 0) {
     parts.push(chartFigure("chart-ponas-sweep", sweepChart(p.sweep)));
     const [scale] = budgetAxis(distinct(p.sweep, (s) => s.key));
-    parts.push(htmlTable(p.sweep, [
-      { label: "key", cell: (s) => s.key },
-      { label: "budget", cell: (s) => fixed(s.budget * scale, 3), numeric: true },
-      { label: "predicted top-1", cell: (s) => pct(s.predicted), numeric: true },
-      { label: "measured top-1", cell: (s) => pct(s.measured), numeric: true },
-    ]));
+    parts.push(
+      htmlTable(p.sweep, [
+        { label: "key", cell: (s) => s.key },
+        { label: "budget", cell: (s) => fixed(s.budget * scale, 3), numeric: true },
+        { label: "predicted top-1", cell: (s) => pct(s.predicted), numeric: true },
+        { label: "measured top-1", cell: (s) => pct(s.measured), numeric: true },
+      ]),
+    );
   }
   return { id: "ponas", title: "PONAS specialisation", html: parts.join("\n") };
 }

@@ -21,12 +21,15 @@ export function diffSummary(expected: string, actual: string, maxShown = 5): str
     if (a[i] === b[i]) continue;
     differing++;
     if (shown.length < maxShown) {
-      const cut = (s: string | undefined) => (s === undefined ? "<no line>" : s.length > 160 ? `${s.slice(0, 160)}...` : s);
+      const cut = (s: string | undefined) =>
+        s === undefined ? "<no line>" : s.length > 160 ? `${s.slice(0, 160)}...` : s;
       shown.push(`  line ${i + 1}:\n    - ${cut(a[i])}\n    + ${cut(b[i])}`);
     }
   }
-  return `${differing} of ${Math.max(a.length, b.length)} lines differ ` +
-    `(expected ${a.length} lines, got ${b.length}):\n${shown.join("\n")}`;
+  return (
+    `${differing} of ${Math.max(a.length, b.length)} lines differ ` +
+    `(expected ${a.length} lines, got ${b.length}):\n${shown.join("\n")}`
+  );
 }
 
 export function checkSnapshot(expectedPath: string, actual: string): SnapshotResult {
@@ -38,7 +41,10 @@ export function checkSnapshot(expectedPath: string, actual: string): SnapshotRes
   }
   if (!existsSync(expectedPath)) {
     writeFileSync(changed, actual);
-    return { ok: false, message: `no snapshot ${expectedPath}; wrote ${changed}. Run with UPDATE_SNAPSHOTS=1 to accept.` };
+    return {
+      ok: false,
+      message: `no snapshot ${expectedPath}; wrote ${changed}. Run with UPDATE_SNAPSHOTS=1 to accept.`,
+    };
   }
   const expected = readFileSync(expectedPath, "utf8");
   if (expected === actual) {
@@ -48,7 +54,8 @@ export function checkSnapshot(expectedPath: string, actual: string): SnapshotRes
   writeFileSync(changed, actual);
   return {
     ok: false,
-    message: `report differs from ${expectedPath}; wrote ${changed}\n${diffSummary(expected, actual)}\n` +
+    message:
+      `report differs from ${expectedPath}; wrote ${changed}\n${diffSummary(expected, actual)}\n` +
       "If the change is intended, rerun with UPDATE_SNAPSHOTS=1.",
   };
 }

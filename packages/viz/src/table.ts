@@ -13,10 +13,16 @@ export interface Column<R> {
 }
 
 /** A table of `rows` with the given columns, in row order. */
-export function htmlTable<R>(rows: readonly R[], columns: readonly Column<R>[], cls = "data"): string {
+export function htmlTable<R>(
+  rows: readonly R[],
+  columns: readonly Column<R>[],
+  cls = "data",
+): string {
   const labels = new Set(columns.map((c) => c.label));
   if (labels.size !== columns.length) {
-    throw new Error(`table columns need distinct labels, got ${columns.map((c) => c.label).join(", ")}`);
+    throw new Error(
+      `table columns need distinct labels, got ${columns.map((c) => c.label).join(", ")}`,
+    );
   }
   // Columns are keyed c0, c1, ... then renamed, so labels may hold any text.
   const data: Record<string, string[]> = {};
@@ -32,8 +38,12 @@ export function htmlTable<R>(rows: readonly R[], columns: readonly Column<R>[], 
 
 /** A two-column key/value table. */
 export function kvTable(pairs: readonly (readonly [string, string])[]): string {
-  return htmlTable(pairs, [
-    { label: "setting", cell: (p) => p[0] },
-    { label: "value", cell: (p) => p[1] },
-  ], "kv");
+  return htmlTable(
+    pairs,
+    [
+      { label: "setting", cell: (p) => p[0] },
+      { label: "value", cell: (p) => p[1] },
+    ],
+    "kv",
+  );
 }

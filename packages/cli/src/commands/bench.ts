@@ -12,11 +12,23 @@
 
 import { join } from "node:path";
 import {
-  benchKernels, Gpu, Logger, Rng, targetReport, type BenchResult, type BenchSpace,
+  benchKernels,
+  Gpu,
+  Logger,
+  Rng,
+  targetReport,
+  type BenchResult,
+  type BenchSpace,
 } from "@fairnas/kernels";
 import {
-  getSpace, resolveSpace, Supernet, SupernetModel, SupernetTrainer, upload,
-  type BatchSource, type ResolvedSpace,
+  getSpace,
+  resolveSpace,
+  Supernet,
+  SupernetModel,
+  SupernetTrainer,
+  upload,
+  type BatchSource,
+  type ResolvedSpace,
 } from "@fairnas/nas";
 import { parse, UsageError } from "../args.ts";
 import { resolveConfig } from "../config.ts";
@@ -34,14 +46,25 @@ export function benchSpaceOf(space: ResolvedSpace): BenchSpace {
     name: space.spec.name,
     stem: { H: st.inH, W: st.inW, Cin: st.inC, Cout: st.outC, K: st.kernel, S: st.stride },
     layers: space.layers.map((l) => ({
-      label: l.label, H: l.inH, W: l.inW, Cin: l.inC, Cout: l.outC, S: l.stride, kernels, expands,
+      label: l.label,
+      H: l.inH,
+      W: l.inW,
+      Cin: l.inC,
+      Cout: l.outC,
+      S: l.stride,
+      kernels,
+      expands,
     })),
     head: h.width > 0 ? { H: h.H, W: h.W, Cin: h.inC, Cout: h.width } : null,
   };
 }
 
 /** The kernel benchmark over the fmnist and fairnas spaces on `gpu`. */
-export function runKernelBench(gpu: Gpu, log: Logger, opts: { quick: boolean; peer: boolean }): Promise<BenchResult> {
+export function runKernelBench(
+  gpu: Gpu,
+  log: Logger,
+  opts: { quick: boolean; peer: boolean },
+): Promise<BenchResult> {
   const spaces = ["fmnist", "fairnas"].map((n) => benchSpaceOf(resolveSpace(getSpace(n))));
   return benchKernels(gpu, { ...opts, spaces, batch: BENCH_BATCH, log });
 }
@@ -50,7 +73,12 @@ export function runKernelBench(gpu: Gpu, log: Logger, opts: { quick: boolean; pe
  * Stage for `nas-cli run`: runs the kernel benchmark on the run's device and
  * writes DIR/bench.json (the report's benchmark section reads it).
  */
-export async function benchStage(dir: string, gpu: Gpu, log: Logger, quick: boolean): Promise<BenchResult> {
+export async function benchStage(
+  dir: string,
+  gpu: Gpu,
+  log: Logger,
+  quick: boolean,
+): Promise<BenchResult> {
   const r = await runKernelBench(gpu, log, { quick, peer: false });
   writeAtomic(join(dir, "bench.json"), `${JSON.stringify(r, null, 2)}\n`);
   return r;
@@ -65,24 +93,32 @@ export async function benchCommand(args: string[], log: Logger): Promise<void> {
     out: { type: "string" },
   });
   if (what !== "kernels" && what !== "train") {
-    throw new UsageError(`bench needs 'kernels' or 'train', got ${what === undefined ? "nothing" : `'${what}'`}`);
+    throw new UsageError(
+      `bench needs 'kernels' or 'train', got ${what === undefined ? "nothing" : `'${what}'`}`,
+    );
   }
-  if (what === "train" && (v.peer || v.out)) throw new UsageError("--peer and --out belong to `bench kernels`");
+  if (what === "train" && (v.peer || v.out))
+    throw new UsageError("--peer and --out belong to `bench kernels`");
   // With --json only the JSON goes to stdout; the table goes to stderr.
   const out = v.json ? new Logger(log.err, log.err, log.level) : log;
   const gpu = await Gpu.create({ log });
   try {
-    const result = what === "kernels"
-      ? await kernelsCommand(gpu, out, { quick: v.quick ?? false, peer: v.peer ?? false }, v.out)
-      : await trainBench(gpu, out, v.quick ?? false);
+    const result =
+      what === "kernels"
+        ? await kernelsCommand(gpu, out, { quick: v.quick ?? false, peer: v.peer ?? false }, v.out)
+        : await trainBench(gpu, out, v.quick ?? false);
     if (v.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } finally {
     gpu.destroy();
   }
 }
 
-async function kernelsCommand(gpu: Gpu, log: Logger, opts: { quick: boolean; peer: boolean }, outFile?: string):
-  Promise<BenchResult> {
+async function kernelsCommand(
+  gpu: Gpu,
+  log: Logger,
+  opts: { quick: boolean; peer: boolean },
+  outFile?: string,
+): Promise<BenchResult> {
   const r = await runKernelBench(gpu, log, opts);
   log.info("");
   for (const l of targetReport(r)) log.info(l);
@@ -120,13 +156,22 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
   const space = resolveSpace(getSpace(cfg.space));
   const net = new Supernet(gpu, space, cfg.seed);
   const trainer = new SupernetTrainer(gpu, new SupernetModel(gpu, net), {
-    sampler: "fair", seed: cfg.seed, sameBatch: t.sameBatch,
+    sampler: "fair",
+    seed: cfg.seed,
+    sameBatch: t.sameBatch,
     schedule: { lr: t.lr, minLr: t.minLr, warmupUpdates: 0, totalUpdates: 1000 },
-    optim: { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay, labelSmoothing: t.labelSmoothing },
+    optim: {
+      momentum: t.momentum,
+      nesterov: t.nesterov,
+      weightDecay: t.weightDecay,
+      labelSmoothing: t.labelSmoothing,
+    },
   });
   const source = syntheticSource(gpu, space, t.batchSize);
   const [warmup, steps] = quick ? [1, 3] : [2, 10];
-  log.info(`bench train | space ${space.spec.name} | batch ${t.batchSize} | sampler fair | ${warmup} warm-up + ${steps} steps`);
+  log.info(
+    `bench train | space ${space.spec.name} | batch ${t.batchSize} | sampler fair | ${warmup} warm-up + ${steps} steps`,
+  );
   let images = 0;
   let ms = 0;
   let paths = 0;
@@ -137,7 +182,9 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
       const r = await trainer.step(s, source);
       const dt = performance.now() - t0;
       paths = r.paths.length;
-      log.info(`step ${String(s).padStart(3)} | ${dt.toFixed(0).padStart(6)} ms | ${r.paths.length} paths x ${t.batchSize} | loss ${r.loss.toFixed(4)}${s < warmup ? " | warm-up" : ""}`);
+      log.info(
+        `step ${String(s).padStart(3)} | ${dt.toFixed(0).padStart(6)} ms | ${r.paths.length} paths x ${t.batchSize} | loss ${r.loss.toFixed(4)}${s < warmup ? " | warm-up" : ""}`,
+      );
       if (s < warmup) continue;
       images += r.pathImages;
       ms += dt;
@@ -146,10 +193,16 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
     net.dispose();
   }
   const res: TrainBenchResult = {
-    space: space.spec.name, batchSize: t.batchSize, pathsPerStep: paths, steps,
-    msPerStep: ms / steps, pathImagesPerSec: images / (ms / 1000),
+    space: space.spec.name,
+    batchSize: t.batchSize,
+    pathsPerStep: paths,
+    steps,
+    msPerStep: ms / steps,
+    pathImagesPerSec: images / (ms / 1000),
     poolHighWaterBytes: gpu.stats().highWaterBytes,
   };
-  log.info(`throughput ${res.pathImagesPerSec.toFixed(0)} images x paths / s | ${res.msPerStep.toFixed(0)} ms/step | pool high-water ${mib(res.poolHighWaterBytes)}`);
+  log.info(
+    `throughput ${res.pathImagesPerSec.toFixed(0)} images x paths / s | ${res.msPerStep.toFixed(0)} ms/step | pool high-water ${mib(res.poolHighWaterBytes)}`,
+  );
   return res;
 }

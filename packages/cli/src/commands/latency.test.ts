@@ -7,7 +7,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "@fairnas/kernels";
 import { testGpu } from "@fairnas/kernels/testing";
 import {
-  getSpace, latencyKeys, latencyModel, parseArch, resolveSpace, smallestArch, blockKey,
+  getSpace,
+  latencyKeys,
+  latencyModel,
+  parseArch,
+  resolveSpace,
+  smallestArch,
+  blockKey,
   type LatencyTable,
 } from "@fairnas/nas";
 import { main } from "../main.ts";
@@ -26,14 +32,19 @@ const TINY = {
   stem: { width: 4, kernel: 3, stride: 1 },
   firstBlock: { width: 4, kernel: 3 },
   stages: [{ width: 6, layers: 2, stride: 2 }],
-  choices: [{ kernel: 3, expand: 3, se: false }, { kernel: 5, expand: 6, se: false }],
+  choices: [
+    { kernel: 3, expand: 3, se: false },
+    { kernel: 5, expand: 6, se: false },
+  ],
   se: null,
   head: { width: 8, dropout: 0 },
   bn: { momentum: 0.1, eps: 1e-5 },
 };
 const FAST = ["--repeats", "3", "--warmups", "1", "--inner", "2"];
 
-async function cli(args: string[]): Promise<{ code: number; log: ReturnType<typeof memoryLogger> }> {
+async function cli(
+  args: string[],
+): Promise<{ code: number; log: ReturnType<typeof memoryLogger> }> {
   const log = memoryLogger("info");
   const code = await main(args, log);
   return { code, log };
@@ -55,7 +66,17 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
   });
 
   it("build --space tiny --batch 2: every piece timed, adapter and batch recorded", async () => {
-    const { code, log } = await cli(["latency", "build", "--space", spaceFile, "--batch", "2", "--out", tableFile, ...FAST]);
+    const { code, log } = await cli([
+      "latency",
+      "build",
+      "--space",
+      spaceFile,
+      "--batch",
+      "2",
+      "--out",
+      tableFile,
+      ...FAST,
+    ]);
     expect(code, log.text()).toBe(0);
     const t = readTable();
     expect(t.batch).toBe(2);
@@ -71,7 +92,17 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
   });
 
   it("check --archs 3 --run DIR: predicted = sum of entries, relative error per network, latency.json", async () => {
-    const { code, log } = await cli(["latency", "check", "--table", tableFile, "--archs", "3", "--run", runDir, ...FAST]);
+    const { code, log } = await cli([
+      "latency",
+      "check",
+      "--table",
+      tableFile,
+      "--archs",
+      "3",
+      "--run",
+      runDir,
+      ...FAST,
+    ]);
     expect(code, log.text()).toBe(0);
     const rec = JSON.parse(readFileSync(join(runDir, "latency.json"), "utf8"));
     expect(rec.adapter).toEqual(readTable().adapter);
@@ -87,8 +118,22 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
 
   it("check with a table from another adapter warns, naming it", async () => {
     const other = join(tmp, "other.json");
-    writeFileSync(other, JSON.stringify({ ...readTable(), adapter: { ...readTable().adapter, description: "elsewhere-gpu" } }));
-    const { code, log } = await cli(["latency", "check", "--table", other, "--archs", "2", ...FAST]);
+    writeFileSync(
+      other,
+      JSON.stringify({
+        ...readTable(),
+        adapter: { ...readTable().adapter, description: "elsewhere-gpu" },
+      }),
+    );
+    const { code, log } = await cli([
+      "latency",
+      "check",
+      "--table",
+      other,
+      "--archs",
+      "2",
+      ...FAST,
+    ]);
     expect(code).toBe(0);
     const warned = [...log.warnings.keys()].filter((w) => w.includes("elsewhere-gpu"));
     expect(warned).toHaveLength(1);
@@ -100,7 +145,15 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
     const { [key]: _gone, ...rest } = t.entries;
     const holed = join(tmp, "holed.json");
     writeFileSync(holed, JSON.stringify({ ...t, entries: rest }));
-    const { code, log } = await cli(["latency", "check", "--table", holed, "--archs", "1", ...FAST]);
+    const { code, log } = await cli([
+      "latency",
+      "check",
+      "--table",
+      holed,
+      "--archs",
+      "1",
+      ...FAST,
+    ]);
     expect(code).toBe(1);
     expect(log.text()).toContain(`no entry '${key}'`);
   });

@@ -10,9 +10,24 @@
 
 import { Rng, type Gpu, type Logger } from "@fairnas/kernels";
 import {
-  archToString, buildLatencyTable, DEFAULT_TIMING, getSpace, largestArch, latencyModel,
-  latencyTableJson, loadLatencyTable, measureNetwork, randomArch, resolveSpace, smallestArch,
-  Supernet, tableSpace, type Arch, type LatencyTable, type ResolvedSpace, type TimingOptions,
+  archToString,
+  buildLatencyTable,
+  DEFAULT_TIMING,
+  getSpace,
+  largestArch,
+  latencyModel,
+  latencyTableJson,
+  loadLatencyTable,
+  measureNetwork,
+  randomArch,
+  resolveSpace,
+  smallestArch,
+  Supernet,
+  tableSpace,
+  type Arch,
+  type LatencyTable,
+  type ResolvedSpace,
+  type TimingOptions,
 } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
 import { fmt, writeAtomic } from "../output.ts";
@@ -41,7 +56,10 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
   const { values: v } = parse(rest, OPTIONS);
   const timing = timingFrom(v);
   if (sub === "build") {
-    if (!v.space) throw new UsageError("latency build needs --space SPACE (a preset name or a space JSON file)");
+    if (!v.space)
+      throw new UsageError(
+        "latency build needs --space SPACE (a preset name or a space JSON file)",
+      );
     const space = resolveSpace(getSpace(v.space));
     const batch = positive("batch", v.batch) ?? 1;
     const out = v.out ?? `latency-${space.spec.name}-batch${batch}.json`;
@@ -73,22 +91,35 @@ function timingFrom(v: { repeats?: string; warmups?: string; inner?: string }): 
 
 /** Times every piece of `space` and writes the table to `out`. */
 export async function latencyBuild(
-  space: ResolvedSpace, batch: number, out: string, timing: TimingOptions, log: Logger,
+  space: ResolvedSpace,
+  batch: number,
+  out: string,
+  timing: TimingOptions,
+  log: Logger,
 ): Promise<LatencyTable> {
   const gpu = await openGpu(log);
   try {
-    log.info(`latency table: space ${space.spec.name} | batch ${batch} | ${gpu.adapter.description}`);
-    log.info(`timing: ${timing.warmups} warm-ups, ${timing.repeats} samples of ${timing.inner} runs each`);
+    log.info(
+      `latency table: space ${space.spec.name} | batch ${batch} | ${gpu.adapter.description}`,
+    );
+    log.info(
+      `timing: ${timing.warmups} warm-ups, ${timing.repeats} samples of ${timing.inner} runs each`,
+    );
     const t0 = performance.now();
     const table = await buildLatencyTable(gpu, space, {
-      batch, ...timing,
-      onEntry: (key, s, done, total) => log.info(
-        `entry ${String(done).padStart(3)}/${total} | ${key.padEnd(22)} | ` +
-        `${fmt(s.medianMs, 3, 8)} ms | p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)} | n ${s.count}`),
+      batch,
+      ...timing,
+      onEntry: (key, s, done, total) =>
+        log.info(
+          `entry ${String(done).padStart(3)}/${total} | ${key.padEnd(22)} | ` +
+            `${fmt(s.medianMs, 3, 8)} ms | p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)} | n ${s.count}`,
+        ),
     });
     writeAtomic(out, latencyTableJson(table));
-    log.info(`wrote ${out} (${Object.keys(table.entries).length} entries, ` +
-      `${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    log.info(
+      `wrote ${out} (${Object.keys(table.entries).length} entries, ` +
+        `${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
     return table;
   } finally {
     gpu.destroy();
@@ -128,7 +159,11 @@ export function checkArchs(space: ResolvedSpace, count: number, seed: number): A
 }
 
 /** Measures networks end to end and compares with the table's predictions. */
-export async function latencyCheck(file: string, opts: CheckOptions, log: Logger): Promise<LatencyCheck[]> {
+export async function latencyCheck(
+  file: string,
+  opts: CheckOptions,
+  log: Logger,
+): Promise<LatencyCheck[]> {
   const gpu = await openGpu(log);
   try {
     const table = loadLatencyTable(file, gpu.adapter, log);
@@ -137,11 +172,15 @@ export async function latencyCheck(file: string, opts: CheckOptions, log: Logger
     const checks = await measureChecks(gpu, table, space, opts, log);
     const bad = checks.filter((c) => Math.abs(c.relError) > LATENCY_FLAG);
     const mean = checks.reduce((s, c) => s + Math.abs(c.relError), 0) / checks.length;
-    log.info(`mean |relative error| ${(100 * mean).toFixed(1)}% over ${checks.length} networks; ` +
-      `${bad.length} above ${100 * LATENCY_FLAG}%`);
+    log.info(
+      `mean |relative error| ${(100 * mean).toFixed(1)}% over ${checks.length} networks; ` +
+        `${bad.length} above ${100 * LATENCY_FLAG}%`,
+    );
     if (bad.length > 0) {
-      log.warn(`${bad.length} of ${checks.length} networks predicted with error above ` +
-        `${100 * LATENCY_FLAG}% (table ${file})`);
+      log.warn(
+        `${bad.length} of ${checks.length} networks predicted with error above ` +
+          `${100 * LATENCY_FLAG}% (table ${file})`,
+      );
     }
     if (opts.run) {
       const rec = { adapter: table.adapter, batch: table.batch, checks };
@@ -157,13 +196,19 @@ export async function latencyCheck(file: string, opts: CheckOptions, log: Logger
 function sameSpaceAsRun(dir: string, space: ResolvedSpace): void {
   const runSpace = loadSpace(readRunConfig(dir));
   if (runSpace.signature !== space.signature) {
-    throw new Error(`latency table is for space '${space.spec.name}' but run ${dir} ` +
-      `uses '${runSpace.spec.name}'; build a table with --space ${runSpace.spec.name}`);
+    throw new Error(
+      `latency table is for space '${space.spec.name}' but run ${dir} ` +
+        `uses '${runSpace.spec.name}'; build a table with --space ${runSpace.spec.name}`,
+    );
   }
 }
 
 async function measureChecks(
-  gpu: Gpu, table: LatencyTable, space: ResolvedSpace, opts: CheckOptions, log: Logger,
+  gpu: Gpu,
+  table: LatencyTable,
+  space: ResolvedSpace,
+  opts: CheckOptions,
+  log: Logger,
 ): Promise<LatencyCheck[]> {
   const model = latencyModel(table, space);
   const net = new Supernet(gpu, space, 1);
@@ -176,9 +221,11 @@ async function measureChecks(
       const c = { arch: archToString(space, arch), predictedMs, measuredMs: s.medianMs, relError };
       out.push(c);
       const flag = Math.abs(relError) > LATENCY_FLAG ? " | FLAG > 15%" : "";
-      log.info(`${c.arch} | predicted ${fmt(predictedMs, 3, 8)} ms | measured ` +
-        `${fmt(s.medianMs, 3, 8)} ms (p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)}) | ` +
-        `error ${fmt(100 * relError, 1, 6)}%${flag}`);
+      log.info(
+        `${c.arch} | predicted ${fmt(predictedMs, 3, 8)} ms | measured ` +
+          `${fmt(s.medianMs, 3, 8)} ms (p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)}) | ` +
+          `error ${fmt(100 * relError, 1, 6)}%${flag}`,
+      );
     }
   } finally {
     net.dispose();

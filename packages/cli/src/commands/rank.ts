@@ -21,23 +21,37 @@ export async function rankCommand(args: string[], log: Logger): Promise<void> {
     "similarity-layer": { type: "string" },
   });
   if (!v.run) throw new UsageError("rank needs --run DIR (a trained run directory)");
-  if (!v.archs) throw new UsageError("rank needs --archs N (stratified sample) or --archs FILE (one architecture per line)");
+  if (!v.archs)
+    throw new UsageError(
+      "rank needs --archs N (stratified sample) or --archs FILE (one architecture per line)",
+    );
   const bn = v.bn ?? "both";
-  if (bn !== "recal" && bn !== "tracked" && bn !== "both") throw new UsageError(`--bn must be recal, tracked or both, got '${bn}'`);
+  if (bn !== "recal" && bn !== "tracked" && bn !== "both")
+    throw new UsageError(`--bn must be recal, tracked or both, got '${bn}'`);
   const space = loadSpace(readRunConfig(v.run));
   let archs: number | ReturnType<typeof readArchFile>;
   if (/^\d+$/.test(v.archs)) {
     archs = Number(v.archs);
-    if (archs < 3) throw new UsageError(`--archs ${archs}: rank statistics need at least 3 architectures`);
+    if (archs < 3)
+      throw new UsageError(`--archs ${archs}: rank statistics need at least 3 architectures`);
   } else {
-    if (!existsSync(v.archs)) throw new UsageError(`--archs: '${v.archs}' is neither a count nor a file`);
+    if (!existsSync(v.archs))
+      throw new UsageError(`--archs: '${v.archs}' is neither a count nor a file`);
     archs = readArchFile(space, v.archs);
   }
   const layer = int("similarity-layer", v["similarity-layer"]);
   const similarityLayer = v.similarity || layer !== undefined ? (layer ?? 0) : null;
   await rankStage({
-    run: v.run, archs, bn, log, seed: int("seed", v.seed), resamples: int("resamples", v.resamples),
-    standalone: { epochs: positive("epochs", v.epochs), testImages: int("test-images", v["test-images"]) },
+    run: v.run,
+    archs,
+    bn,
+    log,
+    seed: int("seed", v.seed),
+    resamples: int("resamples", v.resamples),
+    standalone: {
+      epochs: positive("epochs", v.epochs),
+      testImages: int("test-images", v["test-images"]),
+    },
     similarityLayer,
   });
 }

@@ -3,8 +3,16 @@
 
 import { Rng, type Gpu, type Logger } from "@fairnas/kernels";
 import {
-  archHash, archToString, costOf, evaluateArch, randomArch,
-  type Arch, type BnEvalMode, type ResolvedSpace, type Score, type Supernet,
+  archHash,
+  archToString,
+  costOf,
+  evaluateArch,
+  randomArch,
+  type Arch,
+  type BnEvalMode,
+  type ResolvedSpace,
+  type Score,
+  type Supernet,
 } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
 import { evalData, type DataSplits } from "../session.ts";
@@ -40,7 +48,12 @@ export function sampleArchs(space: ResolvedSpace, seed: number, count: number): 
 }
 
 export async function scoreArchs(
-  gpu: Gpu, net: Supernet, cfg: RunConfig, data: DataSplits, archs: readonly Arch[], log: Logger,
+  gpu: Gpu,
+  net: Supernet,
+  cfg: RunConfig,
+  data: DataSplits,
+  archs: readonly Arch[],
+  log: Logger,
 ): Promise<ScoredArch[]> {
   const space = net.space;
   const ev = evalData(gpu, cfg, data, space);
@@ -51,7 +64,9 @@ export async function scoreArchs(
       for (const bn of bnModes(cfg.eval.bn)) {
         const s = await evaluateArch(gpu, net, arch, ev, bn);
         out.push({ ...s, hash: archHash(space, arch), madds: cost.madds, params: cost.params });
-        log.info(`eval ${String(i + 1).padStart(3)}/${archs.length} | ${s.arch} | top-1 ${fmt(100 * s.top1, 2, 6)}% | loss ${fmt(s.loss)} | bn ${bn}`);
+        log.info(
+          `eval ${String(i + 1).padStart(3)}/${archs.length} | ${s.arch} | top-1 ${fmt(100 * s.top1, 2, 6)}% | loss ${fmt(s.loss)} | bn ${bn}`,
+        );
       }
     }
   } finally {
@@ -63,7 +78,9 @@ export async function scoreArchs(
 export function architecturesCsv(rows: readonly ScoredArch[]): string {
   const head = "arch,hash,val_top1,val_loss,bn,images,madds,params";
   const lines = rows.map((r) =>
-    [r.arch, r.hash, r.top1.toFixed(6), r.loss.toFixed(6), r.bn, r.images, r.madds, r.params].join(","),
+    [r.arch, r.hash, r.top1.toFixed(6), r.loss.toFixed(6), r.bn, r.images, r.madds, r.params].join(
+      ",",
+    ),
   );
   return `${[head, ...lines].join("\n")}\n`;
 }

@@ -8,8 +8,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { memoryLogger } from "@fairnas/kernels";
 import { testGpu } from "@fairnas/kernels/testing";
 import {
-  blockKey, costOf, getSpace, LATENCY_FORMAT, LATENCY_VERSION, largestArch, latencyKeys,
-  parseArch, resolveSpace, smallestArch, type LatencyTable,
+  blockKey,
+  costOf,
+  getSpace,
+  LATENCY_FORMAT,
+  LATENCY_VERSION,
+  largestArch,
+  latencyKeys,
+  parseArch,
+  resolveSpace,
+  smallestArch,
+  type LatencyTable,
 } from "@fairnas/nas";
 import { main } from "../main.ts";
 import { openRun } from "../session.ts";
@@ -29,16 +38,41 @@ const budget = Math.round((minMadds + maxMadds) / 2);
 
 /** A synthetic table: block (l, c) costs 0.1 + 0.05 c ms, fixed pieces 1 ms. */
 function syntheticTable(): LatencyTable {
-  const entries = Object.fromEntries(latencyKeys(space).map((k) => [k, {
-    medianMs: 1, count: 1, p10Ms: 1, p90Ms: 1, madMs: 0, warmups: 0, inner: 1,
-  }]));
-  space.layers.forEach((_, l) => space.tokens.forEach((_, c) => {
-    entries[blockKey(space, l, c)] = { ...entries[blockKey(space, l, c)], medianMs: 0.1 + 0.05 * c };
-  }));
+  const entries = Object.fromEntries(
+    latencyKeys(space).map((k) => [
+      k,
+      {
+        medianMs: 1,
+        count: 1,
+        p10Ms: 1,
+        p90Ms: 1,
+        madMs: 0,
+        warmups: 0,
+        inner: 1,
+      },
+    ]),
+  );
+  space.layers.forEach((_, l) =>
+    space.tokens.forEach((_, c) => {
+      entries[blockKey(space, l, c)] = {
+        ...entries[blockKey(space, l, c)],
+        medianMs: 0.1 + 0.05 * c,
+      };
+    }),
+  );
   return {
-    format: LATENCY_FORMAT, version: LATENCY_VERSION, batch: 1,
-    adapter: { vendor: "synthetic", architecture: "none", description: "test table", backend: "none" },
-    space: space.spec, spaceSignature: space.signature, entries,
+    format: LATENCY_FORMAT,
+    version: LATENCY_VERSION,
+    batch: 1,
+    adapter: {
+      vendor: "synthetic",
+      architecture: "none",
+      description: "test table",
+      backend: "none",
+    },
+    space: space.spec,
+    spaceSignature: space.signature,
+    entries,
   };
 }
 
@@ -51,11 +85,14 @@ async function cli(args: string[]): Promise<{ code: number; text: string }> {
 describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
   beforeAll(async () => {
     const cfg = join(tmp, "small.json");
-    writeFileSync(cfg, JSON.stringify({
-      train: { trainLimit: 256, valSize: 128, checkpointEvery: 0 },
-      eval: { recalBatches: 1 },
-      search: { valImages: 64 },
-    }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        train: { trainLimit: 256, valSize: 128, checkpointEvery: 0 },
+        eval: { recalBatches: 1 },
+        search: { valImages: 64 },
+      }),
+    );
     const r = await cli(["train", "--preset", "quick", "--config", cfg, "--out", dir]);
     if (r.code !== 0) throw new Error(`training the test run failed:\n${r.text}`);
   });
@@ -63,9 +100,18 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
   it(`nsga2 P4 G1 --max-madds ${budget} --json: front within budget, files written`, async () => {
     const log = memoryLogger("info");
     const out: string[] = [];
-    await searchCommand(["--run", dir, "--algo", "nsga2", ...SMALL, "--max-madds", String(budget), "--json"],
-      log, { write: (t: string) => out.push(t) });
-    const printed = JSON.parse(out.join("")) as { arch: string; top1: number; madds: number; params: number; latencyMs: null }[];
+    await searchCommand(
+      ["--run", dir, "--algo", "nsga2", ...SMALL, "--max-madds", String(budget), "--json"],
+      log,
+      { write: (t: string) => out.push(t) },
+    );
+    const printed = JSON.parse(out.join("")) as {
+      arch: string;
+      top1: number;
+      madds: number;
+      params: number;
+      latencyMs: null;
+    }[];
     expect(printed.length).toBeGreaterThan(0);
     for (const p of printed) {
       const c = costOf(space, parseArch(space, p.arch));
@@ -82,8 +128,11 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     const csv = readFileSync(join(dir, "pareto.csv"), "utf8").trim().split("\n");
     expect(csv[0]).toBe("algo,arch,hash,top1,madds,params,latency_ms");
     expect(csv).toHaveLength(printed.length + 1);
-    const gens = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n")
-      .map((l) => JSON.parse(l)).filter((r) => r.type === "search-generation");
+    const gens = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.type === "search-generation");
     expect(gens.map((g) => g.generation)).toEqual([0, 1]);
     for (const g of gens) {
       expect(g).toMatchObject({ algo: "nsga2", seed: 1 });
@@ -97,8 +146,20 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     const table = join(tmp, "latency.json");
     writeFileSync(table, JSON.stringify(syntheticTable()));
     // 3 ms of fixed pieces + 8 blocks of 0.1..0.35 ms: 3.8..5.8 ms in all.
-    const r = await cli(["search", "--run", dir, "--algo", "random", ...SMALL, "--third", "latency",
-      "--latency-table", table, "--max-latency-ms", "4.6"]);
+    const r = await cli([
+      "search",
+      "--run",
+      dir,
+      "--algo",
+      "random",
+      ...SMALL,
+      "--third",
+      "latency",
+      "--latency-table",
+      table,
+      "--max-latency-ms",
+      "4.6",
+    ]);
     expect(r.code, r.text).toBe(0);
     expect(r.text).toMatch(/gen {3}1\/1 \| evals/);
     expect(r.text).toMatch(/measured on synthetic/);
@@ -133,7 +194,14 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     const run = await openRun(dir, log);
     try {
       const cache = new Map<string, number>();
-      const opts = { algo: "nsga2-ppo" as const, generations: 1, population: 4, seed: 3, cache, write: false };
+      const opts = {
+        algo: "nsga2-ppo" as const,
+        generations: 1,
+        population: 4,
+        seed: 3,
+        cache,
+        write: false,
+      };
       const a = await searchStage(run, opts, log);
       const b = await searchStage(run, opts, log);
       expect(a.evaluations).toBeGreaterThanOrEqual(4);

@@ -7,23 +7,48 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Logger } from "@fairnas/kernels";
-import { getSpace, PONAS_TABLE_FORMAT, resolveSpace, tableFile, type PonasTableFile } from "@fairnas/nas";
+import {
+  getSpace,
+  PONAS_TABLE_FORMAT,
+  resolveSpace,
+  tableFile,
+  type PonasTableFile,
+} from "@fairnas/nas";
 import { readRun } from "@fairnas/viz";
 import { main } from "../main.ts";
 import { RUN_PRESETS } from "../config.ts";
 
 // Row bests: layer 0 -> c2 (0.80), layer 1 -> c1 (0.78), layer 2 -> c2 (0.81).
-const TOP1 = [[0.70, 0.75, 0.80], [0.74, 0.78, 0.60], [0.79, 0.77, 0.81]];
-const MADDS = [[100, 200, 400], [50, 150, 300], [120, 180, 260]];
-const PARAMS = [[10, 20, 40], [5, 15, 30], [12, 18, 26]];
+const TOP1 = [
+  [0.7, 0.75, 0.8],
+  [0.74, 0.78, 0.6],
+  [0.79, 0.77, 0.81],
+];
+const MADDS = [
+  [100, 200, 400],
+  [50, 150, 300],
+  [120, 180, 260],
+];
+const PARAMS = [
+  [10, 20, 40],
+  [5, 15, 30],
+  [12, 18, 26],
+];
 const BASE = { madds: 1000, params: 100 };
 
 function fixture(): PonasTableFile {
   return {
-    format: PONAS_TABLE_FORMAT, space: "toy", signature: "toy0000000000000",
-    tokens: ["a", "b", "c"], layers: ["l1", "l2", "l3"],
-    top1: TOP1, valLoss: TOP1.map((r) => r.map(() => 1)), best: [2, 1, 2], startTop1: 0.81,
-    costs: { madds: MADDS, params: PARAMS }, base: BASE,
+    format: PONAS_TABLE_FORMAT,
+    space: "toy",
+    signature: "toy0000000000000",
+    tokens: ["a", "b", "c"],
+    layers: ["l1", "l2", "l3"],
+    top1: TOP1,
+    valLoss: TOP1.map((r) => r.map(() => 1)),
+    best: [2, 1, 2],
+    startTop1: 0.81,
+    costs: { madds: MADDS, params: PARAMS },
+    base: BASE,
   };
 }
 
@@ -41,7 +66,8 @@ function bruteForce(maxMadds: number): { arch: string; loss: number; madds: numb
     const a = [i % 3, Math.floor(i / 3) % 3, Math.floor(i / 9)];
     const madds = BASE.madds + a.reduce((s, c, l) => s + MADDS[l][c], 0);
     const loss = a.reduce((s, c, l) => s + Math.max(...TOP1[l]) - TOP1[l][c], 0);
-    if (madds <= maxMadds && (!best || loss < best.loss - 1e-12)) best = { arch: a.map((c) => "abc"[c]).join("-"), loss, madds };
+    if (madds <= maxMadds && (!best || loss < best.loss - 1e-12))
+      best = { arch: a.map((c) => "abc"[c]).join("-"), loss, madds };
   }
   return best;
 }
@@ -57,7 +83,9 @@ async function cli(args: string[]): Promise<Captured> {
   let err = "";
   const sink = (f: (s: string) => void) => ({ write: (s: string) => (f(s), true) });
   const log = new Logger(sink((s) => (out += s)) as never, sink((s) => (err += s)) as never);
-  const spy = vi.spyOn(process.stdout, "write").mockImplementation((s) => ((out += String(s)), true));
+  const spy = vi
+    .spyOn(process.stdout, "write")
+    .mockImplementation((s) => ((out += String(s)), true));
   try {
     const code = await main(args, log);
     return { code, out, err };
@@ -82,7 +110,13 @@ describe("nas-cli specialize on a 3x3 table", () => {
       expect(ans.predictedLoss).toBeCloseTo(want.loss, 12);
       expect(ans.madds).toBe(want.madds);
       expect(ans.madds).toBeLessThanOrEqual(budget);
-      expect(ans.params).toBe(BASE.params + [...ans.arch.split("-")].reduce((s: number, t: string, l: number) => s + PARAMS[l]["abc".indexOf(t)], 0));
+      expect(ans.params).toBe(
+        BASE.params +
+          [...ans.arch.split("-")].reduce(
+            (s: number, t: string, l: number) => s + PARAMS[l]["abc".indexOf(t)],
+            0,
+          ),
+      );
       expect(ans.latencyMs).toBeNull();
       expect(ans.greedy.madds).toBeLessThanOrEqual(budget);
       expect(ans.greedy.predictedLoss).toBeGreaterThanOrEqual(ans.predictedLoss - 1e-12);
@@ -122,10 +156,24 @@ describe("nas-cli specialize on a 3x3 table", () => {
   });
 
   it("--sweep --points 4 --no-measure writes a ponas.json the report can read", async () => {
-    const r = await cli(["specialize", "--run", dir, "--sweep", "--points", "4", "--no-measure", "--json"]);
+    const r = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--sweep",
+      "--points",
+      "4",
+      "--no-measure",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const pts = JSON.parse(r.out.trim().split("\n").pop()!);
-    expect(pts.map((p: { budget: number }) => p.budget)).toEqual([1270, 1270 + 540 / 3, 1270 + 1080 / 3, 1810]);
+    expect(pts.map((p: { budget: number }) => p.budget)).toEqual([
+      1270,
+      1270 + 540 / 3,
+      1270 + 1080 / 3,
+      1810,
+    ]);
     const rec = readRun(dir).ponas!;
     expect(rec.startpoint).toBe("c-b-c");
     expect(rec.maxLoss.map((v) => Number(v.toFixed(6)))).toEqual([0.1, 0.18, 0.04]);
@@ -141,43 +189,100 @@ describe("nas-cli specialize on a 3x3 table", () => {
 describe("nas-cli specialize on an fmnist-ponas table", () => {
   const space = resolveSpace(getSpace("fmnist-ponas"));
   // Bigger kernels and SE score a little better in this made-up table.
-  const top1 = space.layers.map((_, l) => space.spec.choices.map((c) => 0.8 + 0.002 * c.kernel + 0.003 * c.expand + (c.se ? 0.001 : 0) - 0.001 * l));
-  const table = tableFile(space, top1, top1.map((r) => r.map(() => 0.5)));
+  const top1 = space.layers.map((_, l) =>
+    space.spec.choices.map(
+      (c) => 0.8 + 0.002 * c.kernel + 0.003 * c.expand + (c.se ? 0.001 : 0) - 0.001 * l,
+    ),
+  );
+  const table = tableFile(
+    space,
+    top1,
+    top1.map((r) => r.map(() => 0.5)),
+  );
   const dir = makeRun(table);
   // Latency: 1 ms fixed plus 0.01 ms per kernel tap times expansion.
-  const entries: Record<string, { medianMs: number }> = { stem: { medianMs: 0.4 }, first: { medianMs: 0.3 }, head: { medianMs: 0.3 } };
-  space.layers.forEach((g) => space.spec.choices.forEach((c, i) => {
-    entries[`${g.label}/${space.tokens[i]}`] = { medianMs: 0.01 * c.kernel * c.kernel * c.expand / 9 };
-  }));
+  const entries: Record<string, { medianMs: number }> = {
+    stem: { medianMs: 0.4 },
+    first: { medianMs: 0.3 },
+    head: { medianMs: 0.3 },
+  };
+  space.layers.forEach((g) =>
+    space.spec.choices.forEach((c, i) => {
+      entries[`${g.label}/${space.tokens[i]}`] = {
+        medianMs: (0.01 * c.kernel * c.kernel * c.expand) / 9,
+      };
+    }),
+  );
   const lut = join(dir, "lut.json");
-  writeFileSync(lut, JSON.stringify({ format: "fairnas-latency-table", version: 1, spaceSignature: space.signature, entries }));
+  writeFileSync(
+    lut,
+    JSON.stringify({
+      format: "fairnas-latency-table",
+      version: 1,
+      spaceSignature: space.signature,
+      entries,
+    }),
+  );
 
   it("startpoint of the made-up table is k7e6s in all 8 layers", () => {
     expect(table.best.map((c) => space.tokens[c])).toEqual(space.layers.map(() => "k7e6s"));
   });
 
   it("--max-latency-ms 2.5 --latency-table: within the budget, latency binds", async () => {
-    const r = await cli(["specialize", "--run", dir, "--max-latency-ms", "2.5", "--latency-table", lut, "--json"]);
+    const r = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--max-latency-ms",
+      "2.5",
+      "--latency-table",
+      lut,
+      "--json",
+    ]);
     expect(r.err).toBe("");
     const ans = JSON.parse(r.out.trim());
     expect(ans.latencyMs).toBeLessThanOrEqual(2.5 + 1e-9);
     const tokens = ans.arch.split("-");
-    const sum = 1 + tokens.reduce((s: number, t: string, l: number) => s + entries[`${space.layers[l].label}/${t}`].medianMs, 0);
+    const sum =
+      1 +
+      tokens.reduce(
+        (s: number, t: string, l: number) => s + entries[`${space.layers[l].label}/${t}`].medianMs,
+        0,
+      );
     expect(ans.latencyMs).toBeCloseTo(sum, 9);
     expect(ans.binding).toBe("latencyMs");
     expect(ans.ms).toBeLessThan(1000);
   });
 
   it("--max-latency-ms 0.5 fails naming the minimum achievable latency", async () => {
-    const r = await cli(["specialize", "--run", dir, "--max-latency-ms", "0.5", "--latency-table", lut]);
+    const r = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--max-latency-ms",
+      "0.5",
+      "--latency-table",
+      lut,
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/minimum achievable latencyMs 1\.24/);
   });
 
   it("a latency table of another space is refused", async () => {
     const other = join(dir, "other.json");
-    writeFileSync(other, JSON.stringify({ format: "fairnas-latency-table", spaceSignature: "0123", entries }));
-    const r = await cli(["specialize", "--run", dir, "--max-latency-ms", "2", "--latency-table", other]);
+    writeFileSync(
+      other,
+      JSON.stringify({ format: "fairnas-latency-table", spaceSignature: "0123", entries }),
+    );
+    const r = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--max-latency-ms",
+      "2",
+      "--latency-table",
+      other,
+    ]);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/signature 0123/);
   });

@@ -8,14 +8,29 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "@fairnas/kernels";
 import {
-  latencyCostsFromJson, predictedTop1, restoreSupernet, specializeTable, Supernet, tableArchString,
-  type Budget, type LatencyCosts, type PonasTableFile, type Specialized,
+  latencyCostsFromJson,
+  predictedTop1,
+  restoreSupernet,
+  specializeTable,
+  Supernet,
+  tableArchString,
+  type Budget,
+  type LatencyCosts,
+  type PonasTableFile,
+  type Specialized,
 } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
 import { fmt, writeAtomic } from "../output.ts";
 import { loadSplits, openGpu, readRunConfig } from "../session.ts";
 import {
-  logSweep, ponasPath, ponasSpace, readTable, recordFile, supernetScorer, sweepPoints, tableEvalData,
+  logSweep,
+  ponasPath,
+  ponasSpace,
+  readTable,
+  recordFile,
+  supernetScorer,
+  sweepPoints,
+  tableEvalData,
   type SweepRecordPoint,
 } from "../stages/ponas-stage.ts";
 
@@ -30,7 +45,8 @@ type Key = (typeof KEYS)[number][0];
 function bound(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (v.trim() === "" || !Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number >= 0, got '${v}'`);
+  if (v.trim() === "" || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`--${flag} must be a number >= 0, got '${v}'`);
   return n;
 }
 
@@ -40,13 +56,21 @@ function budgetsFrom(v: Readonly<Record<string, string | boolean | undefined>>):
   for (const [key, maxFlag, minFlag] of KEYS) {
     const max = bound(maxFlag, v[maxFlag] as string | undefined);
     const min = bound(minFlag, v[minFlag] as string | undefined);
-    if (max !== undefined || min !== undefined) out.push({ key, ...(max !== undefined ? { max } : {}), ...(min !== undefined ? { min } : {}) });
+    if (max !== undefined || min !== undefined)
+      out.push({
+        key,
+        ...(max !== undefined ? { max } : {}),
+        ...(min !== undefined ? { min } : {}),
+      });
   }
   return out;
 }
 
 /** The JSON answer for one solver's result. */
-function answerJson(t: PonasTableFile, r: Specialized & { feasible: true }): Record<string, unknown> {
+function answerJson(
+  t: PonasTableFile,
+  r: Specialized & { feasible: true },
+): Record<string, unknown> {
   return {
     arch: tableArchString(t, r.arch),
     madds: r.costs.madds,
@@ -60,9 +84,11 @@ function answerJson(t: PonasTableFile, r: Specialized & { feasible: true }): Rec
 
 function answerLine(t: PonasTableFile, name: string, r: Specialized & { feasible: true }): string {
   const lat = r.costs.latencyMs === undefined ? "" : ` | ${fmt(r.costs.latencyMs, 3)} ms`;
-  return `${name.padEnd(6)} ${tableArchString(t, r.arch)} | predicted loss ${fmt(100 * r.predictedLoss, 2)} pts ` +
+  return (
+    `${name.padEnd(6)} ${tableArchString(t, r.arch)} | predicted loss ${fmt(100 * r.predictedLoss, 2)} pts ` +
     `(top-1 ${fmt(100 * predictedTop1(t, r.predictedLoss), 2)}%) | ${fmt(r.costs.madds / 1e6, 3)} M MAdds | ` +
-    `${fmt(r.costs.params / 1e6, 3)} M params${lat} | binding ${r.binding ?? "none"}`;
+    `${fmt(r.costs.params / 1e6, 3)} M params${lat} | binding ${r.binding ?? "none"}`
+  );
 }
 
 function loadLatency(file: string | undefined, t: PonasTableFile): LatencyCosts | null {
@@ -74,9 +100,12 @@ function loadLatency(file: string | undefined, t: PonasTableFile): LatencyCosts 
 export async function specializeCommand(args: string[], log: Logger): Promise<void> {
   const { values: v } = parse(args, {
     run: { type: "string" },
-    "max-madds": { type: "string" }, "min-madds": { type: "string" },
-    "max-params": { type: "string" }, "min-params": { type: "string" },
-    "max-latency-ms": { type: "string" }, "min-latency-ms": { type: "string" },
+    "max-madds": { type: "string" },
+    "min-madds": { type: "string" },
+    "max-params": { type: "string" },
+    "min-params": { type: "string" },
+    "max-latency-ms": { type: "string" },
+    "min-latency-ms": { type: "string" },
     "latency-table": { type: "string" },
     points: { type: "string" },
     json: { type: "boolean" },
@@ -86,9 +115,12 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   if (!v.run) throw new UsageError("specialize needs --run DIR");
   const budgets = budgetsFrom(v);
   const usesLatency = budgets.some((b) => b.key === "latencyMs");
-  if (usesLatency && !v["latency-table"]) throw new UsageError("--max-latency-ms/--min-latency-ms need --latency-table FILE");
+  if (usesLatency && !v["latency-table"])
+    throw new UsageError("--max-latency-ms/--min-latency-ms need --latency-table FILE");
   if (!v.sweep && budgets.length === 0) {
-    throw new UsageError("specialize needs a budget: --max-madds X, --max-params Z or --max-latency-ms Y (or --sweep)");
+    throw new UsageError(
+      "specialize needs a budget: --max-madds X, --max-params Z or --max-latency-ms Y (or --sweep)",
+    );
   }
   if (v.json) log.level = "warn";
   const table = readTable(v.run);
@@ -104,19 +136,31 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   const ans = specializeTable(table, budgets, latency);
   if (!ans.exact.feasible) throw new Error(ans.exact.message);
   if (v.json) {
-    const greedy = ans.greedy.feasible ? answerJson(table, ans.greedy) : { error: ans.greedy.message };
-    process.stdout.write(`${JSON.stringify({ ...answerJson(table, ans.exact), greedy, ms: ans.ms })}\n`);
+    const greedy = ans.greedy.feasible
+      ? answerJson(table, ans.greedy)
+      : { error: ans.greedy.message };
+    process.stdout.write(
+      `${JSON.stringify({ ...answerJson(table, ans.exact), greedy, ms: ans.ms })}\n`,
+    );
     return;
   }
   log.info(answerLine(table, "exact", ans.exact));
-  log.info(ans.greedy.feasible ? answerLine(table, "greedy", ans.greedy) : `greedy ${ans.greedy.message}`);
+  log.info(
+    ans.greedy.feasible ? answerLine(table, "greedy", ans.greedy) : `greedy ${ans.greedy.message}`,
+  );
   log.info(`specialized in ${fmt(ans.ms, 2)} ms from ${ponasPath(v.run, "table")}`);
 }
 
 /** The sweep, measured on the run's fine-tuned supernet when it is there. */
 async function runSweep(
-  dir: string, table: PonasTableFile, key: Key, points: number, latency: LatencyCosts | null,
-  measure: boolean, json: boolean, log: Logger,
+  dir: string,
+  table: PonasTableFile,
+  key: Key,
+  points: number,
+  latency: LatencyCosts | null,
+  measure: boolean,
+  json: boolean,
+  log: Logger,
 ): Promise<void> {
   const ckpt = ponasPath(dir, "supernet");
   let result: SweepRecordPoint[];

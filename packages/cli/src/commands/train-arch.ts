@@ -28,13 +28,21 @@ const OPTIONS = {
 export function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new UsageError(`--${name} must be a positive number, got '${v}'`);
+  if (!(n > 0) || !Number.isFinite(n))
+    throw new UsageError(`--${name} must be a positive number, got '${v}'`);
   return n;
 }
 
-function resolve(v: { preset?: string; config?: string; data?: string; seed?: string; run?: string }): RunConfig {
+function resolve(v: {
+  preset?: string;
+  config?: string;
+  data?: string;
+  seed?: string;
+  run?: string;
+}): RunConfig {
   if (v.run) {
-    if (v.preset || v.config) throw new UsageError("--run takes the run's configuration; drop --preset/--config");
+    if (v.preset || v.config)
+      throw new UsageError("--run takes the run's configuration; drop --preset/--config");
     return readRunConfig(v.run);
   }
   const overrides: Record<string, unknown> = {};
@@ -53,17 +61,26 @@ export async function trainArchCommand(args: string[], log: Logger): Promise<voi
   const cfg: RunConfig = epochs ? { ...cfg0, standalone: { ...cfg0.standalone, epochs } } : cfg0;
   const space = loadSpace(cfg);
   const arch = parseArch(space, v.arch);
-  const dir = v.out ?? (v.run ? join(v.run, "standalone") : join("runs", `standalone-${cfg.preset}-seed${cfg.seed}`));
+  const dir =
+    v.out ??
+    (v.run ? join(v.run, "standalone") : join("runs", `standalone-${cfg.preset}-seed${cfg.seed}`));
   const data = await loadSplits(cfg, space);
   const gpu = await openGpu(log);
   try {
     log.info("configuration:");
-    log.info(configTable(cfg, {
-      arch: v.arch, hash: archHash(space, arch), device: gpu.adapter.description,
-      "data.train/val/test": `${data.train.length}/${data.val.length}/${testImages || data.test.n}`,
-      "out.dir": dir,
-    }));
-    const r = await retrainArch({ gpu, cfg, space, data, dir, log }, arch, { resume: v.resume ?? false, testImages });
+    log.info(
+      configTable(cfg, {
+        arch: v.arch,
+        hash: archHash(space, arch),
+        device: gpu.adapter.description,
+        "data.train/val/test": `${data.train.length}/${data.val.length}/${testImages || data.test.n}`,
+        "out.dir": dir,
+      }),
+    );
+    const r = await retrainArch({ gpu, cfg, space, data, dir, log }, arch, {
+      resume: v.resume ?? false,
+      testImages,
+    });
     log.info(`record: ${join(dir, `${r.hash}.json`)}`);
   } finally {
     gpu.destroy();

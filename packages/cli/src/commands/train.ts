@@ -4,8 +4,18 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
-  BatchStream, batchesPerStep, restoreSupernet, Supernet, SupernetModel, SupernetTrainer,
-  trainLoop, updatesPerStep, upload, type ResolvedSpace, type StepReport, type StreamState,
+  BatchStream,
+  batchesPerStep,
+  restoreSupernet,
+  Supernet,
+  SupernetModel,
+  SupernetTrainer,
+  trainLoop,
+  updatesPerStep,
+  upload,
+  type ResolvedSpace,
+  type StepReport,
+  type StreamState,
 } from "@fairnas/nas";
 import { configTable, validate, type RunConfig } from "../config.ts";
 import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
@@ -32,7 +42,8 @@ export function configForRun(dir: string, cfg: RunConfig, resume: boolean, log: 
   if (!resume) return cfg;
   if (!existsSync(path)) throw new Error(`--resume: ${path} does not exist (nothing to resume)`);
   const stored = validate(JSON.parse(readFileSync(path, "utf8")) as RunConfig);
-  if (JSON.stringify(stored) !== JSON.stringify(cfg)) log.warn(`--resume: using the configuration stored in ${path}`);
+  if (JSON.stringify(stored) !== JSON.stringify(cfg))
+    log.warn(`--resume: using the configuration stored in ${path}`);
   return stored;
 }
 
@@ -42,7 +53,12 @@ export function stepsFor(cfg: RunConfig, trainImages: number, choices: number): 
   return Math.max(1, Math.round((t.epochs * trainImages) / perStep));
 }
 
-export async function trainSupernet(dir: string, cfg: RunConfig, resume: boolean, log: Logger): Promise<TrainOutcome> {
+export async function trainSupernet(
+  dir: string,
+  cfg: RunConfig,
+  resume: boolean,
+  log: Logger,
+): Promise<TrainOutcome> {
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);
   mkdirSync(dir, { recursive: true });
@@ -56,7 +72,13 @@ export async function trainSupernet(dir: string, cfg: RunConfig, resume: boolean
 }
 
 async function trainOn(
-  gpu: Gpu, dir: string, cfg: RunConfig, space: ResolvedSpace, data: DataSplits, resume: boolean, log: Logger,
+  gpu: Gpu,
+  dir: string,
+  cfg: RunConfig,
+  space: ResolvedSpace,
+  data: DataSplits,
+  resume: boolean,
+  log: Logger,
 ): Promise<TrainOutcome> {
   const t = cfg.train;
   const m = space.spec.choices.length;
@@ -65,14 +87,16 @@ async function trainOn(
   const totalUpdates = totalSteps * perStepUpdates;
   const updatesPerEpoch = totalUpdates / t.epochs;
   log.info("configuration:");
-  log.info(configTable(cfg, {
-    device: gpu.adapter.description,
-    "space.layers": String(space.layers.length),
-    "space.choices": space.tokens.join(" "),
-    "data.train/val/test": `${data.train.length}/${data.val.length}/${data.test.n}`,
-    "train.steps": String(totalSteps),
-    "run.dir": dir,
-  }));
+  log.info(
+    configTable(cfg, {
+      device: gpu.adapter.description,
+      "space.layers": String(space.layers.length),
+      "space.choices": space.tokens.join(" "),
+      "data.train/val/test": `${data.train.length}/${data.val.length}/${data.test.n}`,
+      "train.steps": String(totalSteps),
+      "run.dir": dir,
+    }),
+  );
   writeAtomic(runPath(dir, "config"), `${JSON.stringify(cfg, null, 2)}\n`);
 
   const net = new Supernet(gpu, space, cfg.seed);
@@ -93,22 +117,42 @@ async function trainOn(
   }
   if (startStep === 0) metrics.truncateAfter(-1);
 
-  const trainer = new SupernetTrainer(gpu, new SupernetModel(gpu, net), {
-    sampler: t.sampler,
-    seed: cfg.seed,
-    sameBatch: t.sameBatch,
-    schedule: {
-      lr: t.lr, minLr: t.minLr, totalUpdates,
-      warmupUpdates: Math.round(t.warmupEpochs * updatesPerEpoch),
+  const trainer = new SupernetTrainer(
+    gpu,
+    new SupernetModel(gpu, net),
+    {
+      sampler: t.sampler,
+      seed: cfg.seed,
+      sameBatch: t.sameBatch,
+      schedule: {
+        lr: t.lr,
+        minLr: t.minLr,
+        totalUpdates,
+        warmupUpdates: Math.round(t.warmupEpochs * updatesPerEpoch),
+      },
+      optim: {
+        momentum: t.momentum,
+        nesterov: t.nesterov,
+        weightDecay: t.weightDecay,
+        labelSmoothing: t.labelSmoothing,
+      },
     },
-    optim: { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay, labelSmoothing: t.labelSmoothing },
-  }, start);
+    start,
+  );
 
-  const batches = await BatchStream.inWorker(data.set, data.train, {
-    batchSize: t.batchSize, shuffle: true, dropLast: true,
-    augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
-    seed: cfg.seed, norm: data.norm,
-  }, stream);
+  const batches = await BatchStream.inWorker(
+    data.set,
+    data.train,
+    {
+      batchSize: t.batchSize,
+      shuffle: true,
+      dropLast: true,
+      augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
+      seed: cfg.seed,
+      norm: data.norm,
+    },
+    stream,
+  );
   const source = {
     next: async () => upload(gpu, await batches.next(), space.spec.input),
     state: () => batches.state(),
@@ -124,24 +168,48 @@ async function trainOn(
     lossAvg = Number.isNaN(lossAvg) ? r.loss : 0.9 * lossAvg + 0.1 * r.loss;
     const done = r.step + 1;
     const rate = r.pathImages / (r.ms / 1000);
-    const line = `step ${String(done).padStart(5)}/${totalSteps} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
+    const line =
+      `step ${String(done).padStart(5)}/${totalSteps} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
       `lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step | ${fmt(rate, 0)} path-img/s`;
     bar.update(done, line);
     if (done % t.logEvery === 0 || done === totalSteps) {
       metrics.write({
-        type: "step", sampler: t.sampler, step: done, epoch: (done * t.epochs) / totalSteps,
-        updates: trainer.updateCount, loss: r.loss, top1: r.top1, lr: r.lr, msPerStep: r.ms,
-        pathImagesPerSec: rate, poolHighWaterBytes: r.poolHighWaterBytes,
+        type: "step",
+        sampler: t.sampler,
+        step: done,
+        epoch: (done * t.epochs) / totalSteps,
+        updates: trainer.updateCount,
+        loss: r.loss,
+        top1: r.top1,
+        lr: r.lr,
+        msPerStep: r.ms,
+        pathImagesPerSec: rate,
+        poolHighWaterBytes: r.poolHighWaterBytes,
       });
       metrics.write({
-        type: "fairness", sampler: t.sampler, step: done, counts: trainer.counter.counts, spread: trainer.counter.spread(),
+        type: "fairness",
+        sampler: t.sampler,
+        step: done,
+        counts: trainer.counter.counts,
+        spread: trainer.counter.spread(),
       });
     }
   };
   try {
-    await trainLoop(gpu, net, trainer, source, {
-      totalSteps, startStep, checkpointEvery: t.checkpointEvery, checkpointPath: ckpt, config: cfg,
-    }, { onStep });
+    await trainLoop(
+      gpu,
+      net,
+      trainer,
+      source,
+      {
+        totalSteps,
+        startStep,
+        checkpointEvery: t.checkpointEvery,
+        checkpointPath: ckpt,
+        config: cfg,
+      },
+      { onStep },
+    );
   } finally {
     bar.done();
     await batches.close();
@@ -149,6 +217,17 @@ async function trainOn(
   const seconds = (performance.now() - t0) / 1000;
   const high = gpu.pool.stats().highWaterBytes;
   const steps = totalSteps - startStep;
-  log.info(`trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`);
-  return { gpu, net, space, data, steps, pathImagesPerSec: pathImages / Math.max(seconds, 1e-9), trainSeconds: seconds, poolHighWaterBytes: high };
+  log.info(
+    `trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`,
+  );
+  return {
+    gpu,
+    net,
+    space,
+    data,
+    steps,
+    pathImagesPerSec: pathImages / Math.max(seconds, 1e-9),
+    trainSeconds: seconds,
+    poolHighWaterBytes: high,
+  };
 }

@@ -21,12 +21,22 @@ function quietLog(): { log: Logger; text: () => string } {
   return { log: new Logger(sink as never, sink as never), text: () => s };
 }
 
-const cfg = resolveConfig("quick", {
-  data: FMNIST,
-  train: { trainLimit: 128, valSize: 64, batchSize: 32, checkpointEvery: 2, logEvery: 2 },
-  eval: { recalBatches: 1, batchSize: 32 },
-  ponas: { metaEpochs: 1, finetuneEpochs: 0.25, tableValImages: 32, layerSteps: 0, sweepPoints: 3 },
-}, {});
+const cfg = resolveConfig(
+  "quick",
+  {
+    data: FMNIST,
+    train: { trainLimit: 128, valSize: 64, batchSize: 32, checkpointEvery: 2, logEvery: 2 },
+    eval: { recalBatches: 1, batchSize: 32 },
+    ponas: {
+      metaEpochs: 1,
+      finetuneEpochs: 0.25,
+      tableValImages: 32,
+      layerSteps: 0,
+      sweepPoints: 3,
+    },
+  },
+  {},
+);
 
 describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 table32", () => {
   const dir = mkdtempSync(join(tmpdir(), "ponas-stage-"));
@@ -39,8 +49,14 @@ describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 ta
     expect(out).toMatch(/ponas-meta: steps 0\.\.4/);
     expect(out).toMatch(/inheritance \(slice\): 88 candidate blocks/);
     expect(out).toMatch(/fair: steps 0\.\.1/);
-    for (const f of ["config.json", "metrics.jsonl", "ponas-table.json", "ponas.json",
-      "checkpoints/ponas-meta.ckpt", "checkpoints/ponas-supernet.ckpt"]) {
+    for (const f of [
+      "config.json",
+      "metrics.jsonl",
+      "ponas-table.json",
+      "ponas.json",
+      "checkpoints/ponas-meta.ckpt",
+      "checkpoints/ponas-supernet.ckpt",
+    ]) {
       expect(existsSync(join(dir, f)), f).toBe(true);
     }
 
@@ -67,9 +83,16 @@ describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 ta
     expect(last.predicted).toBeCloseTo(t.startTop1, 12);
     if (last.arch === rec.startpoint) expect(last.measured).toBeCloseTo(t.startTop1, 9);
 
-    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const steps = metrics.filter((r) => r.type === "step");
-    expect(steps.map((r) => `${r.sampler}@${r.step}`)).toEqual(["ponas-meta@2", "ponas-meta@4", "fair@5"]);
+    expect(steps.map((r) => `${r.sampler}@${r.step}`)).toEqual([
+      "ponas-meta@2",
+      "ponas-meta@4",
+      "fair@5",
+    ]);
     expect(metrics.filter((r) => r.type === "ponas-row")).toHaveLength(8);
   });
 
@@ -86,7 +109,10 @@ describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 ta
     const write = process.stdout.write.bind(process.stdout);
     process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
     try {
-      const code = await main(["specialize", "--run", dir, "--sweep", "--points", "2", "--json"], quietLog().log);
+      const code = await main(
+        ["specialize", "--run", dir, "--sweep", "--points", "2", "--json"],
+        quietLog().log,
+      );
       expect(code).toBe(0);
     } finally {
       process.stdout.write = write;
@@ -95,7 +121,8 @@ describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 ta
     expect(pts.length).toBeGreaterThanOrEqual(1);
     for (const p of pts) expect(typeof p.measured).toBe("number");
     const start = first.record.startpoint;
-    for (const p of pts) if (p.arch === start) expect(p.measured).toBeCloseTo(first.table.startTop1, 9);
+    for (const p of pts)
+      if (p.arch === start) expect(p.measured).toBeCloseTo(first.table.startTop1, 9);
     expect(pts[pts.length - 1].predicted).toBeCloseTo(first.table.startTop1, 12);
   });
 });

@@ -22,12 +22,42 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
-  BatchStream, batchesPerStep, evaluateArch, exportState, FixedPathModel, getSpace,
-  inheritWeights, LayerCandidatesModel, metaArch, parseTableFile, predictedTop1, progressiveTable,
-  resolveSpace, restoreSupernet, saveCheckpoint, specializeInput, Supernet, SupernetModel,
-  SupernetTrainer, sweep, tableArchString, tableFile, tableMaxLoss, trainLoop, upload, CHECKPOINT_FORMAT,
-  type Arch, type EvalData, type LatencyCosts, type PonasTableFile, type ResolvedSpace,
-  type SamplerName, type StepReport, type StreamState, type SupernetCheckpointMeta, type TableRow,
+  BatchStream,
+  batchesPerStep,
+  evaluateArch,
+  exportState,
+  FixedPathModel,
+  getSpace,
+  inheritWeights,
+  LayerCandidatesModel,
+  metaArch,
+  parseTableFile,
+  predictedTop1,
+  progressiveTable,
+  resolveSpace,
+  restoreSupernet,
+  saveCheckpoint,
+  specializeInput,
+  Supernet,
+  SupernetModel,
+  SupernetTrainer,
+  sweep,
+  tableArchString,
+  tableFile,
+  tableMaxLoss,
+  trainLoop,
+  upload,
+  CHECKPOINT_FORMAT,
+  type Arch,
+  type EvalData,
+  type LatencyCosts,
+  type PonasTableFile,
+  type ResolvedSpace,
+  type SamplerName,
+  type StepReport,
+  type StreamState,
+  type SupernetCheckpointMeta,
+  type TableRow,
   type TrainableModel,
 } from "@fairnas/nas";
 import { configTable, type RunConfig } from "../config.ts";
@@ -76,7 +106,11 @@ export interface SweepRecordPoint {
 }
 
 export interface PonasRecordFile {
-  readonly table: { readonly choices: string[]; readonly layers: string[]; readonly top1: number[][] };
+  readonly table: {
+    readonly choices: string[];
+    readonly layers: string[];
+    readonly top1: number[][];
+  };
   readonly maxLoss: number[];
   readonly startpoint: string;
   readonly sweep: SweepRecordPoint[];
@@ -85,7 +119,12 @@ export interface PonasRecordFile {
 export interface PonasOutcome {
   readonly table: PonasTableFile;
   readonly record: PonasRecordFile;
-  readonly seconds: { readonly meta: number; readonly finetune: number; readonly table: number; readonly sweep: number };
+  readonly seconds: {
+    readonly meta: number;
+    readonly finetune: number;
+    readonly table: number;
+    readonly sweep: number;
+  };
 }
 
 /** A training stage as data; meta-training and fine-tuning differ only here. */
@@ -113,13 +152,20 @@ function stagesFor(dir: string, cfg: RunConfig, meta: Arch): [TrainStage, TrainS
   const p = cfg.ponas;
   return [
     {
-      name: "ponas-meta", epochs: p.metaEpochs, sampler: "spos", checkpoint: ponasPath(dir, "metaCheckpoint"),
+      name: "ponas-meta",
+      epochs: p.metaEpochs,
+      sampler: "spos",
+      checkpoint: ponasPath(dir, "metaCheckpoint"),
       model: (gpu, net) => new FixedPathModel(gpu, net, meta),
       warmupEpochs: Math.min(cfg.train.warmupEpochs, p.metaEpochs / 2),
     },
     {
-      name: "fair", epochs: p.finetuneEpochs, sampler: "fair", checkpoint: ponasPath(dir, "supernet"),
-      model: (gpu, net) => new SupernetModel(gpu, net), warmupEpochs: 0,
+      name: "fair",
+      epochs: p.finetuneEpochs,
+      sampler: "fair",
+      checkpoint: ponasPath(dir, "supernet"),
+      model: (gpu, net) => new SupernetModel(gpu, net),
+      warmupEpochs: 0,
     },
   ];
 }
@@ -136,45 +182,91 @@ function stageSteps(cfg: RunConfig, stage: TrainStage, choices: number, images: 
  * `offset` numbers this stage's steps after the earlier stage's in metrics.
  */
 async function runStage(
-  ctx: Ctx, stage: TrainStage, total: number, resumeFrom: SupernetCheckpointMeta | null, offset: number,
+  ctx: Ctx,
+  stage: TrainStage,
+  total: number,
+  resumeFrom: SupernetCheckpointMeta | null,
+  offset: number,
 ): Promise<number> {
   const { cfg, gpu, net, space, data, log } = ctx;
   const t = cfg.train;
   const model = stage.model(gpu, net);
-  const start = resumeFrom ? { updates: resumeFrom.updates, counts: resumeFrom.counts } : { updates: 0 };
+  const start = resumeFrom
+    ? { updates: resumeFrom.updates, counts: resumeFrom.counts }
+    : { updates: 0 };
   const startStep = resumeFrom?.step ?? 0;
-  const trainer = new SupernetTrainer(gpu, model, {
-    sampler: stage.sampler, seed: cfg.seed, sameBatch: t.sameBatch,
-    schedule: {
-      lr: t.lr, minLr: t.minLr, totalUpdates: total,
-      warmupUpdates: Math.round((stage.warmupEpochs / stage.epochs) * total),
+  const trainer = new SupernetTrainer(
+    gpu,
+    model,
+    {
+      sampler: stage.sampler,
+      seed: cfg.seed,
+      sameBatch: t.sameBatch,
+      schedule: {
+        lr: t.lr,
+        minLr: t.minLr,
+        totalUpdates: total,
+        warmupUpdates: Math.round((stage.warmupEpochs / stage.epochs) * total),
+      },
+      optim: {
+        momentum: t.momentum,
+        nesterov: t.nesterov,
+        weightDecay: t.weightDecay,
+        labelSmoothing: t.labelSmoothing,
+      },
     },
-    optim: { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay, labelSmoothing: t.labelSmoothing },
-  }, start);
+    start,
+  );
   const batches = await trainStream(ctx, resumeFrom?.stream);
-  const source = { next: async () => upload(gpu, await batches.next(), space.spec.input), state: () => batches.state() };
+  const source = {
+    next: async () => upload(gpu, await batches.next(), space.spec.input),
+    state: () => batches.state(),
+  };
 
-  log.info(`${stage.name}: steps ${startStep}..${total} (${stage.epochs} epochs of ${data.train.length} images)`);
+  log.info(
+    `${stage.name}: steps ${startStep}..${total} (${stage.epochs} epochs of ${data.train.length} images)`,
+  );
   const bar = progress(log, total, t.logEvery);
   const t0 = performance.now();
   const onStep = (r: StepReport) => {
     const done = r.step + 1;
     const rate = r.pathImages / (r.ms / 1000);
-    bar.update(done, `${stage.name.padEnd(10)} step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | ` +
-      `acc ${fmt(100 * r.top1, 1, 5)}% | lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step`);
+    bar.update(
+      done,
+      `${stage.name.padEnd(10)} step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | ` +
+        `acc ${fmt(100 * r.top1, 1, 5)}% | lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step`,
+    );
     if (done % t.logEvery === 0 || done === total) {
       ctx.metrics.write({
-        type: "step", sampler: stage.name, step: offset + done, epoch: (done * stage.epochs) / total,
-        updates: trainer.updateCount, loss: r.loss, top1: r.top1, lr: r.lr, msPerStep: r.ms,
-        pathImagesPerSec: rate, poolHighWaterBytes: r.poolHighWaterBytes,
+        type: "step",
+        sampler: stage.name,
+        step: offset + done,
+        epoch: (done * stage.epochs) / total,
+        updates: trainer.updateCount,
+        loss: r.loss,
+        top1: r.top1,
+        lr: r.lr,
+        msPerStep: r.ms,
+        pathImagesPerSec: rate,
+        poolHighWaterBytes: r.poolHighWaterBytes,
       });
     }
   };
   try {
-    await trainLoop(gpu, net, trainer, source, {
-      totalSteps: total, startStep, checkpointEvery: t.checkpointEvery, checkpointPath: stage.checkpoint,
-      config: { run: cfg, stage: stage.name },
-    }, { onStep });
+    await trainLoop(
+      gpu,
+      net,
+      trainer,
+      source,
+      {
+        totalSteps: total,
+        startStep,
+        checkpointEvery: t.checkpointEvery,
+        checkpointPath: stage.checkpoint,
+        config: { run: cfg, stage: stage.name },
+      },
+      { onStep },
+    );
   } finally {
     bar.done();
     await batches.close();
@@ -185,33 +277,56 @@ async function runStage(
 function trainStream(ctx: Ctx, state: StreamState | undefined): Promise<BatchStream> {
   const { cfg, data } = ctx;
   const t = cfg.train;
-  return BatchStream.inWorker(data.set, data.train, {
-    batchSize: t.batchSize, shuffle: true, dropLast: true,
-    augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
-    seed: cfg.seed, norm: data.norm,
-  }, state);
+  return BatchStream.inWorker(
+    data.set,
+    data.train,
+    {
+      batchSize: t.batchSize,
+      shuffle: true,
+      dropLast: true,
+      augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
+      seed: cfg.seed,
+      norm: data.norm,
+    },
+    state,
+  );
 }
 
 /** Writes the current supernet as a finished stage checkpoint (used when a stage has 0 steps). */
 async function saveAsCheckpoint(ctx: Ctx, path: string, stream: StreamState): Promise<void> {
   const { gpu, net, cfg } = ctx;
   const meta: SupernetCheckpointMeta = {
-    format: CHECKPOINT_FORMAT, kind: "supernet", step: 0, updates: 0,
-    counts: net.space.layers.map(() => net.space.spec.choices.map(() => 0)), stream,
-    spaceName: net.space.spec.name, spaceSignature: net.space.signature, config: { run: cfg, stage: "fair" },
+    format: CHECKPOINT_FORMAT,
+    kind: "supernet",
+    step: 0,
+    updates: 0,
+    counts: net.space.layers.map(() => net.space.spec.choices.map(() => 0)),
+    stream,
+    spaceName: net.space.spec.name,
+    spaceSignature: net.space.signature,
+    config: { run: cfg, stage: "fair" },
   };
   await saveCheckpoint(path, { meta, tensors: await exportState(gpu, net) });
 }
 
 /** Validation images for the table (ponas.tableValImages, 0: all) plus recal batches. */
-export function tableEvalData(gpu: Gpu, cfg: RunConfig, data: DataSplits, space: ResolvedSpace): EvalData & { dispose(): void } {
+export function tableEvalData(
+  gpu: Gpu,
+  cfg: RunConfig,
+  data: DataSplits,
+  space: ResolvedSpace,
+): EvalData & { dispose(): void } {
   const n = cfg.ponas.tableValImages;
   const val = n > 0 ? data.val.slice(0, Math.min(n, data.val.length)) : data.val;
   return evalData(gpu, cfg, { ...data, val }, space);
 }
 
 /** Meta-training (or its resume), then inheritance; returns seconds spent. */
-async function metaAndInherit(ctx: Ctx, stages: [TrainStage, TrainStage], resume: boolean): Promise<number> {
+async function metaAndInherit(
+  ctx: Ctx,
+  stages: [TrainStage, TrainStage],
+  resume: boolean,
+): Promise<number> {
   const [meta] = stages;
   const total = stageSteps(ctx.cfg, meta, 1, ctx.data.train.length);
   let from: SupernetCheckpointMeta | null = null;
@@ -224,11 +339,17 @@ async function metaAndInherit(ctx: Ctx, stages: [TrainStage, TrainStage], resume
 
   const mode = ctx.cfg.ponas.inherit;
   const r = await inheritWeights(ctx.gpu, ctx.net, mode);
-  ctx.log.info(`inheritance (${mode}): ${r.written.reduce((a, b) => a + b, 0)} candidate blocks initialized from the meta blocks`);
+  ctx.log.info(
+    `inheritance (${mode}): ${r.written.reduce((a, b) => a + b, 0)} candidate blocks initialized from the meta blocks`,
+  );
   return seconds;
 }
 
-async function finetune(ctx: Ctx, stages: [TrainStage, TrainStage], from: SupernetCheckpointMeta | null): Promise<number> {
+async function finetune(
+  ctx: Ctx,
+  stages: [TrainStage, TrainStage],
+  from: SupernetCheckpointMeta | null,
+): Promise<number> {
   const [meta, fine] = stages;
   const offset = stageSteps(ctx.cfg, meta, 1, ctx.data.train.length);
   const total = stageSteps(ctx.cfg, fine, ctx.space.spec.choices.length, ctx.data.train.length);
@@ -244,18 +365,31 @@ async function finetune(ctx: Ctx, stages: [TrainStage, TrainStage], from: Supern
 async function measureTable(ctx: Ctx, ev: EvalData): Promise<TableRow[]> {
   const { gpu, net, cfg, space, log } = ctx;
   const meta = metaArch(space);
-  const trainLayer = cfg.ponas.layerSteps > 0
-    ? (layer: number, base: Arch) => trainLayerCandidates(ctx, layer, base)
-    : undefined;
-  log.info(`candidate table: ${space.layers.length} layers x ${space.spec.choices.length} choices on ${ev.batches.reduce((s, b) => s + b.n, 0)} validation images`);
+  const trainLayer =
+    cfg.ponas.layerSteps > 0
+      ? (layer: number, base: Arch) => trainLayerCandidates(ctx, layer, base)
+      : undefined;
+  log.info(
+    `candidate table: ${space.layers.length} layers x ${space.spec.choices.length} choices on ${ev.batches.reduce((s, b) => s + b.n, 0)} validation images`,
+  );
   const res = await progressiveTable(gpu, net, {
-    meta, data: ev, trainLayer,
+    meta,
+    data: ev,
+    trainLayer,
     onRow: (row) => {
       const label = space.layers[row.layer].label;
       const best = row.top1[row.chosen];
-      log.info(`row ${String(row.layer + 1).padStart(2)}/${space.layers.length} | ${label.padEnd(14)} | best ${space.tokens[row.chosen].padEnd(6)} ` +
-        `top-1 ${fmt(100 * best, 2, 6)}% | worst ${fmt(100 * Math.min(...row.top1), 2, 6)}% | ${fmt(row.seconds, 1, 5)} s`);
-      ctx.metrics.write({ type: "ponas-row", layer: label, top1: row.top1, loss: row.loss, chosen: space.tokens[row.chosen] });
+      log.info(
+        `row ${String(row.layer + 1).padStart(2)}/${space.layers.length} | ${label.padEnd(14)} | best ${space.tokens[row.chosen].padEnd(6)} ` +
+          `top-1 ${fmt(100 * best, 2, 6)}% | worst ${fmt(100 * Math.min(...row.top1), 2, 6)}% | ${fmt(row.seconds, 1, 5)} s`,
+      );
+      ctx.metrics.write({
+        type: "ponas-row",
+        layer: label,
+        top1: row.top1,
+        loss: row.loss,
+        chosen: space.tokens[row.chosen],
+      });
     },
   });
   return res.rows;
@@ -271,9 +405,21 @@ async function trainLayerCandidates(ctx: Ctx, layer: number, base: Arch): Promis
   const t = cfg.train;
   const steps = cfg.ponas.layerSteps;
   const trainer = new SupernetTrainer(gpu, new LayerCandidatesModel(gpu, net, base, layer), {
-    sampler: "fair", seed: cfg.seed + 1 + layer, sameBatch: true,
-    schedule: { lr: t.lr / 10, minLr: Math.min(t.minLr, t.lr / 10), totalUpdates: steps, warmupUpdates: 0 },
-    optim: { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay, labelSmoothing: t.labelSmoothing },
+    sampler: "fair",
+    seed: cfg.seed + 1 + layer,
+    sameBatch: true,
+    schedule: {
+      lr: t.lr / 10,
+      minLr: Math.min(t.minLr, t.lr / 10),
+      totalUpdates: steps,
+      warmupUpdates: 0,
+    },
+    optim: {
+      momentum: t.momentum,
+      nesterov: t.nesterov,
+      weightDecay: t.weightDecay,
+      labelSmoothing: t.labelSmoothing,
+    },
   });
   const batches = await trainStream(ctx, { epoch: layer + 1, position: 0, batches: 0 });
   const source = { next: async () => upload(gpu, await batches.next(), ctx.space.spec.input) };
@@ -299,8 +445,11 @@ export function recordFile(table: PonasTableFile, points: SweepRecordPoint[]): P
  * answer is also scored on the supernet.
  */
 export async function sweepPoints(
-  table: PonasTableFile, key: "madds" | "params" | "latencyMs", points: number,
-  latency: LatencyCosts | null, score: ((arch: Arch) => Promise<number>) | null,
+  table: PonasTableFile,
+  key: "madds" | "params" | "latencyMs",
+  points: number,
+  latency: LatencyCosts | null,
+  score: ((arch: Arch) => Promise<number>) | null,
 ): Promise<SweepRecordPoint[]> {
   const { loss, costs, base } = specializeInput(table, [], latency);
   const measured = new Map<string, number>();
@@ -311,9 +460,14 @@ export async function sweepPoints(
     if (score && !measured.has(arch)) measured.set(arch, await score(p.exact.arch));
     const g = p.greedy.feasible ? p.greedy : null;
     out.push({
-      key, budget: p.budget, predicted: predictedTop1(table, p.exact.predictedLoss),
+      key,
+      budget: p.budget,
+      predicted: predictedTop1(table, p.exact.predictedLoss),
       ...(measured.has(arch) ? { measured: measured.get(arch)! } : {}),
-      arch, madds: p.exact.costs.madds, params: p.exact.costs.params, predictedLoss: p.exact.predictedLoss,
+      arch,
+      madds: p.exact.costs.madds,
+      params: p.exact.costs.params,
+      predictedLoss: p.exact.predictedLoss,
       greedyArch: g ? tableArchString(table, g.arch) : null,
       greedyPredicted: g ? predictedTop1(table, g.predictedLoss) : null,
     });
@@ -322,7 +476,11 @@ export async function sweepPoints(
 }
 
 /** A scorer for sweep points on the run's supernet (BN recalibrated). */
-export function supernetScorer(gpu: Gpu, net: Supernet, ev: EvalData): (arch: Arch) => Promise<number> {
+export function supernetScorer(
+  gpu: Gpu,
+  net: Supernet,
+  ev: EvalData,
+): (arch: Arch) => Promise<number> {
   return async (arch) => (await evaluateArch(gpu, net, arch, ev, "recal")).top1;
 }
 
@@ -331,8 +489,10 @@ export function logSweep(log: Logger, points: readonly SweepRecordPoint[]): void
     const scale = p.key === "latencyMs" ? 1 : 1e-6;
     const unit = p.key === "madds" ? "M MAdds" : p.key === "params" ? "M params" : "ms";
     const meas = p.measured === undefined ? "     -" : `${fmt(100 * p.measured, 2, 6)}%`;
-    log.info(`budget ${fmt(p.budget * scale, 3, 8)} ${unit} | ${p.arch} | predicted ${fmt(100 * p.predicted, 2, 6)}% | ` +
-      `measured ${meas} | ${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e6, 3, 6)} M params`);
+    log.info(
+      `budget ${fmt(p.budget * scale, 3, 8)} ${unit} | ${p.arch} | predicted ${fmt(100 * p.predicted, 2, 6)}% | ` +
+        `measured ${meas} | ${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e6, 3, 6)} M params`,
+    );
   }
 }
 
@@ -341,7 +501,12 @@ export function logSweep(log: Logger, points: readonly SweepRecordPoint[]): void
  * Opens and closes its own device. For `nas-cli run --mode ponas`:
  * `await ponasStage(dir, cfg, { resume }, log)`.
  */
-export async function ponasStage(dir: string, cfg: RunConfig, opts: PonasStageOptions, log: Logger): Promise<PonasOutcome> {
+export async function ponasStage(
+  dir: string,
+  cfg: RunConfig,
+  opts: PonasStageOptions,
+  log: Logger,
+): Promise<PonasOutcome> {
   const space = ponasSpace(cfg);
   const data = await loadSplits(cfg, space);
   mkdirSync(dir, { recursive: true });
@@ -349,17 +514,28 @@ export async function ponasStage(dir: string, cfg: RunConfig, opts: PonasStageOp
   const net = new Supernet(gpu, space, cfg.seed);
   try {
     log.info("configuration:");
-    log.info(configTable(cfg, {
-      device: gpu.adapter.description,
-      "ponas.space": space.spec.name,
-      "ponas.meta": space.tokens[metaArch(space)[0]],
-      "space.layers": String(space.layers.length),
-      "space.choices": space.tokens.join(" "),
-      "data.train/val/test": `${data.train.length}/${data.val.length}/${data.test.n}`,
-      "run.dir": dir,
-    }));
+    log.info(
+      configTable(cfg, {
+        device: gpu.adapter.description,
+        "ponas.space": space.spec.name,
+        "ponas.meta": space.tokens[metaArch(space)[0]],
+        "space.layers": String(space.layers.length),
+        "space.choices": space.tokens.join(" "),
+        "data.train/val/test": `${data.train.length}/${data.val.length}/${data.test.n}`,
+        "run.dir": dir,
+      }),
+    );
     writeAtomic(runPath(dir, "config"), `${JSON.stringify(cfg, null, 2)}\n`);
-    const ctx: Ctx = { dir, cfg, space, data, gpu, net, log, metrics: new Metrics(runPath(dir, "metrics")) };
+    const ctx: Ctx = {
+      dir,
+      cfg,
+      space,
+      data,
+      gpu,
+      net,
+      log,
+      metrics: new Metrics(runPath(dir, "metrics")),
+    };
     return await pipeline(ctx, opts);
   } finally {
     net.dispose();
@@ -389,15 +565,27 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
   try {
     const t0 = performance.now();
     const rows = await measureTable(ctx, ev);
-    const table = tableFile(space, rows.map((r) => r.top1), rows.map((r) => r.loss));
+    const table = tableFile(
+      space,
+      rows.map((r) => r.top1),
+      rows.map((r) => r.loss),
+    );
     writeAtomic(ponasPath(dir, "table"), `${JSON.stringify(table, null, 1)}\n`);
     seconds = { ...seconds, table: (performance.now() - t0) / 1000 };
-    log.info(`startpoint ${tableArchString(table, table.best)} | top-1 ${fmt(100 * table.startTop1, 2)}%`);
+    log.info(
+      `startpoint ${tableArchString(table, table.best)} | top-1 ${fmt(100 * table.startTop1, 2)}%`,
+    );
 
     let points: SweepRecordPoint[] = [];
     if (opts.sweep ?? true) {
       const t1 = performance.now();
-      points = await sweepPoints(table, opts.sweepKey ?? "madds", cfg.ponas.sweepPoints, null, supernetScorer(gpu, net, ev));
+      points = await sweepPoints(
+        table,
+        opts.sweepKey ?? "madds",
+        cfg.ponas.sweepPoints,
+        null,
+        supernetScorer(gpu, net, ev),
+      );
       logSweep(log, points);
       seconds = { ...seconds, sweep: (performance.now() - t1) / 1000 };
     }
@@ -413,6 +601,9 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
 /** The saved table of a run directory; errors say how to make one. */
 export function readTable(dir: string): PonasTableFile {
   const path = ponasPath(dir, "table");
-  if (!existsSync(path)) throw new Error(`${dir} has no PONAS table (missing ${path}); run \`nas-cli ponas --out ${dir}\` first`);
+  if (!existsSync(path))
+    throw new Error(
+      `${dir} has no PONAS table (missing ${path}); run \`nas-cli ponas --out ${dir}\` first`,
+    );
   return parseTableFile(path, readFileSync(path, "utf8"));
 }

@@ -14,7 +14,10 @@ const FMNIST = "/usr/share/datasets/fashion-mnist";
 // Asynchronous, so the test worker keeps answering vitest while the CLI runs.
 function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CI: "1" }, timeout: 600_000 });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, CI: "1" },
+      timeout: 600_000,
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
@@ -25,11 +28,14 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
 
 const tmp = mkdtempSync(join(tmpdir(), "nas-rank-"));
 const config = join(tmp, "tiny.json");
-writeFileSync(config, JSON.stringify({
-  train: { trainLimit: 512, valSize: 256, batchSize: 32, logEvery: 8, checkpointEvery: 0 },
-  eval: { archs: 3, recalBatches: 1, batchSize: 256 },
-  standalone: { batchSize: 32, epochs: 2 },
-}));
+writeFileSync(
+  config,
+  JSON.stringify({
+    train: { trainLimit: 512, valSize: 256, batchSize: 32, logEvery: 8, checkpointEvery: 0 },
+    eval: { archs: 3, recalBatches: 1, batchSize: 256 },
+    standalone: { batchSize: 32, epochs: 2 },
+  }),
+);
 
 describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, val 256)", () => {
   const dir = join(tmp, "run");
@@ -37,11 +43,28 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
   it("rank --archs 5 --bn both writes ranking.csv, ranking.json (n 5 per BN mode) and similarity.json", async () => {
     const run = await cli(["run", "--preset", "quick", "--config", config, "--out", dir]);
     expect(run.code, run.err).toBe(0);
-    const r = await cli(["rank", "--run", dir, "--archs", "5", "--test-images", "500", "--similarity", "--resamples", "200"]);
+    const r = await cli([
+      "rank",
+      "--run",
+      dir,
+      "--archs",
+      "5",
+      "--test-images",
+      "500",
+      "--similarity",
+      "--resamples",
+      "200",
+    ]);
     expect(r.code, r.err).toBe(0);
     const csv = readFileSync(join(dir, "ranking.csv"), "utf8").trim().split("\n");
     expect(csv).toHaveLength(1 + 2 * 5);
-    const runArchs = new Set(readFileSync(join(dir, "architectures.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",")[0]));
+    const runArchs = new Set(
+      readFileSync(join(dir, "architectures.csv"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",")[0]),
+    );
     for (const line of csv.slice(1)) expect(runArchs.has(line.split(",")[0])).toBe(false);
     const panels = JSON.parse(readFileSync(join(dir, "ranking.json"), "utf8"));
     expect(panels.map((p: { bn: string }) => p.bn)).toEqual(["recal", "tracked"]);
@@ -55,26 +78,67 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     const sim = JSON.parse(readFileSync(join(dir, "similarity.json"), "utf8"));
     expect(sim[0].layer).toBe("stage1.block1");
     expect(sim[0].matrix).toHaveLength(6);
-    const records = readFileSync(join(dir, "ranking.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",")[1]);
+    const records = readFileSync(join(dir, "ranking.csv"), "utf8")
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",")[1]);
     for (const h of records) expect(existsSync(join(dir, "standalone", `${h}.json`))).toBe(true);
   }, 900_000);
 
   it("rank again reuses the records; with --epochs 1 it refuses to mix budgets", async () => {
-    const again = await cli(["rank", "--run", dir, "--archs", "5", "--test-images", "500", "--bn", "tracked", "--resamples", "200"]);
+    const again = await cli([
+      "rank",
+      "--run",
+      dir,
+      "--archs",
+      "5",
+      "--test-images",
+      "500",
+      "--bn",
+      "tracked",
+      "--resamples",
+      "200",
+    ]);
     expect(again.code, again.err).toBe(0);
     expect(again.out.match(/reusing/g)).toHaveLength(5);
-    const mixed = await cli(["rank", "--run", dir, "--archs", "5", "--test-images", "500", "--epochs", "1"]);
+    const mixed = await cli([
+      "rank",
+      "--run",
+      dir,
+      "--archs",
+      "5",
+      "--test-images",
+      "500",
+      "--epochs",
+      "1",
+    ]);
     expect(mixed.code).toBe(1);
     expect(mixed.err).toMatch(/cannot be mixed[\s\S]*epochs=2[\s\S]*epochs=1/);
   }, 600_000);
 
   it("train-arch --run writes a record whose budget and split are stated", async () => {
     const arch = "k5e6-k3e3-k7e3-k3e6-k5e3-k7e6-k3e3-k3e3";
-    const r = await cli(["train-arch", "--run", dir, "--arch", arch, "--epochs", "1", "--test-images", "200"]);
+    const r = await cli([
+      "train-arch",
+      "--run",
+      dir,
+      "--arch",
+      arch,
+      "--epochs",
+      "1",
+      "--test-images",
+      "200",
+    ]);
     expect(r.code, r.err).toBe(0);
     const file = r.out.match(/record: (\S+)/)![1];
     const rec = JSON.parse(readFileSync(file, "utf8"));
-    expect(rec).toMatchObject({ arch, seed: 1, budget: { epochs: 1, batchSize: 32 }, split: { valSize: 256, seed: 1, trainImages: 512, testImages: 200 } });
+    expect(rec).toMatchObject({
+      arch,
+      seed: 1,
+      budget: { epochs: 1, batchSize: 32 },
+      split: { valSize: 256, seed: 1, trainImages: 512, testImages: 200 },
+    });
     expect(rec.epochs).toHaveLength(1);
   }, 600_000);
 });

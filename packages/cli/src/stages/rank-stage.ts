@@ -11,9 +11,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
-  analyseRanking, archToString, checkComparable, describeAnalysis, featureSimilarity, parseArch,
-  stratifiedSample, type Arch, type BnEvalMode, type GroundTruthRecord, type RankAnalysis,
-  type ResolvedSpace, type SimilarityResult, type Supernet,
+  analyseRanking,
+  archToString,
+  checkComparable,
+  describeAnalysis,
+  featureSimilarity,
+  parseArch,
+  stratifiedSample,
+  type Arch,
+  type BnEvalMode,
+  type GroundTruthRecord,
+  type RankAnalysis,
+  type ResolvedSpace,
+  type SimilarityResult,
+  type Supernet,
 } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
 import { writeAtomic } from "../output.ts";
@@ -33,23 +44,35 @@ export function runArchitectures(dir: string): Set<string> {
 }
 
 /** N stratified architectures (seeded) avoiding `exclude`; warns on empty bins. */
-export function rankArchs(space: ResolvedSpace, count: number, seed: number, exclude: ReadonlySet<string>, log: Logger): Arch[] {
+export function rankArchs(
+  space: ResolvedSpace,
+  count: number,
+  seed: number,
+  exclude: ReadonlySet<string>,
+  log: Logger,
+): Arch[] {
   const r = stratifiedSample(space, { count, seed: seed + RANK_SEED_OFFSET, exclude });
-  log.info(`sampled ${r.archs.length} architectures over ${r.bins.length} MAdds bins (${r.tries} draws, ${exclude.size} excluded)`);
+  log.info(
+    `sampled ${r.archs.length} architectures over ${r.bins.length} MAdds bins (${r.tries} draws, ${exclude.size} excluded)`,
+  );
   if (!r.ok) log.warn(r.message);
   return [...r.archs];
 }
 
 /** Architectures listed in a file, one per line ('#' comments and blank lines skipped). */
 export function readArchFile(space: ResolvedSpace, file: string): Arch[] {
-  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim());
-  return lines.filter((l) => l !== "").map((l, i) => {
-    try {
-      return parseArch(space, l);
-    } catch (e) {
-      throw new Error(`${file}: line ${i + 1}: ${(e as Error).message}`);
-    }
-  });
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/#.*/, "").trim());
+  return lines
+    .filter((l) => l !== "")
+    .map((l, i) => {
+      try {
+        return parseArch(space, l);
+      } catch (e) {
+        throw new Error(`${file}: line ${i + 1}: ${(e as Error).message}`);
+      }
+    });
 }
 
 export interface RankPanelOut {
@@ -60,23 +83,34 @@ export interface RankPanelOut {
 
 /** Pairs scores with records per BN mode and analyses each mode. */
 export function rankPanels(
-  scores: readonly ScoredArch[], records: readonly GroundTruthRecord[], bns: readonly BnEvalMode[],
+  scores: readonly ScoredArch[],
+  records: readonly GroundTruthRecord[],
+  bns: readonly BnEvalMode[],
   opts: { readonly resamples: number; readonly seed: number },
 ): RankPanelOut[] {
   checkComparable(records);
   const truth = new Map(records.map((r) => [r.arch, r.testTop1]));
   return bns.map((bn) => {
-    const points = scores.filter((s) => s.bn === bn).map((s) => {
-      const standalone = truth.get(s.arch);
-      if (standalone === undefined) throw new Error(`no stand-alone record for ${s.arch}`);
-      return { arch: s.arch, supernet: s.top1, standalone };
-    });
-    return { bn, points, analysis: analyseRanking(points, { resamples: opts.resamples, level: 0.95, seed: opts.seed }) };
+    const points = scores
+      .filter((s) => s.bn === bn)
+      .map((s) => {
+        const standalone = truth.get(s.arch);
+        if (standalone === undefined) throw new Error(`no stand-alone record for ${s.arch}`);
+        return { arch: s.arch, supernet: s.top1, standalone };
+      });
+    return {
+      bn,
+      points,
+      analysis: analyseRanking(points, { resamples: opts.resamples, level: 0.95, seed: opts.seed }),
+    };
   });
 }
 
 /** ranking.json: viz RankingPanel[]; modes whose tau-b or CI is undefined are left out (and returned). */
-export function rankingJson(panels: readonly RankPanelOut[]): { json: unknown[]; skipped: string[] } {
+export function rankingJson(panels: readonly RankPanelOut[]): {
+  json: unknown[];
+  skipped: string[];
+} {
   const json: unknown[] = [];
   const skipped: string[] = [];
   for (const p of panels) {
@@ -86,22 +120,49 @@ export function rankingJson(panels: readonly RankPanelOut[]): { json: unknown[];
       continue;
     }
     json.push({
-      bn: p.bn, points: p.points, n: a.n,
-      tauB: { value: a.tauB.value, lo: a.tauCi.lo, hi: a.tauCi.hi, pValue: a.tauB.pValue, level: a.level, resamples: a.resamples },
-      spearman: a.spearman.value, spearmanP: a.spearman.pValue,
-      topK: a.topK, gap: a.gap, truth: "stand-alone test top-1", proxy: "supernet validation top-1",
+      bn: p.bn,
+      points: p.points,
+      n: a.n,
+      tauB: {
+        value: a.tauB.value,
+        lo: a.tauCi.lo,
+        hi: a.tauCi.hi,
+        pValue: a.tauB.pValue,
+        level: a.level,
+        resamples: a.resamples,
+      },
+      spearman: a.spearman.value,
+      spearmanP: a.spearman.pValue,
+      topK: a.topK,
+      gap: a.gap,
+      truth: "stand-alone test top-1",
+      proxy: "supernet validation top-1",
     });
   }
   return { json, skipped };
 }
 
-export function rankingCsv(scores: readonly ScoredArch[], records: readonly GroundTruthRecord[]): string {
+export function rankingCsv(
+  scores: readonly ScoredArch[],
+  records: readonly GroundTruthRecord[],
+): string {
   const rec = new Map(records.map((r) => [r.arch, r]));
-  const head = "arch,hash,madds,params,bn,supernet_val_top1,standalone_val_top1,standalone_test_top1,epochs,seed";
+  const head =
+    "arch,hash,madds,params,bn,supernet_val_top1,standalone_val_top1,standalone_test_top1,epochs,seed";
   const lines = scores.map((s) => {
     const r = rec.get(s.arch)!;
-    return [s.arch, s.hash, s.madds, s.params, s.bn, s.top1.toFixed(6), r.valTop1.toFixed(6),
-      r.testTop1.toFixed(6), r.budget.epochs, r.seed].join(",");
+    return [
+      s.arch,
+      s.hash,
+      s.madds,
+      s.params,
+      s.bn,
+      s.top1.toFixed(6),
+      r.valTop1.toFixed(6),
+      r.testTop1.toFixed(6),
+      r.budget.epochs,
+      r.seed,
+    ].join(",");
   });
   return `${[head, ...lines].join("\n")}\n`;
 }
@@ -109,14 +170,23 @@ export function rankingCsv(scores: readonly ScoredArch[], records: readonly Grou
 /** similarity.json record (viz SimilarityRecord plus what the input was). */
 export function similarityRecord(s: SimilarityResult, prefix = ""): Record<string, unknown> {
   return {
-    layer: `${prefix}${s.layer}`, choices: s.choices, matrix: s.matrix,
-    path: s.path, images: s.images, measure: "mean channel-wise cosine of block outputs (before residual), tracked BN",
+    layer: `${prefix}${s.layer}`,
+    choices: s.choices,
+    matrix: s.matrix,
+    path: s.path,
+    images: s.images,
+    measure: "mean channel-wise cosine of block outputs (before residual), tracked BN",
   };
 }
 
 /** Similarity of layer `layer`'s choices on the first `images` validation images. */
 export async function similarityOn(
-  gpu: Gpu, net: Supernet, cfg: RunConfig, data: DataSplits, layer: number, images = 64,
+  gpu: Gpu,
+  net: Supernet,
+  cfg: RunConfig,
+  data: DataSplits,
+  layer: number,
+  images = 64,
 ): Promise<SimilarityResult> {
   const idx = data.val.slice(0, Math.min(images, data.val.length));
   const [batch] = deviceBatches(gpu, data.set, idx, data.norm, idx.length, net.space);
@@ -140,9 +210,15 @@ export function writeRankFiles(f: RankFiles, log: Logger): void {
   writeAtomic(join(f.dir, "ranking.csv"), rankingCsv(f.scores, f.records));
   const { json, skipped } = rankingJson(f.panels);
   writeAtomic(join(f.dir, "ranking.json"), `${JSON.stringify(json, null, 2)}\n`);
-  if (f.similarity) writeAtomic(join(f.dir, "similarity.json"), `${JSON.stringify([similarityRecord(f.similarity)], null, 2)}\n`);
+  if (f.similarity)
+    writeAtomic(
+      join(f.dir, "similarity.json"),
+      `${JSON.stringify([similarityRecord(f.similarity)], null, 2)}\n`,
+    );
   log.info("");
-  log.info("rank correlation (proxy: supernet val top-1; truth: stand-alone test top-1; 95% bootstrap CI):");
+  log.info(
+    "rank correlation (proxy: supernet val top-1; truth: stand-alone test top-1; 95% bootstrap CI):",
+  );
   for (const p of f.panels) log.info(`  bn ${p.bn.padEnd(7)} | ${describeAnalysis(p.analysis)}`);
   for (const s of skipped) log.warn(`left out of ranking.json (undefined statistic): ${s}`);
 }
@@ -179,9 +255,15 @@ export async function rankStage(input: RankStageInput): Promise<RankPanelOut[]> 
     const { cfg, space, gpu, net, data } = run;
     const seed = input.seed ?? cfg.seed;
     const taken = runArchitectures(input.run);
-    const archs = typeof input.archs === "number" ? rankArchs(space, input.archs, seed, taken, log) : [...input.archs];
+    const archs =
+      typeof input.archs === "number"
+        ? rankArchs(space, input.archs, seed, taken, log)
+        : [...input.archs];
     const overlap = archKeys(space, archs).filter((a) => taken.has(a));
-    if (overlap.length > 0) log.warn(`${overlap.length} architectures also appear in the run's architectures.csv: ${overlap.slice(0, 3).join(", ")}`);
+    if (overlap.length > 0)
+      log.warn(
+        `${overlap.length} architectures also appear in the run's architectures.csv: ${overlap.slice(0, 3).join(", ")}`,
+      );
     log.info(`scoring ${archs.length} architectures with the supernet (bn ${input.bn})`);
     const scores = await scoreArchs(gpu, net, cfg, data, archs, log);
     const ctx = { gpu, cfg, space, data, dir: join(input.run, "standalone"), log };
@@ -190,9 +272,13 @@ export async function rankStage(input: RankStageInput): Promise<RankPanelOut[]> 
       log.info(`ground truth ${i + 1}/${archs.length}`);
       records.push(await retrainArch(ctx, a, { reuse: true, resume: true, ...input.standalone }));
     }
-    const panels = rankPanels(scores, records, bnModes(input.bn), { resamples: input.resamples ?? 1000, seed });
+    const panels = rankPanels(scores, records, bnModes(input.bn), {
+      resamples: input.resamples ?? 1000,
+      seed,
+    });
     const layer = input.similarityLayer;
-    const similarity = layer === null || layer === undefined ? null : await similarityOn(gpu, net, cfg, data, layer);
+    const similarity =
+      layer === null || layer === undefined ? null : await similarityOn(gpu, net, cfg, data, layer);
     writeRankFiles({ dir: input.run, scores, records, panels, similarity }, log);
     return panels;
   } finally {

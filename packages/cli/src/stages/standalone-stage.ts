@@ -9,9 +9,20 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
-  archHash, archToString, comparisonKey, costOf, GROUND_TRUTH_FORMAT, GroundTruthMixError,
-  parseGroundTruth, standaloneSteps, trainStandalone,
-  type Arch, type DeviceBatch, type GroundTruthRecord, type ResolvedSpace, type StandaloneSpec,
+  archHash,
+  archToString,
+  comparisonKey,
+  costOf,
+  GROUND_TRUTH_FORMAT,
+  GroundTruthMixError,
+  parseGroundTruth,
+  standaloneSteps,
+  trainStandalone,
+  type Arch,
+  type DeviceBatch,
+  type GroundTruthRecord,
+  type ResolvedSpace,
+  type StandaloneSpec,
 } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
 import { fmt, Metrics, writeAtomic } from "../output.ts";
@@ -28,14 +39,25 @@ export interface StandaloneOptions {
   readonly reuse?: boolean;
 }
 
-export function standaloneSpec(cfg: RunConfig, arch: Arch, opts: StandaloneOptions = {}): StandaloneSpec {
+export function standaloneSpec(
+  cfg: RunConfig,
+  arch: Arch,
+  opts: StandaloneOptions = {},
+): StandaloneSpec {
   const t = cfg.train;
   const s = cfg.standalone;
   const epochs = opts.epochs ?? s.epochs;
   return {
-    arch: [...arch], seed: cfg.seed, epochs, batchSize: s.batchSize, lr: s.lr,
-    minLr: s.lr * (t.minLr / t.lr), warmupEpochs: Math.min(t.warmupEpochs, epochs / 2),
-    momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay,
+    arch: [...arch],
+    seed: cfg.seed,
+    epochs,
+    batchSize: s.batchSize,
+    lr: s.lr,
+    minLr: s.lr * (t.minLr / t.lr),
+    warmupEpochs: Math.min(t.warmupEpochs, epochs / 2),
+    momentum: t.momentum,
+    nesterov: t.nesterov,
+    weightDecay: t.weightDecay,
     labelSmoothing: t.labelSmoothing,
     augment: t.cropPad > 0 || t.flip ? { cropPad: t.cropPad, flip: t.flip } : null,
     checkpointEvery: t.checkpointEvery,
@@ -70,7 +92,11 @@ function testIndices(data: DataSplits, testImages: number | undefined): Int32Arr
 }
 
 /** Trains `arch` stand-alone (or reuses its record) and writes DIR/<hash>.json. */
-export async function retrainArch(ctx: StandaloneContext, arch: Arch, opts: StandaloneOptions = {}): Promise<GroundTruthRecord> {
+export async function retrainArch(
+  ctx: StandaloneContext,
+  arch: Arch,
+  opts: StandaloneOptions = {},
+): Promise<GroundTruthRecord> {
   const { gpu, cfg, space, data, dir, log } = ctx;
   const hash = archHash(space, arch);
   const name = archToString(space, arch);
@@ -86,7 +112,9 @@ export async function retrainArch(ctx: StandaloneContext, arch: Arch, opts: Stan
           "use another directory, or match --epochs / --test-images to the stored records",
       );
     }
-    log.info(`stand-alone ${name}: reusing ${recordPath(dir, hash)} (test top-1 ${fmt(100 * old.testTop1, 2)}%)`);
+    log.info(
+      `stand-alone ${name}: reusing ${recordPath(dir, hash)} (test top-1 ${fmt(100 * old.testTop1, 2)}%)`,
+    );
     return old;
   }
 
@@ -100,16 +128,28 @@ export async function retrainArch(ctx: StandaloneContext, arch: Arch, opts: Stan
 }
 
 async function trainAndWrite(
-  ctx: StandaloneContext, arch: Arch, spec: StandaloneSpec,
-  batches: { val: DeviceBatch[]; test: DeviceBatch[] }, shell: GroundTruthRecord, resume: boolean,
+  ctx: StandaloneContext,
+  arch: Arch,
+  spec: StandaloneSpec,
+  batches: { val: DeviceBatch[]; test: DeviceBatch[] },
+  shell: GroundTruthRecord,
+  resume: boolean,
 ): Promise<GroundTruthRecord> {
   const { gpu, cfg, space, data, dir, log } = ctx;
   const hash = shell.hash;
   const metrics = new Metrics(join(dir, `${hash}.metrics.jsonl`));
   const every = cfg.train.logEvery;
-  log.info(`stand-alone ${shell.arch}: ${shell.budget.steps} steps (${spec.epochs} epochs of ${shell.split.trainImages} images)`);
-  const out = await trainStandalone(gpu, space, spec, { set: data.set, train: data.train, norm: data.norm, ...batches },
-    join(dir, "checkpoints", `${hash}.ckpt`), resume, {
+  log.info(
+    `stand-alone ${shell.arch}: ${shell.budget.steps} steps (${spec.epochs} epochs of ${shell.split.trainImages} images)`,
+  );
+  const out = await trainStandalone(
+    gpu,
+    space,
+    spec,
+    { set: data.set, train: data.train, norm: data.norm, ...batches },
+    join(dir, "checkpoints", `${hash}.ckpt`),
+    resume,
+    {
       onResume: (step) => {
         metrics.truncateAfter(step);
         log.info(`stand-alone ${shell.arch}: resumed at step ${step}`);
@@ -118,39 +158,82 @@ async function trainAndWrite(
         const done = r.step + 1;
         if (done === 1 && !resume) metrics.truncateAfter(-1);
         if (done % every !== 0 && done !== total) return;
-        log.info(`  step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
-          `lr ${r.lr.toExponential(1)} | ${fmt(ms, 1, 6)} ms/step`);
-        metrics.write({ type: "standalone-step", arch: shell.arch, step: done, loss: r.loss, top1: r.top1, lr: r.lr, msPerStep: ms });
+        log.info(
+          `  step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
+            `lr ${r.lr.toExponential(1)} | ${fmt(ms, 1, 6)} ms/step`,
+        );
+        metrics.write({
+          type: "standalone-step",
+          arch: shell.arch,
+          step: done,
+          loss: r.loss,
+          top1: r.top1,
+          lr: r.lr,
+          msPerStep: ms,
+        });
       },
       onEpoch: (e) => {
-        log.info(`  epoch ${fmt(e.epoch, 2, 5)} | loss ${fmt(e.loss)} | train ${fmt(100 * e.top1, 1, 5)}% | val top-1 ${fmt(100 * e.valTop1, 2, 6)}%`);
+        log.info(
+          `  epoch ${fmt(e.epoch, 2, 5)} | loss ${fmt(e.loss)} | train ${fmt(100 * e.top1, 1, 5)}% | val top-1 ${fmt(100 * e.valTop1, 2, 6)}%`,
+        );
         metrics.write({ type: "standalone-epoch", arch: shell.arch, ...e });
       },
-    });
+    },
+  );
   out.net.dispose();
   const rec: GroundTruthRecord = {
-    ...shell, epochs: out.epochs, valTop1: out.val.top1, valLoss: out.val.loss, valImages: out.val.images,
-    testTop1: out.test.top1, testLoss: out.test.loss, trainSeconds: out.trainSeconds,
+    ...shell,
+    epochs: out.epochs,
+    valTop1: out.val.top1,
+    valLoss: out.val.loss,
+    valImages: out.val.images,
+    testTop1: out.test.top1,
+    testLoss: out.test.loss,
+    trainSeconds: out.trainSeconds,
   };
   writeAtomic(recordPath(dir, hash), `${JSON.stringify(rec, null, 2)}\n`);
-  log.info(`stand-alone ${shell.arch}: val top-1 ${fmt(100 * rec.valTop1, 2)}% | test top-1 ${fmt(100 * rec.testTop1, 2)}% ` +
-    `(${out.test.images} images) | ${fmt(out.trainSeconds, 1)} s`);
+  log.info(
+    `stand-alone ${shell.arch}: val top-1 ${fmt(100 * rec.valTop1, 2)}% | test top-1 ${fmt(100 * rec.testTop1, 2)}% ` +
+      `(${out.test.images} images) | ${fmt(out.trainSeconds, 1)} s`,
+  );
   return rec;
 }
 
 /** A record with everything but the results: what a comparison keys on. */
 function recordShell(
-  cfg: RunConfig, space: ResolvedSpace, arch: Arch, spec: StandaloneSpec, data: DataSplits, testImages: number,
+  cfg: RunConfig,
+  space: ResolvedSpace,
+  arch: Arch,
+  spec: StandaloneSpec,
+  data: DataSplits,
+  testImages: number,
 ): GroundTruthRecord {
   const cost = costOf(space, arch);
   const steps = standaloneSteps(spec, data.train.length).total;
   return {
-    format: GROUND_TRUTH_FORMAT, kind: "standalone", space: space.spec.name, spaceSignature: space.signature,
-    arch: archToString(space, arch), hash: archHash(space, arch), seed: spec.seed,
-    split: { valSize: cfg.train.valSize, seed: cfg.seed, trainImages: data.train.length, testImages },
+    format: GROUND_TRUTH_FORMAT,
+    kind: "standalone",
+    space: space.spec.name,
+    spaceSignature: space.signature,
+    arch: archToString(space, arch),
+    hash: archHash(space, arch),
+    seed: spec.seed,
+    split: {
+      valSize: cfg.train.valSize,
+      seed: cfg.seed,
+      trainImages: data.train.length,
+      testImages,
+    },
     budget: { epochs: spec.epochs, batchSize: spec.batchSize, lr: spec.lr, steps },
-    epochs: [], valTop1: Number.NaN, valLoss: Number.NaN, valImages: data.val.length,
-    testTop1: Number.NaN, testLoss: Number.NaN, madds: cost.madds, params: cost.params, trainSeconds: 0,
+    epochs: [],
+    valTop1: Number.NaN,
+    valLoss: Number.NaN,
+    valImages: data.val.length,
+    testTop1: Number.NaN,
+    testLoss: Number.NaN,
+    madds: cost.madds,
+    params: cost.params,
+    trainSeconds: 0,
   };
 }
 
@@ -178,9 +261,13 @@ export async function standaloneStage(input: StandaloneStageInput): Promise<Grou
   const ctx: StandaloneContext = { gpu, cfg, space, data, dir: join(input.dir, "standalone"), log };
   try {
     const out: GroundTruthRecord[] = [];
-    for (const arch of input.archs) out.push(await retrainArch(ctx, arch, { reuse: true, resume: true, ...input.options }));
+    for (const arch of input.archs)
+      out.push(await retrainArch(ctx, arch, { reuse: true, resume: true, ...input.options }));
     log.info("stand-alone test accuracy:");
-    for (const r of out) log.info(`  ${r.arch} | test top-1 ${fmt(100 * r.testTop1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds`);
+    for (const r of out)
+      log.info(
+        `  ${r.arch} | test top-1 ${fmt(100 * r.testTop1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds`,
+      );
     return out;
   } finally {
     if (!input.gpu) gpu.destroy();

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { expectClose, randn, testGpu } from "../testing.ts";
 import { addRef, scaleRef } from "../reference/arith.ts";
-import { add, addInto, addIntoWith, addWith, scaleInto, scaleIntoWith, selectArithVec } from "./arith.ts";
+import {
+  add,
+  addInto,
+  addIntoWith,
+  addWith,
+  scaleInto,
+  scaleIntoWith,
+  selectArithVec,
+} from "./arith.ts";
 
 const gpu = await testGpu();
 const TOL = { atol: 1e-6, rtol: 1e-6 };

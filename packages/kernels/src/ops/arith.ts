@@ -28,7 +28,8 @@ function groupsFor(count: number, vec: number): number {
 }
 
 function checkVec(op: string, vec: 1 | 4, t: Tensor): void {
-  if (t.size % vec !== 0) throw new Error(`${op}: vec${vec} needs a multiple of ${vec} elements, got ${t.size}`);
+  if (t.size % vec !== 0)
+    throw new Error(`${op}: vec${vec} needs a multiple of ${vec} elements, got ${t.size}`);
 }
 
 /** out = a + b. `out` must not be `a` or `b` (use addInto). */
@@ -45,7 +46,11 @@ export function addWith(gpu: Gpu, vec: 1 | 4, a: Tensor, b: Tensor, out?: Tensor
     throw new Error(`add: out (${y.label}) aliases an input; use addInto for dst += src`);
   }
   const groups = groupsFor(a.size, vec);
-  gpu.dispatch(pipelineFor(gpu, "add", vec), { tensors: [a, b, y], params: [a.size / vec], groups });
+  gpu.dispatch(pipelineFor(gpu, "add", vec), {
+    tensors: [a, b, y],
+    params: [a.size / vec],
+    groups,
+  });
   return y;
 }
 
@@ -57,9 +62,14 @@ export function addInto(gpu: Gpu, dst: Tensor, src: Tensor): void {
 export function addIntoWith(gpu: Gpu, vec: 1 | 4, dst: Tensor, src: Tensor): void {
   expectShape("addInto", "src", src, dst.shape);
   checkVec("addInto", vec, dst);
-  if (src.buffer === dst.buffer) throw new Error(`addInto: src and dst are the same tensor (${dst.label})`);
+  if (src.buffer === dst.buffer)
+    throw new Error(`addInto: src and dst are the same tensor (${dst.label})`);
   const params = [dst.size / vec];
-  gpu.dispatch(pipelineFor(gpu, "add-into", vec), { tensors: [dst, src], params, groups: groupsFor(dst.size, vec) });
+  gpu.dispatch(pipelineFor(gpu, "add-into", vec), {
+    tensors: [dst, src],
+    params,
+    groups: groupsFor(dst.size, vec),
+  });
 }
 
 /** dst *= s. */
@@ -70,5 +80,9 @@ export function scaleInto(gpu: Gpu, dst: Tensor, s: number): void {
 export function scaleIntoWith(gpu: Gpu, vec: 1 | 4, dst: Tensor, s: number): void {
   checkVec("scaleInto", vec, dst);
   const params = [dst.size / vec, f32(s)];
-  gpu.dispatch(pipelineFor(gpu, "scale-into", vec), { tensors: [dst], params, groups: groupsFor(dst.size, vec) });
+  gpu.dispatch(pipelineFor(gpu, "scale-into", vec), {
+    tensors: [dst],
+    params,
+    groups: groupsFor(dst.size, vec),
+  });
 }

@@ -1,11 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
 import {
-  batchNormBackwardRef, batchNormInferRef, batchNormStatsRef, batchNormTrainRef,
+  batchNormBackwardRef,
+  batchNormInferRef,
+  batchNormStatsRef,
+  batchNormTrainRef,
 } from "../reference/batchnorm.ts";
 import {
-  batchNormBackward, batchNormInfer, batchNormStats, batchNormTrain,
-  forceBatchNormVariant, type BnVariant,
+  batchNormBackward,
+  batchNormInfer,
+  batchNormStats,
+  batchNormTrain,
+  forceBatchNormVariant,
+  type BnVariant,
 } from "./batchnorm.ts";
 import type { Gpu } from "../runtime/gpu.ts";
 
@@ -44,7 +51,13 @@ function upload(g: Gpu, shape: number[], d: Inputs) {
 }
 
 const SHAPES: number[][] = [
-  [2, 3, 5, 7], [1, 3, 3, 8], [3, 5, 5, 12], [1, 37, 41, 16], [1, 19, 23, 3], [9, 6], [2, 1, 1, 4],
+  [2, 3, 5, 7],
+  [1, 3, 3, 8],
+  [3, 5, 5, 12],
+  [1, 37, 41, 16],
+  [1, 19, 23, 3],
+  [9, 6],
+  [2, 1, 1, 4],
 ];
 const VARIANTS: BnVariant[] = ["naive", "scalar", "vec4"];
 
@@ -71,8 +84,15 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
           const { y, saved } = batchNormTrain(g, t.x, t.p, opts);
           const dgamma = g.tensor([C], new Float32Array(C).fill(1), "dgamma");
           const dbeta = g.tensor([C], new Float32Array(C).fill(-1), "dbeta");
-          const dx = batchNormBackward(g, t.x, t.dy, t.p, saved, { dgamma, dbeta },
-            { relu6, accumulate: true });
+          const dx = batchNormBackward(
+            g,
+            t.x,
+            t.dy,
+            t.p,
+            saved,
+            { dgamma, dbeta },
+            { relu6, accumulate: true },
+          );
           const stats = batchNormStats(g, t.x);
 
           expectClose("y", await g.read(y), ref.y, TOL);
@@ -81,17 +101,45 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
           expectClose("runningMean", await g.read(t.p.runningMean), ref.runningMean, TOL);
           expectClose("runningVar", await g.read(t.p.runningVar), ref.runningVar, TOL);
           expectClose("dx", await g.read(dx), back.dx, { atol: 1e-3, rtol: 1e-3 });
-          expectClose("dgamma (accumulated)", await g.read(dgamma), back.dgamma.map((v) => v + 1), { atol: 2e-3, rtol: 1e-3 });
-          expectClose("dbeta (accumulated)", await g.read(dbeta), back.dbeta.map((v) => v - 1), { atol: 2e-3, rtol: 1e-3 });
+          expectClose(
+            "dgamma (accumulated)",
+            await g.read(dgamma),
+            back.dgamma.map((v) => v + 1),
+            { atol: 2e-3, rtol: 1e-3 },
+          );
+          expectClose(
+            "dbeta (accumulated)",
+            await g.read(dbeta),
+            back.dbeta.map((v) => v - 1),
+            { atol: 2e-3, rtol: 1e-3 },
+          );
           expectClose("stats.mean", await g.read(stats.mean), ref.mean, TOL);
           expectClose("stats.variance", await g.read(stats.variance), ref.variance, TOL);
 
           // Inference reads the updated running stats.
           const yi = batchNormInfer(g, t.x, t.p, { eps: 1e-5, relu6 });
           const running = { ...d, runningMean: ref.runningMean, runningVar: ref.runningVar };
-          expectClose("y infer", await g.read(yi), batchNormInferRef(d.x, M, C, running, opts), TOL);
-          for (const v of [y, dx, dgamma, dbeta, yi, saved.mean, saved.invStd, stats.mean,
-            stats.variance, t.x, t.dy, ...Object.values(t.p)]) v.dispose();
+          expectClose(
+            "y infer",
+            await g.read(yi),
+            batchNormInferRef(d.x, M, C, running, opts),
+            TOL,
+          );
+          for (const v of [
+            y,
+            dx,
+            dgamma,
+            dbeta,
+            yi,
+            saved.mean,
+            saved.invStd,
+            stats.mean,
+            stats.variance,
+            t.x,
+            t.dy,
+            ...Object.values(t.p),
+          ])
+            v.dispose();
         });
       }
     }
@@ -130,14 +178,33 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
     const { y, saved } = batchNormTrain(g, t.x, t.p, opts);
     const dgamma = g.tensor([5], new Float32Array(5).fill(100));
     const dbeta = g.tensor([5], new Float32Array(5).fill(100));
-    const dx = batchNormBackward(g, t.x, t.dy, t.p, saved, { dgamma, dbeta }, { accumulate: false });
+    const dx = batchNormBackward(
+      g,
+      t.x,
+      t.dy,
+      t.p,
+      saved,
+      { dgamma, dbeta },
+      { accumulate: false },
+    );
     const back = batchNormBackwardRef(d.x, d.dy, 18, 5, d, opts);
     expectClose("dgamma", await g.read(dgamma), back.dgamma, { atol: 1e-3, rtol: 1e-3 });
     expectClose("dbeta", await g.read(dbeta), back.dbeta, { atol: 1e-3, rtol: 1e-3 });
     // updateRunning: false leaves the running stats alone.
     expectClose("runningMean", await g.read(t.p.runningMean), d.runningMean, { atol: 0, rtol: 0 });
     expectClose("runningVar", await g.read(t.p.runningVar), d.runningVar, { atol: 0, rtol: 0 });
-    for (const v of [y, dx, dgamma, dbeta, saved.mean, saved.invStd, t.x, t.dy, ...Object.values(t.p)]) v.dispose();
+    for (const v of [
+      y,
+      dx,
+      dgamma,
+      dbeta,
+      saved.mean,
+      saved.invStd,
+      t.x,
+      t.dy,
+      ...Object.values(t.p),
+    ])
+      v.dispose();
   });
 
   it("batchnorm rejects bad shapes", () => {
@@ -145,11 +212,13 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
     const d = inputs(6, 3, 1);
     const t = upload(g, [2, 3, 3], d);
     const bad = g.zeros([4]);
-    expect(() => batchNormTrain(g, t.x, { ...t.p, gamma: bad }, { momentum: 0.1, eps: 1e-5 }))
-      .toThrow(/batchNormTrain: gamma has shape \[4\], expected \[3\]/);
+    expect(() =>
+      batchNormTrain(g, t.x, { ...t.p, gamma: bad }, { momentum: 0.1, eps: 1e-5 }),
+    ).toThrow(/batchNormTrain: gamma has shape \[4\], expected \[3\]/);
     const one = g.zeros([1, 3]);
-    expect(() => batchNormTrain(g, one, t.p, { momentum: 0.1, eps: 1e-5 }))
-      .toThrow(/more than one value per channel/);
+    expect(() => batchNormTrain(g, one, t.p, { momentum: 0.1, eps: 1e-5 })).toThrow(
+      /more than one value per channel/,
+    );
     forceBatchNormVariant("vec4");
     expect(() => batchNormStats(g, t.x)).toThrow(/vec4 variant needs C % 4 == 0, got C=3/);
     for (const v of [bad, one, t.x, t.dy, ...Object.values(t.p)]) v.dispose();
@@ -185,4 +254,3 @@ describe("batch norm reference", () => {
     });
   }
 });
-

@@ -150,12 +150,18 @@ function recordApply(gpu: Gpu, x: Tensor, coef: Tensor, y: Tensor, pl: Plan, rel
  * style with the unbiased variance. `y` must not alias `x`.
  */
 export function batchNormTrain(
-  gpu: Gpu, x: Tensor, p: BnParams, opts: BnTrainOptions, y?: Tensor,
+  gpu: Gpu,
+  x: Tensor,
+  p: BnParams,
+  opts: BnTrainOptions,
+  y?: Tensor,
 ): { y: Tensor; saved: BnSaved } {
   const pl = plan("batchNormTrain", x);
   checkParams("batchNormTrain", p, pl.C);
   if (pl.M < 2) {
-    throw new Error(`batchNormTrain: need more than one value per channel, x is ${shapeStr(x.shape)}`);
+    throw new Error(
+      `batchNormTrain: need more than one value per channel, x is ${shapeStr(x.shape)}`,
+    );
   }
   const out = y ?? gpu.empty(x.shape, "batchnorm.y");
   expectShape("batchNormTrain", "y", out, x.shape);
@@ -180,8 +186,11 @@ export function batchNormTrain(
 
 /** Inference-mode batch norm with the running stats. `y` must not alias `x`. */
 export function batchNormInfer(
-  gpu: Gpu, x: Tensor, p: BnParams,
-  opts: { readonly eps: number; readonly relu6?: boolean }, y?: Tensor,
+  gpu: Gpu,
+  x: Tensor,
+  p: BnParams,
+  opts: { readonly eps: number; readonly relu6?: boolean },
+  y?: Tensor,
 ): Tensor {
   const pl = plan("batchNormInfer", x);
   checkParams("batchNormInfer", p, pl.C);
@@ -204,26 +213,40 @@ export function batchNormInfer(
  * Writes (accumulate: false) or adds to (true) grads.dgamma and grads.dbeta.
  */
 export function batchNormBackward(
-  gpu: Gpu, x: Tensor, dy: Tensor, p: BnParams, saved: BnSaved,
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  p: BnParams,
+  saved: BnSaved,
   grads: { readonly dgamma: Tensor; readonly dbeta: Tensor },
-  opts: { readonly relu6?: boolean; readonly accumulate: boolean }, dx?: Tensor,
+  opts: { readonly relu6?: boolean; readonly accumulate: boolean },
+  dx?: Tensor,
 ): Tensor {
   const op = "batchNormBackward";
   const pl = plan(op, x);
   checkParams(op, p, pl.C);
   expectShape(op, "dy", dy, x.shape);
-  for (const [name, t] of [["saved.mean", saved.mean], ["saved.invStd", saved.invStd],
-    ["dgamma", grads.dgamma], ["dbeta", grads.dbeta]] as const) expectShape(op, name, t, [pl.C]);
+  for (const [name, t] of [
+    ["saved.mean", saved.mean],
+    ["saved.invStd", saved.invStd],
+    ["dgamma", grads.dgamma],
+    ["dbeta", grads.dbeta],
+  ] as const)
+    expectShape(op, name, t, [pl.C]);
   const out = dx ?? gpu.empty(x.shape, "batchnorm.dx");
   expectShape(op, "dx", out, x.shape);
   const relu6 = opts.relu6 ?? false;
-  const code = fillTemplate("batchnorm.backward", wgsl("batchnorm.backward.wgsl"), { T: typeOf(pl) });
+  const code = fillTemplate("batchnorm.backward", wgsl("batchnorm.backward.wgsl"), {
+    T: typeOf(pl),
+  });
   const suffix = `${pl.variant}${relu6 ? ".relu6" : ""}`;
 
   // Pass 1: chunk sums of g and g * xhat.
   const part = gpu.empty([2, pl.chunks, pl.C], "batchnorm.dpart");
   const partial = gpu.pipeline({
-    name: `batchnorm.backward.partial.${suffix}`, code, entryPoint: "partial",
+    name: `batchnorm.backward.partial.${suffix}`,
+    code,
+    entryPoint: "partial",
     constants: { WG: CONFIG.WG, RELU6: relu6 ? 1 : 0 },
   });
   gpu.dispatch(partial, {
@@ -242,10 +265,16 @@ export function batchNormBackward(
 
   // Pass 3: dx, element-wise.
   const apply = gpu.pipeline({
-    name: `batchnorm.backward.apply.${suffix}`, code, entryPoint: "apply",
+    name: `batchnorm.backward.apply.${suffix}`,
+    code,
+    entryPoint: "apply",
     constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS, RELU6: relu6 ? 1 : 0 },
   });
-  gpu.dispatch(apply, { tensors: [x, dy, coef, out], params: [pl.M, pl.cols, 0, 0], groups: applyGroups(pl) });
+  gpu.dispatch(apply, {
+    tensors: [x, dy, coef, out],
+    params: [pl.M, pl.cols, 0, 0],
+    groups: applyGroups(pl),
+  });
   part.dispose();
   coef.dispose();
   return out;

@@ -8,16 +8,35 @@ import { Rng } from "../rng.ts";
 import { dot, expectClose, finiteDiff, testGpu, type Tolerance } from "../testing.ts";
 import type { Shape } from "../runtime/tensor.ts";
 import { addRef } from "../reference/arith.ts";
-import { batchNormBackwardRef, batchNormTrainRef, type BnRefParams } from "../reference/batchnorm.ts";
-import { dwconvBackwardInputRef, dwconvBackwardWeightRef, dwconvOutSize, dwconvRef } from "../reference/dwconv.ts";
+import {
+  batchNormBackwardRef,
+  batchNormTrainRef,
+  type BnRefParams,
+} from "../reference/batchnorm.ts";
+import {
+  dwconvBackwardInputRef,
+  dwconvBackwardWeightRef,
+  dwconvOutSize,
+  dwconvRef,
+} from "../reference/dwconv.ts";
 import { linearBackwardInputRef, linearBackwardParamsRef, linearRef } from "../reference/linear.ts";
 import { globalAvgPoolBackwardRef, globalAvgPoolRef } from "../reference/pool.ts";
 import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
 import {
-  channelScaleBackwardRef, channelScaleRef, reluBackwardRef, reluRef, sigmoidBackwardRef, sigmoidRef,
+  channelScaleBackwardRef,
+  channelScaleRef,
+  reluBackwardRef,
+  reluRef,
+  sigmoidBackwardRef,
+  sigmoidRef,
 } from "../reference/se.ts";
 import {
-  MbconvBlock, mbconvLabel, mbconvOutShape, mbconvParamShapes, mbconvResidual, type MbconvSpec,
+  MbconvBlock,
+  mbconvLabel,
+  mbconvOutShape,
+  mbconvParamShapes,
+  mbconvResidual,
+  type MbconvSpec,
 } from "../../bench/mbconv.ts";
 
 type Values = Map<string, Float64Array>;
@@ -29,8 +48,17 @@ interface RefPass {
   back(dy: ArrayLike<number>): { dx: Float64Array; grads: Values };
 }
 
-function spec(N: number, H: number, W: number, Cin: number, E: number, Cout: number,
-  K: number, S: number, R = 0): MbconvSpec {
+function spec(
+  N: number,
+  H: number,
+  W: number,
+  Cin: number,
+  E: number,
+  Cout: number,
+  K: number,
+  S: number,
+  R = 0,
+): MbconvSpec {
   return { N, H, W, Cin, E, Cout, K, S, R, momentum: 0.1, eps: 1e-5 };
 }
 
@@ -42,9 +70,15 @@ function initValues(s: MbconvSpec, seed: number): Values {
     const n = shape.reduce((a, b) => a * b, 1);
     const fanIn = name === "dw" ? s.K * s.K : shape.length === 2 ? shape[0] : 1;
     // bn1's larger gamma pushes some values past 6, so both ReLU6 kinks occur.
-    const [mean, std] = name.endsWith(".gamma") ? [name === "bn1.gamma" ? 2.5 : 1, 0.3]
-      : name.endsWith(".beta") || name.startsWith("se.b") ? [0, 0.2] : [0, 1 / Math.sqrt(fanIn)];
-    v.set(name, Float64Array.from(Float32Array.from({ length: n }, () => mean + std * rng.normal())));
+    const [mean, std] = name.endsWith(".gamma")
+      ? [name === "bn1.gamma" ? 2.5 : 1, 0.3]
+      : name.endsWith(".beta") || name.startsWith("se.b")
+        ? [0, 0.2]
+        : [0, 1 / Math.sqrt(fanIn)];
+    v.set(
+      name,
+      Float64Array.from(Float32Array.from({ length: n }, () => mean + std * rng.normal())),
+    );
   }
   return v;
 }
@@ -56,8 +90,10 @@ function randomF32(n: number, seed: number): Float64Array {
 
 function bnRefParams(C: number, p: Values, bn: string): BnRefParams {
   return {
-    gamma: p.get(`${bn}.gamma`)!, beta: p.get(`${bn}.beta`)!,
-    runningMean: new Float64Array(C), runningVar: new Float64Array(C).fill(1),
+    gamma: p.get(`${bn}.gamma`)!,
+    beta: p.get(`${bn}.beta`)!,
+    runningMean: new Float64Array(C),
+    runningVar: new Float64Array(C).fill(1),
   };
 }
 
@@ -94,8 +130,15 @@ function blockRef(s: MbconvSpec, p: Values, x: Float64Array): RefPass {
 
   const back = (dy: ArrayLike<number>): { dx: Float64Array; grads: Values } => {
     const grads: Values = new Map();
-    const bnBack = (name: string, h: Float64Array, d: ArrayLike<number>, M: number, C: number,
-      q: BnRefParams, relu6: boolean): Float64Array => {
+    const bnBack = (
+      name: string,
+      h: Float64Array,
+      d: ArrayLike<number>,
+      M: number,
+      C: number,
+      q: BnRefParams,
+      relu6: boolean,
+    ): Float64Array => {
       const r = batchNormBackwardRef(h, d, M, C, q, { eps, relu6 });
       grads.set(`${name}.gamma`, r.dgamma);
       grads.set(`${name}.beta`, r.dbeta);
@@ -135,13 +178,13 @@ const gpu = await testGpu();
 const TOL: Tolerance = { atol: 2e-4, rtol: 2e-3 };
 
 const SHAPES: readonly MbconvSpec[] = [
-  spec(2, 3, 3, 2, 4, 2, 3, 1, 2),     // the finite-difference shape, with SE
-  spec(1, 7, 5, 3, 9, 3, 3, 1),        // N1, odd H and W, C not a multiple of 4
-  spec(2, 9, 7, 4, 12, 8, 5, 2),       // stride 2, vec4 channels, rows not a tile multiple
-  spec(2, 6, 6, 8, 24, 8, 7, 1, 6),    // K7, residual, SE
-  spec(3, 5, 5, 5, 15, 6, 3, 2, 4),    // stride 2 with SE, odd channels
-  spec(1, 11, 9, 6, 18, 6, 5, 1),      // K5 residual, H and W larger than a tile
-  spec(2, 8, 8, 8, 48, 12, 7, 2),      // K7 stride 2
+  spec(2, 3, 3, 2, 4, 2, 3, 1, 2), // the finite-difference shape, with SE
+  spec(1, 7, 5, 3, 9, 3, 3, 1), // N1, odd H and W, C not a multiple of 4
+  spec(2, 9, 7, 4, 12, 8, 5, 2), // stride 2, vec4 channels, rows not a tile multiple
+  spec(2, 6, 6, 8, 24, 8, 7, 1, 6), // K7, residual, SE
+  spec(3, 5, 5, 5, 15, 6, 3, 2, 4), // stride 2 with SE, odd channels
+  spec(1, 11, 9, 6, 18, 6, 5, 1), // K5 residual, H and W larger than a tile
+  spec(2, 8, 8, 8, 48, 12, 7, 2), // K7 stride 2
 ];
 
 describe.runIf(gpu)("mbconv block on the GPU vs the composed float64 reference", () => {
@@ -152,7 +195,10 @@ describe.runIf(gpu)("mbconv block on the GPU vs the composed float64 reference",
       const p = initValues(s, seed);
       const x = randomF32(s.N * s.H * s.W * s.Cin, seed + 1);
       const outShape = mbconvOutShape(s);
-      const r = randomF32(outShape.reduce((a, b) => a * b, 1), seed + 2);
+      const r = randomF32(
+        outShape.reduce((a, b) => a * b, 1),
+        seed + 2,
+      );
       const ref = blockRef(s, p, x);
       const refBack = ref.back(r);
 
@@ -167,7 +213,12 @@ describe.runIf(gpu)("mbconv block on the GPU vs the composed float64 reference",
       expectClose(`y ${mbconvLabel(s)}`, await g.read(pass.y), ref.y, TOL);
       expectClose(`dx ${mbconvLabel(s)}`, await g.read(dx), refBack.dx, TOL);
       for (const [name] of mbconvParamShapes(s)) {
-        expectClose(`d${name} ${mbconvLabel(s)}`, await g.read(block.g.get(name)!), refBack.grads.get(name)!, TOL);
+        expectClose(
+          `d${name} ${mbconvLabel(s)}`,
+          await g.read(block.g.get(name)!),
+          refBack.grads.get(name)!,
+          TOL,
+        );
       }
       for (const [name, v] of ref.running) {
         expectClose(`${name} ${mbconvLabel(s)}`, await g.read(block.w.get(name)!), v, TOL);
@@ -195,7 +246,12 @@ describe.runIf(gpu)("mbconv block on the GPU vs the composed float64 reference",
       dx.dispose();
     }
     for (const name of ["expand", "dw", "project", "bn1.gamma", "bn3.beta"]) {
-      expectClose(`2x d${name}`, await g.read(block.g.get(name)!), refBack.grads.get(name)!.map((v) => 2 * v), TOL);
+      expectClose(
+        `2x d${name}`,
+        await g.read(block.g.get(name)!),
+        refBack.grads.get(name)!.map((v) => 2 * v),
+        TOL,
+      );
     }
     xt.dispose();
     dy.dispose();
@@ -212,11 +268,21 @@ describe("mbconv block reference", () => {
     const { dx, grads } = blockRef(s, p, x).back(r);
     const tol = { atol: 1e-6, rtol: 1e-4 };
     const loss = (): number => dot(blockRef(s, p, x).y, r);
-    expectClose("fd dx", dx, finiteDiff(() => loss(), x), tol);
+    expectClose(
+      "fd dx",
+      dx,
+      finiteDiff(() => loss(), x),
+      tol,
+    );
     for (const [name, shape] of mbconvParamShapes(s)) {
       const v = p.get(name)!;
       expect(v.length).toBe((shape as Shape).reduce((a, b) => a * b, 1));
-      expectClose(`fd d${name}`, grads.get(name)!, finiteDiff(() => loss(), v), tol);
+      expectClose(
+        `fd d${name}`,
+        grads.get(name)!,
+        finiteDiff(() => loss(), v),
+        tol,
+      );
     }
   });
 

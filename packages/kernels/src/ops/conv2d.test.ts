@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
 import {
-  conv2dBackwardInputRef, conv2dBackwardWeightRef, conv2dOutDims, conv2dRef, type Conv2dDims,
+  conv2dBackwardInputRef,
+  conv2dBackwardWeightRef,
+  conv2dOutDims,
+  conv2dRef,
+  type Conv2dDims,
 } from "../reference/conv2d.ts";
 import {
-  conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dBackwardWeightWith,
-  conv2dForwardWith, selectConv2dVariant, type Conv2dVariant,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dBackwardWeightWith,
+  conv2dForwardWith,
+  selectConv2dVariant,
+  type Conv2dVariant,
 } from "./conv2d.ts";
 
 const gpu = await testGpu();
@@ -60,7 +69,12 @@ describe.runIf(gpu)("conv2d on the GPU", () => {
         expectClose("dx", await g.read(dx), conv2dBackwardInputRef(dys, ws, d), TOL);
         const dwRef = conv2dBackwardWeightRef(xs, dys, d);
         expectClose("dw", await g.read(dw), dwRef, TOL);
-        expectClose("dw accumulate", await g.read(dwAcc), dwRef.map((e, i) => e + dw0[i]), TOL);
+        expectClose(
+          "dw accumulate",
+          await g.read(dwAcc),
+          dwRef.map((e, i) => e + dw0[i]),
+          TOL,
+        );
         for (const t of [x, w, dy, y, dw, dwAcc, dx]) t.dispose();
       });
     }
@@ -113,9 +127,13 @@ describe.runIf(gpu)("conv2d on the GPU", () => {
     const w4 = g.zeros([4, 4, 3, 8]);
     const w3 = g.zeros([3, 3, 3, 8]);
     const wBad = g.zeros([3, 3, 1, 8]);
-    expect(() => conv2d(g, x, w4, { stride: 1 })).toThrow(/conv2d: w has shape \[4, 4, 3, 8\]; kernel must be KxK with K in/);
+    expect(() => conv2d(g, x, w4, { stride: 1 })).toThrow(
+      /conv2d: w has shape \[4, 4, 3, 8\]; kernel must be KxK with K in/,
+    );
     expect(() => conv2d(g, x, w3, { stride: 3 })).toThrow(/conv2d: stride 3 unsupported/);
-    expect(() => conv2d(g, x, wBad, { stride: 1 })).toThrow(/conv2d: input shape \[1, 8, 8, 3\] does not match w \[3, 3, 1, 8\]/);
+    expect(() => conv2d(g, x, wBad, { stride: 1 })).toThrow(
+      /conv2d: input shape \[1, 8, 8, 3\] does not match w \[3, 3, 1, 8\]/,
+    );
     const dy = g.zeros([1, 8, 8, 8]);
     expect(() => conv2dBackwardInput(g, dy, w3, { stride: 2, inputShape: x.shape })).toThrow(
       /conv2dBackwardInput: dy has shape \[1, 8, 8, 8\], expected \[1, 4, 4, 8\]/,

@@ -46,16 +46,30 @@ function geometry(op: string, inShape: readonly number[], w: Tensor, stride: num
   expectRank(op, "w", w, 4);
   const [k, k2, ci, co] = w.shape;
   if (k !== k2 || !KERNEL_SIZES.includes(k)) {
-    throw new Error(`${op}: w has shape ${shapeStr(w.shape)}; kernel must be KxK with K in {${KERNEL_SIZES.join(", ")}}`);
+    throw new Error(
+      `${op}: w has shape ${shapeStr(w.shape)}; kernel must be KxK with K in {${KERNEL_SIZES.join(", ")}}`,
+    );
   }
   if (!STRIDES.includes(stride)) {
     throw new Error(`${op}: stride ${stride} unsupported; use ${STRIDES.join(" or ")}`);
   }
   if (inShape.length !== 4 || inShape[3] !== ci) {
-    throw new Error(`${op}: input shape ${shapeStr(inShape)} does not match w ${shapeStr(w.shape)} (expected [N, H, W, ${ci}])`);
+    throw new Error(
+      `${op}: input shape ${shapeStr(inShape)} does not match w ${shapeStr(w.shape)} (expected [N, H, W, ${ci}])`,
+    );
   }
   const [n, h, wd] = inShape;
-  return { N: n, H: h, W: wd, CI: ci, CO: co, OH: conv2dOutSize(h, k, stride), OW: conv2dOutSize(wd, k, stride), K: k, S: stride };
+  return {
+    N: n,
+    H: h,
+    W: wd,
+    CI: ci,
+    CO: co,
+    OH: conv2dOutSize(h, k, stride),
+    OW: conv2dOutSize(wd, k, stride),
+    K: k,
+    S: stride,
+  };
 }
 
 function shapeParams(g: Geometry): number[] {
@@ -81,7 +95,12 @@ export function conv2d(gpu: Gpu, x: Tensor, w: Tensor, opts: Conv2dOptions, y?: 
 
 /** Records the forward with an explicit variant (tests use every one). */
 export function conv2dForwardWith(
-  gpu: Gpu, variant: Conv2dVariant, x: Tensor, w: Tensor, y: Tensor, opts: Conv2dOptions,
+  gpu: Gpu,
+  variant: Conv2dVariant,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  opts: Conv2dOptions,
 ): void {
   const g = geometry("conv2d", x.shape, w, opts.stride);
   expectShape("conv2d", "y", y, [g.N, g.OH, g.OW, g.CO]);
@@ -95,9 +114,8 @@ export function conv2dForwardWith(
     constants: { WG: CONV2D_CONFIG.WG, K: g.K, S: g.S },
   });
   // vec4: one invocation per four pixels of a row and one vec4 of channels.
-  const inv = variant === "vec4"
-    ? g.N * g.OH * Math.ceil(g.OW / 4) * (g.CO / 4)
-    : g.N * g.OH * g.OW * g.CO;
+  const inv =
+    variant === "vec4" ? g.N * g.OH * Math.ceil(g.OW / 4) * (g.CO / 4) : g.N * g.OH * g.OW * g.CO;
   gpu.dispatch(pipe, { tensors: [x, w, y], params: shapeParams(g), groups: groups(inv) });
 }
 
@@ -105,8 +123,11 @@ export function conv2dForwardWith(
 
 /** dx[inputShape] = gradient of the input given dy[N, OH, OW, Co]. */
 export function conv2dBackwardInput(
-  gpu: Gpu, dy: Tensor, w: Tensor,
-  opts: Conv2dOptions & { readonly inputShape: readonly number[] }, dx?: Tensor,
+  gpu: Gpu,
+  dy: Tensor,
+  w: Tensor,
+  opts: Conv2dOptions & { readonly inputShape: readonly number[] },
+  dx?: Tensor,
 ): Tensor {
   const op = "conv2dBackwardInput";
   const g = geometry(op, opts.inputShape, w, opts.stride);
@@ -126,7 +147,12 @@ export function conv2dBackwardInput(
 
 /** dw[K, K, Ci, Co] = gradient of the weight; added to dw when `accumulate`. */
 export function conv2dBackwardWeight(
-  gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, opts: Conv2dOptions, accumulate: boolean,
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  opts: Conv2dOptions,
+  accumulate: boolean,
 ): void {
   const g = geometry("conv2dBackwardWeight", x.shape, dw, opts.stride);
   conv2dBackwardWeightWith(gpu, selectConv2dVariant(g.CO), x, dy, dw, opts, accumulate);
@@ -134,8 +160,13 @@ export function conv2dBackwardWeight(
 
 /** Records the weight gradient with an explicit variant ("vec4" means split + reduce). */
 export function conv2dBackwardWeightWith(
-  gpu: Gpu, variant: Conv2dVariant, x: Tensor, dy: Tensor, dw: Tensor,
-  opts: Conv2dOptions, accumulate: boolean,
+  gpu: Gpu,
+  variant: Conv2dVariant,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  opts: Conv2dOptions,
+  accumulate: boolean,
 ): void {
   const op = "conv2dBackwardWeight";
   const g = geometry(op, x.shape, dw, opts.stride);
@@ -144,17 +175,28 @@ export function conv2dBackwardWeightWith(
   const constants = { WG: CONV2D_CONFIG.WG, K: g.K, S: g.S };
   const rows = g.N * g.OH * g.OW;
   if (variant === "naive") {
-    const pipe = gpu.pipeline({ name: `conv2d.backward-weight.naive.k${g.K}s${g.S}`, code, entryPoint: "naive", constants });
+    const pipe = gpu.pipeline({
+      name: `conv2d.backward-weight.naive.k${g.K}s${g.S}`,
+      code,
+      entryPoint: "naive",
+      constants,
+    });
     const params = [...shapeParams(g), 0, 0, accumulate ? 1 : 0];
     gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups: groups(dw.size) });
     return;
   }
-  if (g.CO % 4 !== 0) throw new Error(`conv2d.backward-weight.split: needs Co a multiple of 4, got ${g.CO}`);
+  if (g.CO % 4 !== 0)
+    throw new Error(`conv2d.backward-weight.split: needs Co a multiple of 4, got ${g.CO}`);
 
   // Partial sums per slice of output pixels, then the shared ordered reduce.
   const { slices, rows: perSlice } = pwconvSlices(rows);
   const part = gpu.empty([slices, ...dw.shape], "conv2d.dw.partial");
-  const pipe = gpu.pipeline({ name: `conv2d.backward-weight.split.k${g.K}s${g.S}`, code, entryPoint: "split", constants });
+  const pipe = gpu.pipeline({
+    name: `conv2d.backward-weight.split.k${g.K}s${g.S}`,
+    code,
+    entryPoint: "split",
+    constants,
+  });
   const params = [...shapeParams(g), perSlice, slices, 0];
   gpu.dispatch(pipe, { tensors: [x, dy, part], params, groups: groups((dw.size / 4) * slices) });
   recordSliceReduce(gpu, part, dw, slices, accumulate);

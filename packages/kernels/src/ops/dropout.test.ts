@@ -9,7 +9,12 @@ describe.runIf(gpu)("dropout on the GPU", () => {
   afterEach(() => forceDropoutVariant(null));
 
   for (const variant of ["scalar", "vec4"] as DropoutVariant[]) {
-    for (const [count, rate, seed] of [[8, 0.5, 1], [1000, 0.2, 7], [4096, 0.5, 123456789], [20000, 0.9, -3]]) {
+    for (const [count, rate, seed] of [
+      [8, 0.5, 1],
+      [1000, 0.2, 7],
+      [4096, 0.5, 123456789],
+      [20000, 0.9, -3],
+    ]) {
       it(`dropout ${variant} count${count} rate${rate} seed${seed}`, async () => {
         const g = gpu!;
         forceDropoutVariant(variant);
@@ -30,9 +35,18 @@ describe.runIf(gpu)("dropout on the GPU", () => {
     const g = gpu!;
     const xs = Float32Array.from([1, 2, 3, 4, 5, 6, 7]);
     const x = g.tensor([7], xs);
-    expectClose("count7", await g.read(dropout(g, x, { rate: 0.3, seed: 5 })), dropoutRef(xs, 0.3, 5));
-    expectClose("rate0", await g.read(dropout(g, x, { rate: 0, seed: 5 })), xs, { atol: 0, rtol: 0 });
-    expect(() => dropout(g, x, { rate: 1, seed: 5 })).toThrow(/dropout: rate must be in \[0, 1\), got 1/);
+    expectClose(
+      "count7",
+      await g.read(dropout(g, x, { rate: 0.3, seed: 5 })),
+      dropoutRef(xs, 0.3, 5),
+    );
+    expectClose("rate0", await g.read(dropout(g, x, { rate: 0, seed: 5 })), xs, {
+      atol: 0,
+      rtol: 0,
+    });
+    expect(() => dropout(g, x, { rate: 1, seed: 5 })).toThrow(
+      /dropout: rate must be in \[0, 1\), got 1/,
+    );
     x.dispose();
   });
 });

@@ -47,14 +47,18 @@ function record(gpu: Gpu, op: string, src: Tensor, opts: DropoutOptions, dst: Te
   if (!(opts.rate >= 0 && opts.rate < 1)) {
     throw new Error(`${op}: rate must be in [0, 1), got ${opts.rate}`);
   }
-  if (!Number.isInteger(opts.seed)) throw new Error(`${op}: seed must be an integer, got ${opts.seed}`);
+  if (!Number.isInteger(opts.seed))
+    throw new Error(`${op}: seed must be an integer, got ${opts.seed}`);
   if (src.size === 0) return dst;
   const v = selectDropoutVariant(src.size);
   const count = v === "vec4" ? src.size / 4 : src.size;
   const file = "dropout.forward.wgsl";
   const pipe = gpu.pipeline({
     name: `dropout.forward.${v}`,
-    code: fillTemplate(file, wgsl(file), { T: v === "vec4" ? "vec4<f32>" : "f32", MASK_ARGS: MASK_ARGS[v] }),
+    code: fillTemplate(file, wgsl(file), {
+      T: v === "vec4" ? "vec4<f32>" : "f32",
+      MASK_ARGS: MASK_ARGS[v],
+    }),
     entryPoint: "apply",
     constants: { WG: CONFIG.WG, PER: CONFIG.PER },
   });

@@ -35,7 +35,10 @@ const SHAPES: readonly DwconvGeometry[] = [
 ];
 
 function kernelsFor(C: number): DwconvKernel[] {
-  const ks: DwconvKernel[] = [{ variant: "naive", vec: 1 }, { variant: "tiled", vec: 1 }];
+  const ks: DwconvKernel[] = [
+    { variant: "naive", vec: 1 },
+    { variant: "tiled", vec: 1 },
+  ];
   if (C % 4 === 0) ks.push({ variant: "tiled", vec: 4 });
   return ks;
 }
@@ -58,7 +61,12 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
         const yShape = outShape(g);
         const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 1));
         const ws = Float32Array.from(randn(g.K * g.K * g.C, 2));
-        const dys = Float32Array.from(randn(yShape.reduce((a, b) => a * b), 3));
+        const dys = Float32Array.from(
+          randn(
+            yShape.reduce((a, b) => a * b),
+            3,
+          ),
+        );
         const dw0 = Float32Array.from(randn(ws.length, 4));
         const x = G.tensor([g.N, g.H, g.W, g.C], xs);
         const w = G.tensor([g.K, g.K, g.C], ws);
@@ -76,7 +84,12 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
         expectClose(`y ${tag}`, await G.read(y), dwconvRef(g, xs, ws), TOL);
         expectClose(`dx ${tag}`, await G.read(dx), dwconvBackwardInputRef(g, dys, ws), TOL);
         expectClose(`dw ${tag}`, await G.read(dwSet), dwRef, TOL);
-        expectClose(`dw accumulate ${tag}`, await G.read(dwAcc), dwRef.map((v, i) => v + dw0[i]), TOL);
+        expectClose(
+          `dw accumulate ${tag}`,
+          await G.read(dwAcc),
+          dwRef.map((v, i) => v + dw0[i]),
+          TOL,
+        );
         for (const t of [x, w, dy, dwSet, dwAcc, y, dx]) t.dispose();
       });
     }
@@ -96,7 +109,10 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
     const yRef = dwconvRef(g, xs, ws);
     expectClose("y", await G.read(y), yRef, TOL);
     expectClose("dx", await G.read(dx), dwconvBackwardInputRef(g, yRef, ws), TOL);
-    expectClose("dw", await G.read(dw), dwconvBackwardWeightRef(g, xs, yRef), { atol: 1e-3, rtol: 1e-4 });
+    expectClose("dw", await G.read(dw), dwconvBackwardWeightRef(g, xs, yRef), {
+      atol: 1e-3,
+      rtol: 1e-4,
+    });
     for (const t of [x, w, y, dx, dw]) t.dispose();
   });
 
@@ -106,7 +122,12 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
     const yShape = outShape(g);
     const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 7));
     const ws = Float32Array.from(randn(g.K * g.K * g.C, 8));
-    const r = Float32Array.from(randn(yShape.reduce((a, b) => a * b), 9));
+    const r = Float32Array.from(
+      randn(
+        yShape.reduce((a, b) => a * b),
+        9,
+      ),
+    );
     const x64 = Float64Array.from(xs);
     const w64 = Float64Array.from(ws);
     const fdX = finiteDiff((v) => dot(dwconvRef(g, v, w64), r), x64);
@@ -128,15 +149,19 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
     const w4 = G.zeros([4, 4, 8]);
     const w3 = G.zeros([3, 3, 8]);
     const w3c6 = G.zeros([3, 3, 6]);
-    expect(() => dwconv(G, x, w4, { stride: 1 })).toThrow(/dwconv: w has shape \[4, 4, 8\]; kernel size/);
+    expect(() => dwconv(G, x, w4, { stride: 1 })).toThrow(
+      /dwconv: w has shape \[4, 4, 8\]; kernel size/,
+    );
     expect(() => dwconv(G, x, w3, { stride: 3 })).toThrow(/dwconv: stride 3 unsupported/);
-    expect(() => dwconv(G, x, w3c6, { stride: 1 })).toThrow(/input shape \[1, 4, 4, 8\] does not match w \[3, 3, 6\]/);
+    expect(() => dwconv(G, x, w3c6, { stride: 1 })).toThrow(
+      /input shape \[1, 4, 4, 8\] does not match w \[3, 3, 6\]/,
+    );
     expect(() => dwconvBackwardInput(G, x, w3, { stride: 2, inputShape: [1, 4, 4, 8] })).toThrow(
       /dwconvBackwardInput: dy has shape \[1, 4, 4, 8\], expected \[1, 2, 2, 8\]/,
     );
-    expect(() => dwconvWith(G, { variant: "tiled", vec: 4 }, G.zeros([1, 4, 4, 6]), w3c6, { stride: 1 })).toThrow(
-      /vec4 kernel needs C % 4 == 0/,
-    );
+    expect(() =>
+      dwconvWith(G, { variant: "tiled", vec: 4 }, G.zeros([1, 4, 4, 6]), w3c6, { stride: 1 }),
+    ).toThrow(/vec4 kernel needs C % 4 == 0/);
     for (const t of [x, w4, w3, w3c6]) t.dispose();
   });
 });
@@ -149,11 +174,20 @@ describe("dwconv reference", () => {
     ]) {
       const x = randn(g.N * g.H * g.W * g.C, 11);
       const w = randn(g.K * g.K * g.C, 12);
-      const r = randn(outShape(g).reduce((a, b) => a * b), 13);
+      const r = randn(
+        outShape(g).reduce((a, b) => a * b),
+        13,
+      );
       const fdX = finiteDiff((v) => dot(dwconvRef(g, v, w), r), x);
       const fdW = finiteDiff((v) => dot(dwconvRef(g, x, v), r), w);
-      expectClose(`dx ${name(g)}`, dwconvBackwardInputRef(g, r, w), fdX, { atol: 1e-6, rtol: 1e-6 });
-      expectClose(`dw ${name(g)}`, dwconvBackwardWeightRef(g, x, r), fdW, { atol: 1e-6, rtol: 1e-6 });
+      expectClose(`dx ${name(g)}`, dwconvBackwardInputRef(g, r, w), fdX, {
+        atol: 1e-6,
+        rtol: 1e-6,
+      });
+      expectClose(`dw ${name(g)}`, dwconvBackwardWeightRef(g, x, r), fdW, {
+        atol: 1e-6,
+        rtol: 1e-6,
+      });
     }
   });
 

@@ -93,7 +93,13 @@ function kernelFor(g: Geometry, kernel: DwconvKernel): DwconvKernel {
 
 // Pipeline source named by pass, variant, tile and width, e.g.
 // `dwconv.forward.tiled4x4.vec4`.
-function source(file: string, pass: string, k: DwconvKernel, g: Geometry, sizes: Record<string, number>) {
+function source(
+  file: string,
+  pass: string,
+  k: DwconvKernel,
+  g: Geometry,
+  sizes: Record<string, number>,
+) {
   const vecName = k.vec === 4 ? "vec4" : "scalar";
   const tile = k.variant === "tiled" ? `${sizes.TILE_H ?? 1}x${sizes.TILE_W}` : "";
   return {

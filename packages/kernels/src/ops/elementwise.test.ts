@@ -25,7 +25,9 @@ describe.runIf(gpu)("relu6 on the GPU", () => {
     const g = gpu!;
     const x = g.zeros([2, 3]);
     const dy = g.zeros([3, 2]);
-    expect(() => relu6Backward(g, x, dy)).toThrow(/relu6Backward: dy has shape \[3, 2\], expected \[2, 3\]/);
+    expect(() => relu6Backward(g, x, dy)).toThrow(
+      /relu6Backward: dy has shape \[3, 2\], expected \[2, 3\]/,
+    );
     x.dispose();
     dy.dispose();
   });

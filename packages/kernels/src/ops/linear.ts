@@ -49,7 +49,12 @@ export function linearBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
 
 /** dw = x^T dy and db = column sums of dy; added to dw, db when `accumulate`. */
 export function linearBackwardParams(
-  gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, db: Tensor, accumulate: boolean,
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  db: Tensor,
+  accumulate: boolean,
 ): void {
   const op = "linearBackwardParams";
   const [n, ci, co] = checkParams(op, x, dw);
@@ -63,5 +68,9 @@ export function linearBackwardParams(
     entryPoint: "naive",
     constants: { WG: LINEAR_CONFIG.WG },
   });
-  gpu.dispatch(pipe, { tensors: [dy, db], params: [n, co, accumulate ? 1 : 0], groups: groups(co) });
+  gpu.dispatch(pipe, {
+    tensors: [dy, db],
+    params: [n, co, accumulate ? 1 : 0],
+    groups: groups(co),
+  });
 }

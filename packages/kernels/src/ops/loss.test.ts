@@ -18,7 +18,13 @@ function sum(a: ArrayLike<number>): number {
 }
 
 describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
-  const CASES: [number, number, number][] = [[1, 1, 0], [1, 10, 0.1], [7, 3, 0], [33, 100, 0.1], [130, 17, 0.2]];
+  const CASES: [number, number, number][] = [
+    [1, 1, 0],
+    [1, 10, 0.1],
+    [7, 3, 0],
+    [33, 100, 0.1],
+    [130, 17, 0.2],
+  ];
   for (const [N, K, eps] of CASES) {
     it(`cross-entropy N${N} K${K} smoothing${eps}`, async () => {
       const g = gpu!;
@@ -31,7 +37,10 @@ describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
       const dlogits = g.empty([N, K]);
       softmaxCrossEntropy(g, logits, labels, { smoothing: eps, stats, dlogits });
       expectClose("dlogits", await g.read(dlogits), ref.dlogits, { atol: 1e-6, rtol: 1e-4 });
-      expectClose("stats", await g.read(stats), [5 + sum(ref.loss), 2 + sum(ref.correct)], { atol: 1e-4, rtol: 1e-5 });
+      expectClose("stats", await g.read(stats), [5 + sum(ref.loss), 2 + sum(ref.correct)], {
+        atol: 1e-4,
+        rtol: 1e-5,
+      });
       for (const t of [logits, labels, stats, dlogits]) t.dispose();
     });
   }
@@ -81,8 +90,9 @@ describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
     const g = gpu!;
     const logits = g.zeros([4, 3]);
     const labels = g.zeros([3]);
-    expect(() => softmaxCrossEntropy(g, logits, labels, { smoothing: 0 }))
-      .toThrow(/softmaxCrossEntropy: labels has shape \[3\], expected \[4\]/);
+    expect(() => softmaxCrossEntropy(g, logits, labels, { smoothing: 0 })).toThrow(
+      /softmaxCrossEntropy: labels has shape \[3\], expected \[4\]/,
+    );
     logits.dispose();
     labels.dispose();
   });
@@ -97,7 +107,10 @@ describe("softmax cross-entropy reference", () => {
       const y = [4, 0, 2];
       const mean = (v: Float64Array) => sum(softmaxCrossEntropyRef(v, y, N, K, eps).loss) / N;
       const fd = finiteDiff(mean, z);
-      expectClose("dlogits fd", softmaxCrossEntropyRef(z, y, N, K, eps).dlogits, fd, { atol: 1e-8, rtol: 1e-6 });
+      expectClose("dlogits fd", softmaxCrossEntropyRef(z, y, N, K, eps).dlogits, fd, {
+        atol: 1e-8,
+        rtol: 1e-6,
+      });
     });
   }
 });

@@ -60,7 +60,9 @@ describe.runIf(gpu)("global average pooling on the GPU", () => {
     const g = gpu!;
     const x = g.zeros([2, 3, 3]);
     const dy = g.zeros([2, 5]);
-    expect(() => globalAvgPool(g, x)).toThrow(/globalAvgPool: input must be \[N, H, W, C\].*\[2, 3, 3\]/);
+    expect(() => globalAvgPool(g, x)).toThrow(
+      /globalAvgPool: input must be \[N, H, W, C\].*\[2, 3, 3\]/,
+    );
     expect(() => globalAvgPoolBackward(g, dy, [2, 3, 3, 4])).toThrow(
       /globalAvgPoolBackward: dy has shape \[2, 5\], expected \[2, 4\]/,
     );

@@ -1,12 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
+import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
 import {
-  pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef,
-} from "../reference/pwconv.ts";
-import {
-  pwconv, pwconvBackwardInput, pwconvBackwardInputWith, pwconvBackwardWeight,
-  pwconvBackwardWeightWith, pwconvForwardWith, pwconvSlices, selectPwconvVariant,
-  type PwconvPass, type PwconvVariant,
+  pwconv,
+  pwconvBackwardInput,
+  pwconvBackwardInputWith,
+  pwconvBackwardWeight,
+  pwconvBackwardWeightWith,
+  pwconvForwardWith,
+  pwconvSlices,
+  selectPwconvVariant,
+  type PwconvPass,
+  type PwconvVariant,
 } from "./pwconv.ts";
 
 const gpu = await testGpu();
@@ -36,7 +41,8 @@ describe.runIf(gpu)("pwconv on the GPU", () => {
     const M = lead.reduce((a, b) => a * b, 1);
     const passes: PwconvPass[] = ["forward", "backward-input", "backward-weight"];
     const variants: PwconvVariant[] = ["naive"];
-    if (passes.some((pass) => selectPwconvVariant(pass, ci, co) === "tiled")) variants.push("tiled");
+    if (passes.some((pass) => selectPwconvVariant(pass, ci, co) === "tiled"))
+      variants.push("tiled");
     for (const v of variants) {
       // Each pass runs this variant where the shape allows it, else naive.
       const pick = (pass: PwconvPass): PwconvVariant =>
@@ -113,7 +119,9 @@ describe.runIf(gpu)("pwconv on the GPU", () => {
     const dy = g.zeros([2, 3, 5]);
     const dw = g.zeros([8, 6]);
     expect(() => pwconv(g, x, w)).toThrow(/pwconv: w has shape \[4, 8\], expected \[8, Co\]/);
-    expect(() => pwconvBackwardInput(g, dy, w)).toThrow(/pwconvBackwardInput: w has shape \[4, 8\]/);
+    expect(() => pwconvBackwardInput(g, dy, w)).toThrow(
+      /pwconvBackwardInput: w has shape \[4, 8\]/,
+    );
     expect(() => pwconvBackwardWeight(g, x, dy, dw, false)).toThrow(
       /pwconvBackwardWeight: dw has shape \[8, 6\], expected \[8, 5\]/,
     );

@@ -77,7 +77,12 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor): Tensor {
 
 /** Records the forward GEMM with an explicit variant (tests use every one). */
 export function pwconvForwardWith(
-  gpu: Gpu, variant: PwconvVariant, x: Tensor, w: Tensor, y: Tensor, g: Gemm,
+  gpu: Gpu,
+  variant: PwconvVariant,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  g: Gemm,
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
@@ -114,12 +119,19 @@ export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
 
 /** Records the backward-input GEMM with an explicit variant. */
 export function pwconvBackwardInputWith(
-  gpu: Gpu, variant: PwconvVariant, dy: Tensor, w: Tensor, dx: Tensor, g: Gemm,
+  gpu: Gpu,
+  variant: PwconvVariant,
+  dy: Tensor,
+  w: Tensor,
+  dx: Tensor,
+  g: Gemm,
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
   if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
-    throw new Error(`pwconv.backward-input.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+    throw new Error(
+      `pwconv.backward-input.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`,
+    );
   }
   const pipe = gpu.pipeline({
     name: tiled ? `pwconv.backward-input.tiled${TM}x8` : "pwconv.backward-input.naive",
@@ -133,7 +145,11 @@ export function pwconvBackwardInputWith(
 
 /** dw[Ci, Co] = x^T dy, or dw += x^T dy when `accumulate`. */
 export function pwconvBackwardWeight(
-  gpu: Gpu, x: Tensor, dy: Tensor, dw: Tensor, accumulate: boolean,
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  accumulate: boolean,
 ): void {
   const op = "pwconvBackwardWeight";
   const ci = lastDim(x);
@@ -141,7 +157,15 @@ export function pwconvBackwardWeight(
   expectShape(op, "dy", dy, [...x.shape.slice(0, -1), co]);
   expectShape(op, "dw", dw, [ci, co]);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
-  pwconvBackwardWeightWith(gpu, selectPwconvVariant("backward-weight", ci, co), x, dy, dw, accumulate, g);
+  pwconvBackwardWeightWith(
+    gpu,
+    selectPwconvVariant("backward-weight", ci, co),
+    x,
+    dy,
+    dw,
+    accumulate,
+    g,
+  );
 }
 
 /** Slices of the M rows for the split dw kernel; fixed by M alone. */
@@ -153,25 +177,42 @@ export function pwconvSlices(M: number): { readonly slices: number; readonly row
 
 /** Records the dw reduction with an explicit variant ("tiled" means split + reduce). */
 export function pwconvBackwardWeightWith(
-  gpu: Gpu, variant: PwconvVariant, x: Tensor, dy: Tensor, dw: Tensor,
-  accumulate: boolean, g: Gemm,
+  gpu: Gpu,
+  variant: PwconvVariant,
+  x: Tensor,
+  dy: Tensor,
+  dw: Tensor,
+  accumulate: boolean,
+  g: Gemm,
 ): void {
   const { WG } = PWCONV_CONFIG;
   const code = wgsl("pwconv.backward-weight.wgsl");
   const acc = accumulate ? 1 : 0;
   if (variant === "naive") {
-    const pipe = gpu.pipeline({ name: "pwconv.backward-weight.naive", code, entryPoint: "naive", constants: { WG } });
+    const pipe = gpu.pipeline({
+      name: "pwconv.backward-weight.naive",
+      code,
+      entryPoint: "naive",
+      constants: { WG },
+    });
     const params = [g.M, g.CI, g.CO, 0, 0, acc];
     gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups: groups(g.CI * g.CO) });
     return;
   }
   if (g.CI % 4 !== 0 || g.CO % 4 !== 0) {
-    throw new Error(`pwconv.backward-weight.split: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`);
+    throw new Error(
+      `pwconv.backward-weight.split: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`,
+    );
   }
   const { slices, rows } = pwconvSlices(g.M);
   const params = [g.M, g.CI, g.CO, rows, slices, acc];
   const part = gpu.empty([slices, g.CI, g.CO], "pwconv.dw.partial");
-  const split = gpu.pipeline({ name: "pwconv.backward-weight.split8x8", code, entryPoint: "split", constants: { WG } });
+  const split = gpu.pipeline({
+    name: "pwconv.backward-weight.split8x8",
+    code,
+    entryPoint: "split",
+    constants: { WG },
+  });
   const tiles = Math.ceil(g.CI / 8) * Math.ceil(g.CO / 8);
   gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
   recordSliceReduce(gpu, part, dw, slices, accumulate);
@@ -183,7 +224,11 @@ export function pwconvBackwardWeightWith(
  * of 4. The conv2d weight gradient uses it too.
  */
 export function recordSliceReduce(
-  gpu: Gpu, part: Tensor, dw: Tensor, slices: number, accumulate: boolean,
+  gpu: Gpu,
+  part: Tensor,
+  dw: Tensor,
+  slices: number,
+  accumulate: boolean,
 ): void {
   if (dw.size % 4 !== 0 || part.size !== slices * dw.size) {
     throw new Error(

@@ -1,10 +1,21 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
 import {
-  channelScaleBackwardRef, channelScaleRef, reluBackwardRef, reluRef, sigmoidBackwardRef, sigmoidRef,
+  channelScaleBackwardRef,
+  channelScaleRef,
+  reluBackwardRef,
+  reluRef,
+  sigmoidBackwardRef,
+  sigmoidRef,
 } from "../reference/se.ts";
 import {
-  channelScale, channelScaleBackward, forceSeVariant, relu, reluBackward, sigmoid, sigmoidBackward,
+  channelScale,
+  channelScaleBackward,
+  forceSeVariant,
+  relu,
+  reluBackward,
+  sigmoid,
+  sigmoidBackward,
   type SeVariant,
 } from "./se.ts";
 
@@ -19,7 +30,12 @@ describe.runIf(gpu)("squeeze-and-excitation pieces on the GPU", () => {
   afterEach(() => forceSeVariant(null));
 
   const SHAPES: [number, number, number, number][] = [
-    [1, 1, 1, 4], [2, 3, 5, 7], [1, 7, 7, 8], [3, 4, 5, 12], [2, 9, 11, 3], [1, 20, 20, 16],
+    [1, 1, 1, 4],
+    [2, 3, 5, 7],
+    [1, 7, 7, 8],
+    [3, 4, 5, 12],
+    [2, 9, 11, 3],
+    [1, 20, 20, 16],
   ];
   for (const variant of ["scalar", "vec4"] as SeVariant[]) {
     for (const [N, H, W, C] of SHAPES) {
@@ -77,7 +93,10 @@ describe.runIf(gpu)("squeeze-and-excitation pieces on the GPU", () => {
     const g = gpu!;
     const x = g.tensor([4], [-1000, -50, 50, 1000]);
     const y = await g.read(sigmoid(g, x));
-    expectClose("sigmoid extremes", y, sigmoidRef([-1000, -50, 50, 1000]), { atol: 1e-7, rtol: 1e-6 });
+    expectClose("sigmoid extremes", y, sigmoidRef([-1000, -50, 50, 1000]), {
+      atol: 1e-7,
+      rtol: 1e-6,
+    });
     x.dispose();
   });
 
@@ -85,9 +104,13 @@ describe.runIf(gpu)("squeeze-and-excitation pieces on the GPU", () => {
     const g = gpu!;
     const x = g.zeros([2, 3, 3, 4]);
     const s = g.zeros([2, 5]);
-    expect(() => channelScale(g, x, s)).toThrow(/channelScale: s has shape \[2, 5\], expected \[2, 4\]/);
+    expect(() => channelScale(g, x, s)).toThrow(
+      /channelScale: s has shape \[2, 5\], expected \[2, 4\]/,
+    );
     const dy = g.zeros([5]);
-    expect(() => reluBackward(g, x, dy)).toThrow(/reluBackward: dy has shape \[5\], expected \[2, 3, 3, 4\]/);
+    expect(() => reluBackward(g, x, dy)).toThrow(
+      /reluBackward: dy has shape \[5\], expected \[2, 3, 3, 4\]/,
+    );
     for (const t of [x, s, dy]) t.dispose();
   });
 });
@@ -99,15 +122,28 @@ describe("squeeze-and-excitation reference", () => {
     const s = randn(N * C, 2);
     const r = randn(N * HW * C, 3);
     const b = channelScaleBackwardRef(x, s, r, N, HW, C);
-    expectClose("dx fd", b.dx, finiteDiff((v) => dot(channelScaleRef(v, s, N, HW, C), r), x), { atol: 1e-8, rtol: 1e-6 });
-    expectClose("ds fd", b.ds, finiteDiff((v) => dot(channelScaleRef(x, v, N, HW, C), r), s), { atol: 1e-8, rtol: 1e-6 });
+    expectClose(
+      "dx fd",
+      b.dx,
+      finiteDiff((v) => dot(channelScaleRef(v, s, N, HW, C), r), x),
+      { atol: 1e-8, rtol: 1e-6 },
+    );
+    expectClose(
+      "ds fd",
+      b.ds,
+      finiteDiff((v) => dot(channelScaleRef(x, v, N, HW, C), r), s),
+      { atol: 1e-8, rtol: 1e-6 },
+    );
   });
 
   it("sigmoid and relu backward match finite differences count6", () => {
     const x = Float64Array.from([-2.5, -0.3, 0.2, 0.7, 1.9, 4]);
     const r = randn(6, 4);
     const fdS = finiteDiff((v) => dot(sigmoidRef(v), r), x);
-    expectClose("sigmoid fd", sigmoidBackwardRef(sigmoidRef(x), r), fdS, { atol: 1e-8, rtol: 1e-6 });
+    expectClose("sigmoid fd", sigmoidBackwardRef(sigmoidRef(x), r), fdS, {
+      atol: 1e-8,
+      rtol: 1e-6,
+    });
     const fdR = finiteDiff((v) => dot(reluRef(v), r), x);
     expectClose("relu fd", reluBackwardRef(x, r), fdR, { atol: 1e-8, rtol: 1e-6 });
   });

@@ -25,7 +25,10 @@ export function selectSeVariant(width: number): SeVariant {
 }
 
 function kernel(
-  gpu: Gpu, pass: "forward" | "backward", entry: string, v: SeVariant,
+  gpu: Gpu,
+  pass: "forward" | "backward",
+  entry: string,
+  v: SeVariant,
 ): GPUComputePipeline {
   const file = `se.${pass}.wgsl`;
   const T = v === "vec4" ? "vec4<f32>" : "f32";
@@ -42,7 +45,8 @@ function flatGroups(count: number): number {
 }
 
 function nhwc(op: string, x: Tensor, s: Tensor): [number, number, number] {
-  if (x.shape.length !== 4) throw new Error(`${op}: x must be [N, H, W, C], got ${shapeStr(x.shape)}`);
+  if (x.shape.length !== 4)
+    throw new Error(`${op}: x must be [N, H, W, C], got ${shapeStr(x.shape)}`);
   const [N, H, W, C] = x.shape;
   expectShape(op, "s", s, [N, C]);
   return [N, H * W, C];
@@ -66,7 +70,10 @@ export function channelScale(gpu: Gpu, x: Tensor, s: Tensor, y?: Tensor): Tensor
 
 /** dx = dy * s[n, c] and ds[n, c] = sum over H, W of dy * x (new tensors). */
 export function channelScaleBackward(
-  gpu: Gpu, x: Tensor, s: Tensor, dy: Tensor,
+  gpu: Gpu,
+  x: Tensor,
+  s: Tensor,
+  dy: Tensor,
 ): { dx: Tensor; ds: Tensor } {
   const [N, HW, C] = nhwc("channelScaleBackward", x, s);
   expectShape("channelScaleBackward", "dy", dy, x.shape);
@@ -82,8 +89,14 @@ export function channelScaleBackward(
   return { dx, ds };
 }
 
-function flat(gpu: Gpu, op: string, pass: "forward" | "backward", entry: string,
-  inputs: readonly (readonly [string, Tensor])[], out: Tensor): Tensor {
+function flat(
+  gpu: Gpu,
+  op: string,
+  pass: "forward" | "backward",
+  entry: string,
+  inputs: readonly (readonly [string, Tensor])[],
+  out: Tensor,
+): Tensor {
   const shape = inputs[0][1].shape;
   for (const [name, t] of inputs.slice(1)) expectShape(op, name, t, shape);
   expectShape(op, pass === "forward" ? "y" : "dx", out, shape);
@@ -99,13 +112,29 @@ function flat(gpu: Gpu, op: string, pass: "forward" | "backward", entry: string,
 
 /** y = 1 / (1 + exp(-x)). */
 export function sigmoid(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
-  return flat(gpu, "sigmoid", "forward", "sigmoid", [["x", x]], y ?? gpu.empty(x.shape, "sigmoid.y"));
+  return flat(
+    gpu,
+    "sigmoid",
+    "forward",
+    "sigmoid",
+    [["x", x]],
+    y ?? gpu.empty(x.shape, "sigmoid.y"),
+  );
 }
 
 /** dx = dy * y * (1 - y), from the sigmoid's output y. */
 export function sigmoidBackward(gpu: Gpu, y: Tensor, dy: Tensor, dx?: Tensor): Tensor {
-  return flat(gpu, "sigmoidBackward", "backward", "sigmoid", [["y", y], ["dy", dy]],
-    dx ?? gpu.empty(y.shape, "sigmoid.dx"));
+  return flat(
+    gpu,
+    "sigmoidBackward",
+    "backward",
+    "sigmoid",
+    [
+      ["y", y],
+      ["dy", dy],
+    ],
+    dx ?? gpu.empty(y.shape, "sigmoid.dx"),
+  );
 }
 
 /** y = max(x, 0). */
@@ -115,6 +144,15 @@ export function relu(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
 
 /** dx = dy where x > 0, else 0. */
 export function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, dx?: Tensor): Tensor {
-  return flat(gpu, "reluBackward", "backward", "relu", [["x", x], ["dy", dy]],
-    dx ?? gpu.empty(x.shape, "relu.dx"));
+  return flat(
+    gpu,
+    "reluBackward",
+    "backward",
+    "relu",
+    [
+      ["x", x],
+      ["dy", dy],
+    ],
+    dx ?? gpu.empty(x.shape, "relu.dx"),
+  );
 }

@@ -47,9 +47,15 @@ describe.runIf(gpu)("sgd on the GPU", () => {
     const gr = g.tensor([15], randn(15, 2));
     const m = g.zeros([5, 3]);
     sgdUpdate(g, w, gr, m, o);
-    expectClose("w", await g.read(w), sgdUpdateRef(ws, Float32Array.from(randn(15, 2)), new Float32Array(15), o).w);
+    expectClose(
+      "w",
+      await g.read(w),
+      sgdUpdateRef(ws, Float32Array.from(randn(15, 2)), new Float32Array(15), o).w,
+    );
     const bad = g.zeros([14]);
-    expect(() => sgdUpdate(g, w, bad, m, o)).toThrow(/sgdUpdate: w \[3, 5\], g \[14\] and m \[5, 3\]/);
+    expect(() => sgdUpdate(g, w, bad, m, o)).toThrow(
+      /sgdUpdate: w \[3, 5\], g \[14\] and m \[5, 3\]/,
+    );
     for (const t of [w, gr, m, bad]) t.dispose();
   });
 });

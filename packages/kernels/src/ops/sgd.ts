@@ -30,8 +30,14 @@ export function selectSgdVariant(count: number): SgdVariant {
   return forced === "naive" || count < 4 ? "naive" : "vec4";
 }
 
-function record(gpu: Gpu, lanes: 1 | 4, tensors: readonly Tensor[], count: number, offset: number,
-  o: SgdOptions): void {
+function record(
+  gpu: Gpu,
+  lanes: 1 | 4,
+  tensors: readonly Tensor[],
+  count: number,
+  offset: number,
+  o: SgdOptions,
+): void {
   const T = lanes === 4 ? "vec4<f32>" : "f32";
   const pipe = gpu.pipeline({
     name: `sgd.update.${lanes === 4 ? "vec4" : "scalar"}`,

@@ -42,8 +42,14 @@ function eachTap(g: DwconvGeometry, visit: (xi: number, wi: number, yi: number) 
   }
 }
 
-export function dwconvRef(g: DwconvGeometry, x: ArrayLike<number>, w: ArrayLike<number>): Float64Array {
-  const y = new Float64Array(g.N * dwconvOutSize(g.H, g.K, g.S) * dwconvOutSize(g.W, g.K, g.S) * g.C);
+export function dwconvRef(
+  g: DwconvGeometry,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+): Float64Array {
+  const y = new Float64Array(
+    g.N * dwconvOutSize(g.H, g.K, g.S) * dwconvOutSize(g.W, g.K, g.S) * g.C,
+  );
   eachTap(g, (xi, wi, yi) => {
     y[yi] += x[xi] * w[wi];
   });

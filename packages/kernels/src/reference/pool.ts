@@ -13,7 +13,10 @@ export function globalAvgPoolRef(shape: readonly number[], x: ArrayLike<number>)
 }
 
 /** dx[n, h, w, c] = dy[n, c] / (H * W). */
-export function globalAvgPoolBackwardRef(shape: readonly number[], dy: ArrayLike<number>): Float64Array {
+export function globalAvgPoolBackwardRef(
+  shape: readonly number[],
+  dy: ArrayLike<number>,
+): Float64Array {
   const [N, H, W, C] = shape;
   const dx = new Float64Array(N * H * W * C);
   for (let n = 0; n < N; n++) {

@@ -38,18 +38,22 @@ describe.runIf(gpu)("runtime", () => {
     const g = gpu!;
     const max = g.limits.maxStorageBufferBindingSize;
     const elems = max / 4 + 1;
-    expect(() => g.empty([elems], "huge")).toThrow(new RegExp(`huge: ${elems * 4} bytes needed but maxStorageBufferBindingSize is ${max}`));
+    expect(() => g.empty([elems], "huge")).toThrow(
+      new RegExp(`huge: ${elems * 4} bytes needed but maxStorageBufferBindingSize is ${max}`),
+    );
   });
 
   it("checks a kernel's workgroup size against the device when the pipeline is built", () => {
     const g = gpu!;
     const tooBig = g.limits.maxComputeInvocationsPerWorkgroup + 1;
-    expect(() => g.pipeline({
-      name: "elementwise.forward.relu6.test",
-      code: wgsl("elementwise.forward.wgsl"),
-      entryPoint: "relu6",
-      constants: { WG: tooBig },
-    })).toThrow(/elementwise\.forward\.relu6\.test: workgroup of \d+ invocations exceeds/);
+    expect(() =>
+      g.pipeline({
+        name: "elementwise.forward.relu6.test",
+        code: wgsl("elementwise.forward.wgsl"),
+        entryPoint: "relu6",
+        constants: { WG: tooBig },
+      }),
+    ).toThrow(/elementwise\.forward\.relu6\.test: workgroup of \d+ invocations exceeds/);
   });
 
   it("a disposed tensor cannot be used, and disposal returns its bytes to the pool", () => {

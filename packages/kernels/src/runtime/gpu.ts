@@ -10,7 +10,6 @@ import type { Logger } from "../log.ts";
 import { BufferPool, type PoolStats } from "./pool.ts";
 import { numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
 
-
 // NOTE: the object returned by create() must outlive every device made from
 // it; if it is garbage-collected the process can crash later.
 let gpuEntry: GPU | null = null;
@@ -156,7 +155,13 @@ export class Gpu {
     this.assertUsable();
     this.flush();
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
-    this.device.queue.writeBuffer(t.buffer, offsetElems * 4, arr.buffer, arr.byteOffset, arr.byteLength);
+    this.device.queue.writeBuffer(
+      t.buffer,
+      offsetElems * 4,
+      arr.buffer,
+      arr.byteOffset,
+      arr.byteLength,
+    );
   }
 
   /** Records a zero fill of the whole tensor. */
@@ -169,7 +174,9 @@ export class Gpu {
   /** Records a copy of `src` into `dst` (same element count). */
   copy(src: Tensor, dst: Tensor): void {
     if (src.size !== dst.size) {
-      throw new Error(`copy: ${src.label} ${shapeStr(src.shape)} into ${dst.label} ${shapeStr(dst.shape)}`);
+      throw new Error(
+        `copy: ${src.label} ${shapeStr(src.shape)} into ${dst.label} ${shapeStr(dst.shape)}`,
+      );
     }
     this.endPass();
     this.ensureEncoder().copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.bytes);
@@ -210,7 +217,10 @@ export class Gpu {
 
   pipeline(src: KernelSource): GPUComputePipeline {
     const constants = src.constants ?? {};
-    const key = `${src.name}|${Object.keys(constants).sort().map((k) => `${k}=${constants[k]}`).join(",")}`;
+    const key = `${src.name}|${Object.keys(constants)
+      .sort()
+      .map((k) => `${k}=${constants[k]}`)
+      .join(",")}`;
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     // Every kernel sizes its workgroup with one override, WG.
@@ -237,7 +247,9 @@ export class Gpu {
       );
     }
     if (workgroupBytes > lim.maxComputeWorkgroupStorageSize) {
-      throw new Error(`${name}: ${workgroupBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`);
+      throw new Error(
+        `${name}: ${workgroupBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`,
+      );
     }
   }
 
@@ -355,7 +367,9 @@ export class Gpu {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (typeof groups !== "number") {
       if (groups.some((g) => g > max)) {
-        throw new Error(`${name}: grid [${groups.join(", ")}] exceeds ${max} workgroups per dimension`);
+        throw new Error(
+          `${name}: grid [${groups.join(", ")}] exceeds ${max} workgroups per dimension`,
+        );
       }
       return [groups[0], groups[1], groups[2]];
     }
@@ -419,7 +433,9 @@ export class Gpu {
 
   private throwIfFailed(): void {
     if (this.lostMessage) {
-      throw new GpuError(`GPU device lost (${this.lostMessage}); the run can be resumed from its last checkpoint`);
+      throw new GpuError(
+        `GPU device lost (${this.lostMessage}); the run can be resumed from its last checkpoint`,
+      );
     }
     if (this.errors.length > 0) {
       const msg = this.errors.splice(0).join("\n");

@@ -55,7 +55,12 @@ function expectSameBatches(a: Batch[], b: Batch[]): void {
 
 // Reference augmentation: pad with zeros, crop at (P + dy, P + dx), mirror
 // columns, then normalise; draws in the documented order dy, dx, flip.
-function referenceBatch(set: ImageSet, order: number[], opts: BatchOptions, b: number): Float32Array {
+function referenceBatch(
+  set: ImageSet,
+  order: number[],
+  opts: BatchOptions,
+  b: number,
+): Float32Array {
   const { height: H, width: W, channels: C } = set;
   const P = opts.augment?.cropPad ?? 0;
   const rng = Rng.derive(opts.seed, AUG_STREAM, b);
@@ -65,7 +70,8 @@ function referenceBatch(set: ImageSet, order: number[], opts: BatchOptions, b: n
     const dx = P > 0 ? rng.int(2 * P + 1) - P : 0;
     const flip = opts.augment?.flip ? rng.int(2) === 1 : false;
     const padded = (r: number, q: number, c: number): number => {
-      const sr = r - P, sq = q - P;
+      const sr = r - P,
+        sq = q - P;
       if (sr < 0 || sr >= H || sq < 0 || sq >= W) return 0;
       return set.images[((i * H + sr) * W + sq) * C + c];
     };
@@ -100,7 +106,14 @@ describe("batch order", () => {
   it("dropLast n10 B3: three full batches per epoch", async () => {
     const s = new BatchStream(makeSet(10, 2, 2, 1), range(10), options({ dropLast: true }));
     const batches = await take(s, 6);
-    expect(batches.map((b) => [b.epoch, b.n])).toEqual([[0, 3], [0, 3], [0, 3], [1, 3], [1, 3], [1, 3]]);
+    expect(batches.map((b) => [b.epoch, b.n])).toEqual([
+      [0, 3],
+      [0, 3],
+      [0, 3],
+      [1, 3],
+      [1, 3],
+      [1, 3],
+    ]);
     expect(s.state()).toEqual({ epoch: 2, position: 0, batches: 6 });
   });
 
@@ -200,7 +213,9 @@ describe("restore from state", () => {
       /dropLast with batchSize 8 but only 5 samples/,
     );
     const norm = { mean: [0.5, 0.5], std: [1, 1] };
-    expect(() => new BatchStream(set, range(5), options({ norm }))).toThrow(/2 means and 2 stds, set has C=1/);
+    expect(() => new BatchStream(set, range(5), options({ norm }))).toThrow(
+      /2 means and 2 stds, set has C=1/,
+    );
   });
 });
 

@@ -57,7 +57,10 @@ async function writeIdxDir(f: IdxFixture): Promise<string> {
   const sep = f.sep ?? "-";
   const put = (name: string, bytes: Uint8Array): Promise<void> =>
     writeFile(join(dir, f.gz ? `${name}.gz` : name), f.gz ? gzipSync(bytes) : bytes);
-  for (const [stem, n] of [["train", f.nTrain], ["t10k", f.nTest]] as const) {
+  for (const [stem, n] of [
+    ["train", f.nTrain],
+    ["t10k", f.nTest],
+  ] as const) {
     await put(`${stem}-images${sep}idx3-ubyte`, encodeIdx([n, f.H, f.W], images(n, f.H, f.W, 1)));
     await put(`${stem}-labels${sep}idx1-ubyte`, encodeIdx([n], labelsOf(n, 10)));
   }
@@ -170,7 +173,10 @@ async function writeCifarDir(per: number, nTest: number, sub: boolean): Promise<
     const y = labels.subarray(b * per, (b + 1) * per);
     await writeFile(join(dir, `data_batch_${b + 1}.bin`), encodeCifar(x, y));
   }
-  await writeFile(join(dir, "test_batch.bin"), encodeCifar(images(nTest, 32, 32, 3), labelsOf(nTest, 10)));
+  await writeFile(
+    join(dir, "test_batch.bin"),
+    encodeCifar(images(nTest, 32, 32, 3), labelsOf(nTest, 10)),
+  );
   return top;
 }
 
@@ -180,7 +186,9 @@ describe("CIFAR-10 datasets", () => {
       const dir = await writeCifarDir(2, 3, sub);
       const { train, test, format } = await loadDataset(dir);
       expect(format).toBe("cifar10");
-      expect([train.n, train.height, train.width, train.channels, train.classes]).toEqual([10, 32, 32, 3, 10]);
+      expect([train.n, train.height, train.width, train.channels, train.classes]).toEqual([
+        10, 32, 32, 3, 10,
+      ]);
       expect(test.n).toBe(3);
       expectPattern(train); // planar records came back as NHWC
       expectPattern(test);
@@ -242,10 +250,20 @@ describe("split and normalisation", () => {
   });
 
   it("computeNormalization C2 matches a direct mean/std over chosen images", () => {
-    const n = 3, H = 2, W = 2, C = 2;
+    const n = 3,
+      H = 2,
+      W = 2,
+      C = 2;
     const img = images(n, H, W, C);
     const set: ImageSet = {
-      images: img, labels: new Uint8Array(n), n, height: H, width: W, channels: C, classes: 1, source: "mem",
+      images: img,
+      labels: new Uint8Array(n),
+      n,
+      height: H,
+      width: W,
+      channels: C,
+      classes: 1,
+      source: "mem",
     };
     const norm = computeNormalization(set, Int32Array.of(0, 2));
     for (let c = 0; c < C; c++) {
@@ -265,8 +283,12 @@ describe("real Fashion-MNIST", () => {
   it("loads Fashion-MNIST from DEFAULT_DATA_DIR: 60000/10000 28x28x1, 10 classes", async () => {
     const { train, test, format } = await loadDataset(DEFAULT_DATA_DIR);
     expect(format).toBe("idx");
-    expect([train.n, train.height, train.width, train.channels, train.classes]).toEqual([60000, 28, 28, 1, 10]);
-    expect([test.n, test.height, test.width, test.channels, test.classes]).toEqual([10000, 28, 28, 1, 10]);
+    expect([train.n, train.height, train.width, train.channels, train.classes]).toEqual([
+      60000, 28, 28, 1, 10,
+    ]);
+    expect([test.n, test.height, test.width, test.channels, test.classes]).toEqual([
+      10000, 28, 28, 1, 10,
+    ]);
     expect(train.images.length).toBe(60000 * 784);
 
     // Fashion-MNIST is balanced: 6000 training and 1000 test images per class.
@@ -278,7 +300,10 @@ describe("real Fashion-MNIST", () => {
     expect(counts(train.labels)).toEqual(new Array(10).fill(6000));
     expect(counts(test.labels)).toEqual(new Array(10).fill(1000));
 
-    const norm = computeNormalization(train, Int32Array.from({ length: 60000 }, (_, i) => i));
+    const norm = computeNormalization(
+      train,
+      Int32Array.from({ length: 60000 }, (_, i) => i),
+    );
     expect(norm.mean[0]).toBeCloseTo(0.286, 2);
     expect(norm.std[0]).toBeCloseTo(0.353, 2);
   });

@@ -43,14 +43,22 @@ export async function evaluateArch(
   let images = 0;
   try {
     for (const b of data.batches) {
-      const mode = override ? { kind: "override" as const, stats: override } : { kind: "tracked" as const };
+      const mode = override
+        ? { kind: "override" as const, stats: override }
+        : { kind: "tracked" as const };
       const { logits } = net.forward(b.x, arch, { bn: mode, grad: false });
       softmaxCrossEntropy(gpu, logits, b.y, { smoothing: 0, stats });
       logits.dispose();
       images += b.n;
     }
     const [loss, correct] = await gpu.read(stats);
-    return { arch: archToString(net.space, arch), top1: correct / images, loss: loss / images, images, bn };
+    return {
+      arch: archToString(net.space, arch),
+      top1: correct / images,
+      loss: loss / images,
+      images,
+      bn,
+    };
   } finally {
     stats.dispose();
     if (override) for (const s of override.values()) disposeStats(s);

@@ -10,22 +10,27 @@ const gpu = await testGpu();
 
 /** 8x8x2 input, 3 layers (a residual, a stride 2), SE on one choice. */
 function tinySpace(): ResolvedSpace {
-  return resolveSpace(validateSpace({
-    name: "tiny-latency",
-    input: { height: 8, width: 8, channels: 2 },
-    classes: 3,
-    stem: { width: 4, kernel: 3, stride: 1 },
-    firstBlock: { width: 4, kernel: 3 },
-    stages: [{ width: 4, layers: 2, stride: 1 }, { width: 6, layers: 1, stride: 2 }],
-    choices: [
-      { kernel: 3, expand: 3, se: false },
-      { kernel: 5, expand: 6, se: false },
-      { kernel: 3, expand: 3, se: true },
-    ],
-    se: { ratio: 0.25, base: "expanded", divisor: 1 },
-    head: { width: 8, dropout: 0.2 },
-    bn: { momentum: 0.1, eps: 1e-5 },
-  }));
+  return resolveSpace(
+    validateSpace({
+      name: "tiny-latency",
+      input: { height: 8, width: 8, channels: 2 },
+      classes: 3,
+      stem: { width: 4, kernel: 3, stride: 1 },
+      firstBlock: { width: 4, kernel: 3 },
+      stages: [
+        { width: 4, layers: 2, stride: 1 },
+        { width: 6, layers: 1, stride: 2 },
+      ],
+      choices: [
+        { kernel: 3, expand: 3, se: false },
+        { kernel: 5, expand: 6, se: false },
+        { kernel: 3, expand: 3, se: true },
+      ],
+      se: { ratio: 0.25, base: "expanded", divisor: 1 },
+      head: { width: 8, dropout: 0.2 },
+      bn: { momentum: 0.1, eps: 1e-5 },
+    }),
+  );
 }
 
 describe.skipIf(!gpu)("latency measurement (GPU)", () => {
@@ -38,11 +43,20 @@ describe.skipIf(!gpu)("latency measurement (GPU)", () => {
     const rng = new Rng(9);
     for (const bn of net.bns) {
       const C = bn.channels;
-      g.write(bn.runningMean, Array.from({ length: C }, () => 0.3 * rng.normal()));
-      g.write(bn.runningVar, Array.from({ length: C }, () => 0.5 + rng.next()));
+      g.write(
+        bn.runningMean,
+        Array.from({ length: C }, () => 0.3 * rng.normal()),
+      );
+      g.write(
+        bn.runningVar,
+        Array.from({ length: C }, () => 0.5 + rng.next()),
+      );
     }
     const x = randomInput(g, [2, 8, 8, 2], 3, "x");
-    for (const arch of [[0, 1, 2], [2, 2, 0]]) {
+    for (const arch of [
+      [0, 1, 2],
+      [2, 2, 0],
+    ]) {
       const ref = net.forward(x, arch, { bn: { kind: "tracked" }, grad: false }).logits;
       const got = pathInfer(g, net, arch, x);
       const [a, e] = [await g.read(got), await g.read(ref)];

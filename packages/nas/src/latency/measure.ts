@@ -8,16 +8,36 @@
 // that chaining them reproduces Supernet.forward's logits exactly.
 
 import {
-  add, batchNormInfer, channelScale, conv2d, dwconv, globalAvgPool, linear, pwconv, relu,
-  Rng, sigmoid, type BnParams, type Gpu, type Tensor,
+  add,
+  batchNormInfer,
+  channelScale,
+  conv2d,
+  dwconv,
+  globalAvgPool,
+  linear,
+  pwconv,
+  relu,
+  Rng,
+  sigmoid,
+  type BnParams,
+  type Gpu,
+  type Tensor,
 } from "@fairnas/kernels";
 import { checkArch, type Arch } from "../space/arch.ts";
 import type { ResolvedSpace } from "../space/spec.ts";
 import { Supernet } from "../supernet/network.ts";
 import type { BnState, Param, ParamGroup } from "../supernet/params.ts";
 import {
-  FIRST_KEY, HEAD_KEY, LATENCY_FORMAT, LATENCY_VERSION, STEM_KEY, blockKey, fingerprintOf,
-  summarize, type LatencyStats, type LatencyTable,
+  FIRST_KEY,
+  HEAD_KEY,
+  LATENCY_FORMAT,
+  LATENCY_VERSION,
+  STEM_KEY,
+  blockKey,
+  fingerprintOf,
+  summarize,
+  type LatencyStats,
+  type LatencyTable,
 } from "./table.ts";
 
 export interface TimingOptions {
@@ -36,12 +56,16 @@ export const DEFAULT_TIMING: TimingOptions = { warmups: 5, repeats: 30, inner: 6
  * synced runs, then `repeats` samples of `inner` runs and one sync each.
  */
 export async function timeRepeated(
-  gpu: Gpu, run: () => void, opts: TimingOptions = DEFAULT_TIMING,
+  gpu: Gpu,
+  run: () => void,
+  opts: TimingOptions = DEFAULT_TIMING,
 ): Promise<LatencyStats> {
   const { warmups, repeats, inner } = opts;
   if (!(repeats >= 1 && inner >= 1 && warmups >= 0)) {
-    throw new Error(`timeRepeated: need repeats >= 1, inner >= 1, warmups >= 0; ` +
-      `got ${repeats}, ${inner}, ${warmups}`);
+    throw new Error(
+      `timeRepeated: need repeats >= 1, inner >= 1, warmups >= 0; ` +
+        `got ${repeats}, ${inner}, ${warmups}`,
+    );
   }
   for (let i = 0; i < warmups; i++) {
     run();
@@ -61,7 +85,12 @@ export async function timeRepeated(
 // Inference pieces (tracked BN); none of them frees its input.
 
 function bnParams(bn: BnState): BnParams {
-  return { gamma: bn.gamma.w, beta: bn.beta.w, runningMean: bn.runningMean, runningVar: bn.runningVar };
+  return {
+    gamma: bn.gamma.w,
+    beta: bn.beta.w,
+    runningMean: bn.runningMean,
+    runningVar: bn.runningVar,
+  };
 }
 
 function param(group: ParamGroup, name: string): Param {
@@ -109,7 +138,13 @@ function residual(gpu: Gpu, on: boolean, y: Tensor, x: Tensor): Tensor {
 }
 
 /** Choice `choice` of searchable layer `layer`: expand, depthwise, [SE], project. */
-export function blockInfer(gpu: Gpu, net: Supernet, layer: number, choice: number, x: Tensor): Tensor {
+export function blockInfer(
+  gpu: Gpu,
+  net: Supernet,
+  layer: number,
+  choice: number,
+  x: Tensor,
+): Tensor {
   const b = net.blocks[layer][choice];
   const geom = net.space.layers[layer];
   const h1 = pwconv(gpu, x, b.wExpand.w);
@@ -170,7 +205,12 @@ export function pathInfer(gpu: Gpu, net: Supernet, arch: Arch, x: Tensor): Tenso
 // Tables and end-to-end checks
 
 /** A seeded random tensor; values do not change the kernels' work. */
-export function randomInput(gpu: Gpu, shape: readonly number[], seed: number, label: string): Tensor {
+export function randomInput(
+  gpu: Gpu,
+  shape: readonly number[],
+  seed: number,
+  label: string,
+): Tensor {
   const rng = new Rng(seed, 0x1a7e);
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
@@ -194,18 +234,30 @@ interface Piece {
 function pieces(gpu: Gpu, net: Supernet, N: number): Piece[] {
   const s = net.space;
   const inp = s.spec.input;
-  const out: Piece[] = [{
-    key: STEM_KEY, shape: [N, inp.height, inp.width, inp.channels],
-    run: (x) => stemInfer(gpu, net, x),
-  }];
+  const out: Piece[] = [
+    {
+      key: STEM_KEY,
+      shape: [N, inp.height, inp.width, inp.channels],
+      run: (x) => stemInfer(gpu, net, x),
+    },
+  ];
   const fb = s.firstBlock;
   if (fb) {
-    out.push({ key: FIRST_KEY, shape: [N, fb.inH, fb.inW, fb.inC], run: (x) => firstInfer(gpu, net, x) });
+    out.push({
+      key: FIRST_KEY,
+      shape: [N, fb.inH, fb.inW, fb.inC],
+      run: (x) => firstInfer(gpu, net, x),
+    });
   }
-  s.layers.forEach((g, l) => s.tokens.forEach((_, c) => out.push({
-    key: blockKey(s, l, c), shape: [N, g.inH, g.inW, g.inC],
-    run: (x) => blockInfer(gpu, net, l, c, x),
-  })));
+  s.layers.forEach((g, l) =>
+    s.tokens.forEach((_, c) =>
+      out.push({
+        key: blockKey(s, l, c),
+        shape: [N, g.inH, g.inW, g.inC],
+        run: (x) => blockInfer(gpu, net, l, c, x),
+      }),
+    ),
+  );
   const h = s.head;
   out.push({ key: HEAD_KEY, shape: [N, h.H, h.W, h.inC], run: (x) => headInfer(gpu, net, x) });
   return out;
@@ -216,7 +268,9 @@ function pieces(gpu: Gpu, net: Supernet, N: number): Piece[] {
  * seeded supernet: latency depends on shapes, not on trained values.
  */
 export async function buildLatencyTable(
-  gpu: Gpu, space: ResolvedSpace, opts: BuildOptions,
+  gpu: Gpu,
+  space: ResolvedSpace,
+  opts: BuildOptions,
 ): Promise<LatencyTable> {
   if (!Number.isInteger(opts.batch) || opts.batch < 1) {
     throw new Error(`buildLatencyTable: batch must be a positive integer, got ${opts.batch}`);
@@ -240,22 +294,34 @@ export async function buildLatencyTable(
     net.dispose();
   }
   return {
-    format: LATENCY_FORMAT, version: LATENCY_VERSION,
-    adapter: fingerprintOf(gpu.adapter), batch: opts.batch,
-    space: space.spec, spaceSignature: space.signature, entries,
+    format: LATENCY_FORMAT,
+    version: LATENCY_VERSION,
+    adapter: fingerprintOf(gpu.adapter),
+    batch: opts.batch,
+    space: space.spec,
+    spaceSignature: space.signature,
+    entries,
   };
 }
 
 /** End-to-end time of one network through Supernet.forward (tracked BN). */
 export async function measureNetwork(
-  gpu: Gpu, net: Supernet, arch: Arch, batch: number, opts: TimingOptions = DEFAULT_TIMING,
+  gpu: Gpu,
+  net: Supernet,
+  arch: Arch,
+  batch: number,
+  opts: TimingOptions = DEFAULT_TIMING,
 ): Promise<LatencyStats> {
   const inp = net.space.spec.input;
   const x = randomInput(gpu, [batch, inp.height, inp.width, inp.channels], 0, "latency.net.x");
   try {
-    return await timeRepeated(gpu, () => {
-      net.forward(x, arch, { bn: { kind: "tracked" }, grad: false }).logits.dispose();
-    }, opts);
+    return await timeRepeated(
+      gpu,
+      () => {
+        net.forward(x, arch, { bn: { kind: "tracked" }, grad: false }).logits.dispose();
+      },
+      opts,
+    );
   } finally {
     x.dispose();
   }

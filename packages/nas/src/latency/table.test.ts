@@ -6,24 +6,54 @@ import { memoryLogger } from "@fairnas/kernels";
 import { getSpace } from "../space/presets.ts";
 import { resolveSpace, type ResolvedSpace } from "../space/spec.ts";
 import {
-  FIRST_KEY, HEAD_KEY, LATENCY_FORMAT, LATENCY_VERSION, STEM_KEY, blockKey, latencyKeys,
-  latencyModel, latencyTableJson, loadLatencyTable, lookupLatency, parseLatencyTable,
-  summarize, type AdapterFingerprint, type LatencyTable,
+  FIRST_KEY,
+  HEAD_KEY,
+  LATENCY_FORMAT,
+  LATENCY_VERSION,
+  STEM_KEY,
+  blockKey,
+  latencyKeys,
+  latencyModel,
+  latencyTableJson,
+  loadLatencyTable,
+  lookupLatency,
+  parseLatencyTable,
+  summarize,
+  type AdapterFingerprint,
+  type LatencyTable,
 } from "./table.ts";
 
 const ADAPTER: AdapterFingerprint = {
-  vendor: "mesa", architecture: "llvm", description: "llvmpipe test", backend: "vulkan",
+  vendor: "mesa",
+  architecture: "llvm",
+  description: "llvmpipe test",
+  backend: "vulkan",
 };
 
 /** A table for the fmnist space whose entry i has median (i + 1) / 100 ms. */
 function fakeTable(space: ResolvedSpace): LatencyTable {
-  const entries = Object.fromEntries(latencyKeys(space).map((k, i) => [k, {
-    medianMs: (i + 1) / 100, count: 5, p10Ms: i / 100, p90Ms: (i + 2) / 100,
-    madMs: 0.001, warmups: 2, inner: 3,
-  }]));
+  const entries = Object.fromEntries(
+    latencyKeys(space).map((k, i) => [
+      k,
+      {
+        medianMs: (i + 1) / 100,
+        count: 5,
+        p10Ms: i / 100,
+        p90Ms: (i + 2) / 100,
+        madMs: 0.001,
+        warmups: 2,
+        inner: 3,
+      },
+    ]),
+  );
   return {
-    format: LATENCY_FORMAT, version: LATENCY_VERSION, adapter: ADAPTER, batch: 1,
-    space: space.spec, spaceSignature: space.signature, entries,
+    format: LATENCY_FORMAT,
+    version: LATENCY_VERSION,
+    adapter: ADAPTER,
+    batch: 1,
+    space: space.spec,
+    spaceSignature: space.signature,
+    entries,
   };
 }
 
@@ -42,7 +72,15 @@ describe("latency table", () => {
 
   it("summarize samples [5,1,4,2,3]: median 3, p10 1.4, p90 4.6, MAD 1", () => {
     const s = summarize([5, 1, 4, 2, 3], 2, 4);
-    expect(s).toEqual({ medianMs: 3, count: 5, p10Ms: 1.4, p90Ms: 4.6, madMs: 1, warmups: 2, inner: 4 });
+    expect(s).toEqual({
+      medianMs: 3,
+      count: 5,
+      p10Ms: 1.4,
+      p90Ms: 4.6,
+      madMs: 1,
+      warmups: 2,
+      inner: 4,
+    });
   });
 
   it("file round trip keeps every field, same adapter gives no warning", () => {

@@ -8,8 +8,15 @@ import { getSpace } from "../space/presets.ts";
 import { resolveSpace } from "../space/spec.ts";
 import { Supernet } from "../supernet/network.ts";
 import {
-  blockDims, blockTensors, centreCrop, inheritWeights, metaArch, readBlock, sliceBlock,
-  type BlockArrays, type BlockDims,
+  blockDims,
+  blockTensors,
+  centreCrop,
+  inheritWeights,
+  metaArch,
+  readBlock,
+  sliceBlock,
+  type BlockArrays,
+  type BlockDims,
 } from "./inherit.ts";
 
 function rand(n: number, seed: number): Float32Array {
@@ -19,9 +26,13 @@ function rand(n: number, seed: number): Float32Array {
 
 function metaArrays(d: BlockDims, seed: number): BlockArrays {
   const out: BlockArrays = {
-    expand: rand(d.Ci * d.E, seed), dw: rand(d.K * d.K * d.E, seed + 1), project: rand(d.E * d.Co, seed + 2),
-    "se.w1": rand(d.E * d.R, seed + 3), "se.b1": rand(d.R, seed + 4),
-    "se.w2": rand(d.R * d.E, seed + 5), "se.b2": rand(d.E, seed + 6),
+    expand: rand(d.Ci * d.E, seed),
+    dw: rand(d.K * d.K * d.E, seed + 1),
+    project: rand(d.E * d.Co, seed + 2),
+    "se.w1": rand(d.E * d.R, seed + 3),
+    "se.b1": rand(d.R, seed + 4),
+    "se.w2": rand(d.R * d.E, seed + 5),
+    "se.b2": rand(d.E, seed + 6),
   };
   ["gamma", "beta", "mean", "var"].forEach((p, i) => {
     out[`bn1.${p}`] = rand(d.E, seed + 10 + i);
@@ -36,19 +47,23 @@ function expectSlices(meta: BlockArrays, from: BlockDims, cand: BlockArrays, to:
   const off = (from.K - to.K) / 2;
   expect(cand.expand).toHaveLength(to.Ci * to.E);
   for (let i = 0; i < to.Ci; i++) {
-    for (let o = 0; o < to.E; o++) expect(cand.expand[i * to.E + o]).toBe(meta.expand[i * from.E + o]);
+    for (let o = 0; o < to.E; o++)
+      expect(cand.expand[i * to.E + o]).toBe(meta.expand[i * from.E + o]);
   }
   expect(cand.dw).toHaveLength(to.K * to.K * to.E);
   for (let y = 0; y < to.K; y++) {
     for (let x = 0; x < to.K; x++) {
       for (let e = 0; e < to.E; e++) {
-        expect(cand.dw[(y * to.K + x) * to.E + e]).toBe(meta.dw[((y + off) * from.K + (x + off)) * from.E + e]);
+        expect(cand.dw[(y * to.K + x) * to.E + e]).toBe(
+          meta.dw[((y + off) * from.K + (x + off)) * from.E + e],
+        );
       }
     }
   }
   expect(cand.project).toHaveLength(to.E * to.Co);
   for (let e = 0; e < to.E; e++) {
-    for (let o = 0; o < to.Co; o++) expect(cand.project[e * to.Co + o]).toBe(meta.project[e * from.Co + o]);
+    for (let o = 0; o < to.Co; o++)
+      expect(cand.project[e * to.Co + o]).toBe(meta.project[e * from.Co + o]);
   }
   for (const p of ["gamma", "beta", "mean", "var"]) {
     expect(Array.from(cand[`bn1.${p}`])).toEqual(Array.from(meta[`bn1.${p}`].subarray(0, to.E)));
@@ -113,35 +128,38 @@ describe("inheritWeights on the fmnist-ponas supernet", async () => {
     expect(meta.map((c) => space.tokens[c])).toEqual(space.layers.map(() => "k7e6s"));
   });
 
-  it.skipIf(!gpu)("slice: every candidate of layers 0 and 5 equals the slices of its meta block", async () => {
-    const net = new Supernet(gpu!, space, 3);
-    try {
-      // Running statistics start constant, and blocks start as slices of one
-      // random block (coherent init): make the meta blocks distinct first, as
-      // meta-training would.
-      for (const l of [0, 5]) {
-        const t = blockTensors(net, l, meta[l]);
-        gpu!.write(t.expand, rand(t.expand.size, 60 + l));
-        gpu!.write(t["bn1.mean"], rand(t["bn1.mean"].size, 40 + l));
-        gpu!.write(t["bn3.var"], rand(t["bn3.var"].size, 50 + l));
-      }
-      const before = await readBlock(gpu!, net, 0, 0);
-      const report = await inheritWeights(gpu!, net, "slice");
-      expect(report.written).toEqual(space.layers.map(() => 11));
-      for (const l of [0, 5]) {
-        const src = await readBlock(gpu!, net, l, meta[l]);
-        const from = blockDims(space, l, meta[l]);
-        for (let c = 0; c < space.tokens.length; c++) {
-          const cand = await readBlock(gpu!, net, l, c);
-          expectSlices(src, from, cand, blockDims(space, l, c));
+  it.skipIf(!gpu)(
+    "slice: every candidate of layers 0 and 5 equals the slices of its meta block",
+    async () => {
+      const net = new Supernet(gpu!, space, 3);
+      try {
+        // Running statistics start constant, and blocks start as slices of one
+        // random block (coherent init): make the meta blocks distinct first, as
+        // meta-training would.
+        for (const l of [0, 5]) {
+          const t = blockTensors(net, l, meta[l]);
+          gpu!.write(t.expand, rand(t.expand.size, 60 + l));
+          gpu!.write(t["bn1.mean"], rand(t["bn1.mean"].size, 40 + l));
+          gpu!.write(t["bn3.var"], rand(t["bn3.var"].size, 50 + l));
         }
+        const before = await readBlock(gpu!, net, 0, 0);
+        const report = await inheritWeights(gpu!, net, "slice");
+        expect(report.written).toEqual(space.layers.map(() => 11));
+        for (const l of [0, 5]) {
+          const src = await readBlock(gpu!, net, l, meta[l]);
+          const from = blockDims(space, l, meta[l]);
+          for (let c = 0; c < space.tokens.length; c++) {
+            const cand = await readBlock(gpu!, net, l, c);
+            expectSlices(src, from, cand, blockDims(space, l, c));
+          }
+        }
+        const after = await readBlock(gpu!, net, 0, 0);
+        expect(Array.from(after.expand)).not.toEqual(Array.from(before.expand));
+      } finally {
+        net.dispose();
       }
-      const after = await readBlock(gpu!, net, 0, 0);
-      expect(Array.from(after.expand)).not.toEqual(Array.from(before.expand));
-    } finally {
-      net.dispose();
-    }
-  });
+    },
+  );
 
   it.skipIf(!gpu)("identical: candidates keep their fresh weights", async () => {
     const net = new Supernet(gpu!, space, 3);
@@ -150,7 +168,8 @@ describe("inheritWeights on the fmnist-ponas supernet", async () => {
       const report = await inheritWeights(gpu!, net, "identical");
       expect(report.written).toEqual(space.layers.map(() => 0));
       const after = await readBlock(gpu!, net, 2, 4);
-      for (const k of Object.keys(before)) expect(Array.from(after[k]), k).toEqual(Array.from(before[k]));
+      for (const k of Object.keys(before))
+        expect(Array.from(after[k]), k).toEqual(Array.from(before[k]));
     } finally {
       net.dispose();
     }

@@ -45,9 +45,16 @@ export function blockDims(space: ResolvedSpace, layer: number, choice: number): 
 }
 
 /** Rows [0, rows) and columns [0, cols) of a row-major [*, srcCols] matrix. */
-export function leadingBlock(src: Float32Array, srcCols: number, rows: number, cols: number): Float32Array {
+export function leadingBlock(
+  src: Float32Array,
+  srcCols: number,
+  rows: number,
+  cols: number,
+): Float32Array {
   if (cols > srcCols || rows * srcCols > src.length) {
-    throw new Error(`leadingBlock: [${rows}, ${cols}] does not fit in [${src.length / srcCols}, ${srcCols}]`);
+    throw new Error(
+      `leadingBlock: [${rows}, ${cols}] does not fit in [${src.length / srcCols}, ${srcCols}]`,
+    );
   }
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) out.set(src.subarray(r * srcCols, r * srcCols + cols), r * cols);
@@ -55,9 +62,17 @@ export function leadingBlock(src: Float32Array, srcCols: number, rows: number, c
 }
 
 /** Centre Kc x Kc taps and first Ec channels of a depthwise weight [K, K, E]. */
-export function centreCrop(w: Float32Array, K: number, E: number, Kc: number, Ec: number): Float32Array {
+export function centreCrop(
+  w: Float32Array,
+  K: number,
+  E: number,
+  Kc: number,
+  Ec: number,
+): Float32Array {
   if (Kc > K || (K - Kc) % 2 !== 0 || Ec > E || w.length !== K * K * E) {
-    throw new Error(`centreCrop: [${Kc}, ${Kc}, ${Ec}] is not a centre crop of [${K}, ${K}, ${E}] (${w.length} values)`);
+    throw new Error(
+      `centreCrop: [${Kc}, ${Kc}, ${Ec}] is not a centre crop of [${K}, ${K}, ${E}] (${w.length} values)`,
+    );
   }
   const off = (K - Kc) / 2;
   const out = new Float32Array(Kc * Kc * Ec);
@@ -115,12 +130,22 @@ export function blockTensors(net: Supernet, layer: number, choice: number): Reco
   bn("bn2", b.bn2);
   bn("bn3", b.bn3);
   if (b.se) {
-    Object.assign(out, { "se.w1": b.se.w1.w, "se.b1": b.se.b1.w, "se.w2": b.se.w2.w, "se.b2": b.se.b2.w });
+    Object.assign(out, {
+      "se.w1": b.se.w1.w,
+      "se.b1": b.se.b1.w,
+      "se.w2": b.se.w2.w,
+      "se.b2": b.se.b2.w,
+    });
   }
   return out;
 }
 
-export async function readBlock(gpu: Gpu, net: Supernet, layer: number, choice: number): Promise<BlockArrays> {
+export async function readBlock(
+  gpu: Gpu,
+  net: Supernet,
+  layer: number,
+  choice: number,
+): Promise<BlockArrays> {
   const out: BlockArrays = {};
   for (const [k, t] of Object.entries(blockTensors(net, layer, choice))) out[k] = await gpu.read(t);
   return out;
@@ -137,7 +162,11 @@ export interface InheritReport {
  * candidates of exactly the meta shape are copied (none besides the meta
  * block itself in the built-in spaces), the rest keep their fresh weights.
  */
-export async function inheritWeights(gpu: Gpu, net: Supernet, mode: InheritMode): Promise<InheritReport> {
+export async function inheritWeights(
+  gpu: Gpu,
+  net: Supernet,
+  mode: InheritMode,
+): Promise<InheritReport> {
   const space = net.space;
   const meta = metaArch(space);
   const written: number[] = [];

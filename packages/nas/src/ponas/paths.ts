@@ -20,7 +20,10 @@ abstract class MappedModel implements TrainableModel {
   abstract readonly choices: number;
   protected readonly inner: SupernetModel;
 
-  constructor(gpu: Gpu, readonly net: Supernet) {
+  constructor(
+    gpu: Gpu,
+    readonly net: Supernet,
+  ) {
     this.inner = new SupernetModel(gpu, net);
   }
 
@@ -44,11 +47,17 @@ export class FixedPathModel extends MappedModel {
   readonly layers: number;
   readonly choices = 1;
 
-  constructor(gpu: Gpu, net: Supernet, readonly path: Arch) {
+  constructor(
+    gpu: Gpu,
+    net: Supernet,
+    readonly path: Arch,
+  ) {
     super(gpu, net);
     this.layers = net.space.layers.length;
     if (path.length !== this.layers) {
-      throw new Error(`FixedPathModel: path has ${path.length} layers, the supernet ${this.layers}`);
+      throw new Error(
+        `FixedPathModel: path has ${path.length} layers, the supernet ${this.layers}`,
+      );
     }
   }
 
@@ -72,7 +81,9 @@ export class LayerCandidatesModel extends MappedModel {
     this.layers = net.space.layers.length;
     this.choices = net.space.spec.choices.length;
     if (base.length !== this.layers || layer < 0 || layer >= this.layers) {
-      throw new Error(`LayerCandidatesModel: base of ${base.length} layers, layer ${layer}, supernet ${this.layers} layers`);
+      throw new Error(
+        `LayerCandidatesModel: base of ${base.length} layers, layer ${layer}, supernet ${this.layers} layers`,
+      );
     }
   }
 

@@ -8,7 +8,13 @@
 import type { Arch } from "../space/arch.ts";
 import { blockCost, costOf } from "../space/cost.ts";
 import type { ResolvedSpace } from "../space/spec.ts";
-import { specializeExact, specializeGreedy, type Budget, type SpecializeInput, type Specialized } from "./specialize.ts";
+import {
+  specializeExact,
+  specializeGreedy,
+  type Budget,
+  type SpecializeInput,
+  type Specialized,
+} from "./specialize.ts";
 import { accuracyLoss, candidateTable, maxLossPerLayer } from "./table.ts";
 
 export const PONAS_TABLE_FORMAT = 1;
@@ -38,7 +44,11 @@ export interface LatencyCosts {
   readonly grid: number[][];
 }
 
-export function tableFile(space: ResolvedSpace, top1: number[][], valLoss: number[][]): PonasTableFile {
+export function tableFile(
+  space: ResolvedSpace,
+  top1: number[][],
+  valLoss: number[][],
+): PonasTableFile {
   const t = candidateTable(top1);
   const L = space.layers.length;
   const m = space.spec.choices.length;
@@ -58,7 +68,9 @@ export function tableFile(space: ResolvedSpace, top1: number[][], valLoss: numbe
     signature: space.signature,
     tokens: [...space.tokens],
     layers: space.layers.map((g) => g.label),
-    top1, valLoss, best: t.best,
+    top1,
+    valLoss,
+    best: t.best,
     startTop1: top1[L - 1][t.best[L - 1]],
     costs: { madds, params },
     base,
@@ -74,12 +86,22 @@ export function parseTableFile(name: string, text: string): PonasTableFile {
     throw new Error(`${name}: not valid JSON (${(e as Error).message})`);
   }
   if (v?.format !== PONAS_TABLE_FORMAT) {
-    throw new Error(`${name}: table format ${v?.format}, expected ${PONAS_TABLE_FORMAT}; rerun \`nas-cli ponas\` to regenerate it`);
+    throw new Error(
+      `${name}: table format ${v?.format}, expected ${PONAS_TABLE_FORMAT}; rerun \`nas-cli ponas\` to regenerate it`,
+    );
   }
   const L = v.layers?.length ?? 0;
   const m = v.tokens?.length ?? 0;
-  for (const [what, g] of [["top1", v.top1], ["costs.madds", v.costs?.madds], ["costs.params", v.costs?.params]] as const) {
-    if (!Array.isArray(g) || g.length !== L || g.some((row) => !Array.isArray(row) || row.length !== m)) {
+  for (const [what, g] of [
+    ["top1", v.top1],
+    ["costs.madds", v.costs?.madds],
+    ["costs.params", v.costs?.params],
+  ] as const) {
+    if (
+      !Array.isArray(g) ||
+      g.length !== L ||
+      g.some((row) => !Array.isArray(row) || row.length !== m)
+    ) {
       throw new Error(`${name}: ${what} must be [${L} layers][${m} choices]`);
     }
   }
@@ -146,24 +168,33 @@ export function predictedTop1(t: PonasTableFile, predictedLoss: number): number 
  * exported from mod.ts this can go through its loader (adapter warnings).
  */
 export function latencyCostsFromJson(name: string, text: string, t: PonasTableFile): LatencyCosts {
-  let v: { format?: string; spaceSignature?: string; entries?: Record<string, { medianMs?: number }> };
+  let v: {
+    format?: string;
+    spaceSignature?: string;
+    entries?: Record<string, { medianMs?: number }>;
+  };
   try {
     v = JSON.parse(text) as typeof v;
   } catch (e) {
     throw new Error(`latency table ${name}: not valid JSON (${(e as Error).message})`);
   }
   if (v.format !== "fairnas-latency-table" || !v.entries) {
-    throw new Error(`latency table ${name}: not a fairnas-latency-table file; build one with \`nas-cli latency build\``);
+    throw new Error(
+      `latency table ${name}: not a fairnas-latency-table file; build one with \`nas-cli latency build\``,
+    );
   }
   if (v.spaceSignature !== t.signature) {
-    throw new Error(`latency table ${name} was measured for space signature ${v.spaceSignature}, ` +
-      `the PONAS table is for '${t.space}' (signature ${t.signature}); build one with ` +
-      `\`nas-cli latency build --space ${t.space}\``);
+    throw new Error(
+      `latency table ${name} was measured for space signature ${v.spaceSignature}, ` +
+        `the PONAS table is for '${t.space}' (signature ${t.signature}); build one with ` +
+        `\`nas-cli latency build --space ${t.space}\``,
+    );
   }
   const entries = v.entries;
   const ms = (key: string): number => {
     const e = entries[key]?.medianMs;
-    if (typeof e !== "number" || !Number.isFinite(e)) throw new Error(`latency table ${name}: no entry '${key}'`);
+    if (typeof e !== "number" || !Number.isFinite(e))
+      throw new Error(`latency table ${name}: no entry '${key}'`);
     return e;
   };
   const fixed = ["stem", "first", "head"].filter((k) => k !== "first" || k in entries);

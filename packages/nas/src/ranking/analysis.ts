@@ -4,7 +4,14 @@
 // mean accuracy gap. Higher is better in both lists.
 
 import { Rng } from "@fairnas/kernels";
-import { bootstrapCi, kendallTauB, spearman, topKOverlap, type BootstrapCi, type Corr } from "./stats.ts";
+import {
+  bootstrapCi,
+  kendallTauB,
+  spearman,
+  topKOverlap,
+  type BootstrapCi,
+  type Corr,
+} from "./stats.ts";
 
 export interface RankPoint {
   readonly arch: string;
@@ -36,7 +43,10 @@ export interface RankAnalysis {
 
 const BOOTSTRAP_STREAM = 0xb007;
 
-export function analyseRanking(points: readonly RankPoint[], opts: RankAnalysisOptions): RankAnalysis {
+export function analyseRanking(
+  points: readonly RankPoint[],
+  opts: RankAnalysisOptions,
+): RankAnalysis {
   const x = points.map((p) => p.supernet);
   const y = points.map((p) => p.standalone);
   const n = points.length;
@@ -57,8 +67,11 @@ export function analyseRanking(points: readonly RankPoint[], opts: RankAnalysisO
 
 /** One line: "tau-b 0.412 [0.101, 0.655] p 0.012 | Spearman 0.55 | top-5 0.60 | gap 3.1 pp". */
 export function describeAnalysis(a: RankAnalysis): string {
-  const tau = a.tauB.defined ? `tau-b ${a.tauB.value.toFixed(3)}` : `tau-b undefined (${a.tauB.reason})`;
-  const ci = "reason" in a.tauCi ? "CI undefined" : `[${a.tauCi.lo.toFixed(3)}, ${a.tauCi.hi.toFixed(3)}]`;
+  const tau = a.tauB.defined
+    ? `tau-b ${a.tauB.value.toFixed(3)}`
+    : `tau-b undefined (${a.tauB.reason})`;
+  const ci =
+    "reason" in a.tauCi ? "CI undefined" : `[${a.tauCi.lo.toFixed(3)}, ${a.tauCi.hi.toFixed(3)}]`;
   const p = a.tauB.defined ? ` p ${a.tauB.pValue.toPrecision(2)}` : "";
   const rho = a.spearman.defined ? a.spearman.value.toFixed(3) : "undefined";
   const top = a.topK ? ` | top-${a.topK.k} ${a.topK.overlap.toFixed(2)}` : "";

@@ -11,7 +11,13 @@ describe("channel-wise cosine (host)", () => {
   it("N1 H1 W2 C2: identical 1, negated -1, orthogonal per channel 0", () => {
     const a = Float32Array.from([1, 2, 3, 4]); // pixels (1,2) and (3,4), channels interleaved
     expect(channelCosine(a, a, 2)).toBeCloseTo(1, 12);
-    expect(channelCosine(a, a.map((v) => -v), 2)).toBeCloseTo(-1, 12);
+    expect(
+      channelCosine(
+        a,
+        a.map((v) => -v),
+        2,
+      ),
+    ).toBeCloseTo(-1, 12);
     const b = Float32Array.from([3, -4, -1, 2]); // channel 0: (1,3)·(3,-1)=0; channel 1: (2,4)·(-4,2)=0
     expect(channelCosine(a, b, 2)).toBeCloseTo(0, 12);
   });

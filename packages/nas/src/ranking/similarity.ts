@@ -11,8 +11,18 @@
 // are run here with the kernel ops on the supernet's own parameters.
 
 import {
-  add, batchNormInfer, channelScale, conv2d, dwconv, globalAvgPool, linear, pwconv,
-  relu, sigmoid, type Gpu, type Tensor,
+  add,
+  batchNormInfer,
+  channelScale,
+  conv2d,
+  dwconv,
+  globalAvgPool,
+  linear,
+  pwconv,
+  relu,
+  sigmoid,
+  type Gpu,
+  type Tensor,
 } from "@fairnas/kernels";
 import { checkArch, type Arch } from "../space/arch.ts";
 import type { Supernet } from "../supernet/network.ts";
@@ -33,7 +43,11 @@ export interface SimilarityResult {
 
 /** Similarity matrix of layer `layer`'s choices on the batch `x` ([N,H,W,C]). */
 export async function featureSimilarity(
-  gpu: Gpu, net: Supernet, x: Tensor, layer: number, path?: Arch,
+  gpu: Gpu,
+  net: Supernet,
+  x: Tensor,
+  layer: number,
+  path?: Arch,
 ): Promise<SimilarityResult> {
   const space = net.space;
   const L = space.layers.length;
@@ -45,7 +59,8 @@ export async function featureSimilarity(
   const named = new Map(net.params.map((p) => [p.name, p]));
   const bns = new Map(net.bns.map((b) => [b.name, b]));
   const eps = space.spec.bn.eps;
-  const bn = (h: Tensor, name: string, relu6: boolean) => bnInfer(gpu, h, need(bns, name), eps, relu6);
+  const bn = (h: Tensor, name: string, relu6: boolean) =>
+    bnInfer(gpu, h, need(bns, name), eps, relu6);
 
   // Stem, fixed first block, then the path's earlier layers.
   let h = conv2d(gpu, x, need(named, "stem.conv").w, { stride: space.stem.stride });
@@ -76,7 +91,13 @@ export async function featureSimilarity(
   }
   h.dispose();
   const matrix = outs.map((a) => outs.map((b) => channelCosine(a, b, C)));
-  return { layer: space.layers[layer].label, choices: [...space.tokens], matrix, path: full.slice(0, layer), images: x.shape[0] };
+  return {
+    layer: space.layers[layer].label,
+    choices: [...space.tokens],
+    matrix,
+    path: full.slice(0, layer),
+    images: x.shape[0],
+  };
 }
 
 /** Mean over channels of cos(a[..., k], b[..., k]); channels zero in either map are skipped. */
@@ -130,7 +151,12 @@ function branch(gpu: Gpu, b: Block, stride: number, eps: number, x: Tensor): Ten
 }
 
 function bnInfer(gpu: Gpu, x: Tensor, bn: BnState, eps: number, relu6: boolean): Tensor {
-  const p = { gamma: bn.gamma.w, beta: bn.beta.w, runningMean: bn.runningMean, runningVar: bn.runningVar };
+  const p = {
+    gamma: bn.gamma.w,
+    beta: bn.beta.w,
+    runningMean: bn.runningMean,
+    runningVar: bn.runningVar,
+  };
   return batchNormInfer(gpu, x, p, { eps, relu6 });
 }
 

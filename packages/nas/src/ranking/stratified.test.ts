@@ -11,7 +11,13 @@ const space = resolveSpace(getSpace("fmnist"));
 describe("stratified sampling over MAdds", () => {
   it("maddsRange fmnist equals the all-smallest and all-largest networks", () => {
     const { min, max } = maddsRange(space);
-    const costs = space.spec.choices.map((_, c) => costOf(space, space.layers.map(() => c)).madds);
+    const costs = space.spec.choices.map(
+      (_, c) =>
+        costOf(
+          space,
+          space.layers.map(() => c),
+        ).madds,
+    );
     expect(min).toBe(Math.min(...costs));
     expect(max).toBe(Math.max(...costs));
   });
@@ -35,7 +41,10 @@ describe("stratified sampling over MAdds", () => {
   });
 
   it("fmnist N12: same seed same sample, seeds 1 and 2 differ", () => {
-    const key = (s: number) => stratifiedSample(space, { count: 12, seed: s }).archs.map((a) => archToString(space, a)).join(" ");
+    const key = (s: number) =>
+      stratifiedSample(space, { count: 12, seed: s })
+        .archs.map((a) => archToString(space, a))
+        .join(" ");
     expect(key(1)).toBe(key(1));
     expect(key(1)).not.toBe(key(2));
   });

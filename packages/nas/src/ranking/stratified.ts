@@ -28,7 +28,12 @@ export interface CostBin {
 }
 
 export type StratifiedResult =
-  | { readonly ok: true; readonly archs: readonly Arch[]; readonly bins: readonly CostBin[]; readonly tries: number }
+  | {
+      readonly ok: true;
+      readonly archs: readonly Arch[];
+      readonly bins: readonly CostBin[];
+      readonly tries: number;
+    }
   | {
       readonly ok: false;
       readonly message: string;
@@ -40,7 +45,10 @@ export type StratifiedResult =
 /** Smallest and largest MAdds over the whole space (costs add per layer). */
 export function maddsRange(space: ResolvedSpace): { min: number; max: number } {
   const m = space.spec.choices.length;
-  const base = costOf(space, space.layers.map(() => 0));
+  const base = costOf(
+    space,
+    space.layers.map(() => 0),
+  );
   let min = base.madds;
   let max = base.madds;
   space.layers.forEach((_, l) => {
@@ -54,13 +62,19 @@ export function maddsRange(space: ResolvedSpace): { min: number; max: number } {
 
 export function stratifiedSample(space: ResolvedSpace, opts: StratifiedOptions): StratifiedResult {
   const { count, seed } = opts;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`stratifiedSample: count must be an integer >= 1, got ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`stratifiedSample: count must be an integer >= 1, got ${count}`);
   const maxTries = opts.maxTries ?? 200;
   const exclude = opts.exclude ?? new Set<string>();
   const { min, max } = maddsRange(space);
   const width = (max - min) / count;
-  const bins = Array.from({ length: count }, (_, b) => ({ lo: min + b * width, hi: b === count - 1 ? max : min + (b + 1) * width }));
-  const table = space.layers.map((_, l) => space.spec.choices.map((__, c) => blockCost(space, l, c).madds));
+  const bins = Array.from({ length: count }, (_, b) => ({
+    lo: min + b * width,
+    hi: b === count - 1 ? max : min + (b + 1) * width,
+  }));
+  const table = space.layers.map((_, l) =>
+    space.spec.choices.map((__, c) => blockCost(space, l, c).madds),
+  );
   const rng = Rng.derive(seed, STRATIFIED_STREAM);
   const seen = new Set<string>();
   const archs: Arch[] = [];
@@ -82,8 +96,16 @@ export function stratifiedSample(space: ResolvedSpace, opts: StratifiedOptions):
     archs.push(found);
   }
   if (failed.length === 0) return { ok: true, archs, bins, tries };
-  const list = failed.map((b) => `[${(bins[b].lo / 1e6).toFixed(3)}, ${(bins[b].hi / 1e6).toFixed(3)}] M`).join(", ");
-  return { ok: false, message: `${failed.length} of ${count} MAdds bins left empty after ${maxTries} draws each: ${list}`, archs, bins, tries };
+  const list = failed
+    .map((b) => `[${(bins[b].lo / 1e6).toFixed(3)}, ${(bins[b].hi / 1e6).toFixed(3)}] M`)
+    .join(", ");
+  return {
+    ok: false,
+    message: `${failed.length} of ${count} MAdds bins left empty after ${maxTries} draws each: ${list}`,
+    archs,
+    bins,
+    tries,
+  };
 }
 
 function inBin(v: number, bin: CostBin, last: boolean): boolean {
@@ -91,7 +113,13 @@ function inBin(v: number, bin: CostBin, last: boolean): boolean {
 }
 
 // One draw: a random start, then greedy single-layer moves towards the bin centre.
-function drawInBin(space: ResolvedSpace, table: number[][], bin: CostBin, last: boolean, rng: Rng): Arch | null {
+function drawInBin(
+  space: ResolvedSpace,
+  table: number[][],
+  bin: CostBin,
+  last: boolean,
+  rng: Rng,
+): Arch | null {
   const a = [...randomArch(space, rng)];
   let madds = costOf(space, a).madds;
   const centre = (bin.lo + bin.hi) / 2;

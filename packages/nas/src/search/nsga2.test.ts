@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { Rng } from "@fairnas/kernels";
 import {
-  constrainedDominates, crowdingDistance, dominates, environmentalSelection,
-  fastNonDominatedSort, mutateLayers, rankAndCrowding, tournament, uniformCrossover,
+  constrainedDominates,
+  crowdingDistance,
+  dominates,
+  environmentalSelection,
+  fastNonDominatedSort,
+  mutateLayers,
+  rankAndCrowding,
+  tournament,
+  uniformCrossover,
 } from "./nsga2.ts";
 
 const zip = (f1: number[], f2: number[]): number[][] => f1.map((x, i) => [x, f2[i]]);
@@ -10,12 +17,25 @@ const zip = (f1: number[], f2: number[]): number[][] => f1.map((x, i) => [x, f2[
 describe("nsga2 sorting", () => {
   it("fastNonDominatedSort 2 objectives 6 points 3 fronts", () => {
     // (1,5) (2,3) (4,1) first; (3,4) (5,2) second; (6,6) third.
-    const objs = [[3, 4], [1, 5], [6, 6], [2, 3], [5, 2], [4, 1]];
+    const objs = [
+      [3, 4],
+      [1, 5],
+      [6, 6],
+      [2, 3],
+      [5, 2],
+      [4, 1],
+    ];
     expect(fastNonDominatedSort(objs)).toEqual([[1, 3, 5], [0, 4], [2]]);
   });
 
   it("fastNonDominatedSort equal points share a front", () => {
-    expect(fastNonDominatedSort([[1, 1], [1, 1], [0, 2]])).toEqual([[0, 1, 2]]);
+    expect(
+      fastNonDominatedSort([
+        [1, 1],
+        [1, 1],
+        [0, 2],
+      ]),
+    ).toEqual([[0, 1, 2]]);
   });
 
   it("fastNonDominatedSort matches brute-force ranks 40 random points 3 objectives", () => {
@@ -25,10 +45,15 @@ describe("nsga2 sorting", () => {
     expect(fronts.flat().sort((a, b) => a - b)).toEqual([...Array(40).keys()]);
     // Rank by definition: 0 if undominated, else 1 + max rank of dominators.
     const rank = new Array<number>(40).fill(-1);
-    fronts.forEach((f, r) => f.forEach((i) => { rank[i] = r; }));
+    fronts.forEach((f, r) =>
+      f.forEach((i) => {
+        rank[i] = r;
+      }),
+    );
     for (let i = 0; i < 40; i++) {
       const dominators = objs.map((_, j) => j).filter((j) => dominates(objs[j], objs[i]));
-      const expected = dominators.length === 0 ? 0 : 1 + Math.max(...dominators.map((j) => rank[j]));
+      const expected =
+        dominators.length === 0 ? 0 : 1 + Math.max(...dominators.map((j) => rank[j]));
       expect(rank[i], `point ${i} ${objs[i]}`).toBe(expected);
     }
   });
@@ -56,7 +81,14 @@ describe("nsga2 crowding", () => {
   });
 
   it("environmentalSelection fills whole fronts before cutting P4 of 6", () => {
-    const objs = [[3, 4], [1, 5], [6, 6], [2, 3], [5, 2], [4, 1]];
+    const objs = [
+      [3, 4],
+      [1, 5],
+      [6, 6],
+      [2, 3],
+      [5, 2],
+      [4, 1],
+    ];
     const kept = environmentalSelection(objs, 4);
     expect(kept.slice(0, 3)).toEqual([1, 3, 5]);
     expect([0, 4]).toContain(kept[3]);
@@ -81,7 +113,12 @@ describe("nsga2 constrained domination", () => {
   });
 
   it("sort with violations puts feasible first, infeasible by violation", () => {
-    const objs = [[0, 0], [5, 5], [1, 1], [6, 6]];
+    const objs = [
+      [0, 0],
+      [5, 5],
+      [1, 1],
+      [6, 6],
+    ];
     const fronts = fastNonDominatedSort(objs, [0.5, 0, 0.1, 0]);
     expect(fronts).toEqual([[1], [3], [2], [0]]);
   });

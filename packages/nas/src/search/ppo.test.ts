@@ -4,7 +4,11 @@ import { applyAction, PpoPolicy, type PpoSample } from "./ppo.ts";
 
 /** Collects `n` one-step samples from `policy` with `reward(parent, child)`. */
 function rollout(
-  policy: PpoPolicy, rng: Rng, n: number, layers: number, m: number,
+  policy: PpoPolicy,
+  rng: Rng,
+  n: number,
+  layers: number,
+  m: number,
   reward: (child: number[]) => number,
 ): PpoSample[] {
   return Array.from({ length: n }, () => {
@@ -79,7 +83,13 @@ describe("ppo", () => {
 
 describe("ppo gradient", () => {
   it("lossAndGrad matches central differences L3 m3 H8 batch 6", () => {
-    const policy = new PpoPolicy({ layers: 3, numChoices: 3, seed: 12, hidden: 8, entropyCoef: 0.05 });
+    const policy = new PpoPolicy({
+      layers: 3,
+      numChoices: 3,
+      seed: 12,
+      hidden: 8,
+      entropyCoef: 0.05,
+    });
     const rng = new Rng(13);
     // Samples from the current policy: ratio 1, inside the clip region.
     const batch = rollout(policy, rng, 6, 3, 3, (c) => c[1] - 0.5 * c[2]);
@@ -96,8 +106,10 @@ describe("ppo gradient", () => {
         const down = policy.lossAndGrad(batch, adv).loss;
         p[i] = keep;
         const fd = (up - down) / (2 * eps);
-        expect(Math.abs(grads[a][i] - fd), `param ${a}[${i}] analytic ${grads[a][i]} fd ${fd}`)
-          .toBeLessThan(1e-6 + 1e-4 * Math.abs(fd));
+        expect(
+          Math.abs(grads[a][i] - fd),
+          `param ${a}[${i}] analytic ${grads[a][i]} fd ${fd}`,
+        ).toBeLessThan(1e-6 + 1e-4 * Math.abs(fd));
         checked++;
       }
     });

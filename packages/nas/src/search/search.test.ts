@@ -3,8 +3,14 @@ import { Rng } from "@fairnas/kernels";
 import { hypervolume } from "./hypervolume.ts";
 import { dominates } from "./nsga2.ts";
 import {
-  buildLayerCostTable, ppoMixAt, runSearch, violation,
-  type Arch, type Constraint, type Costs, type SearchConfig,
+  buildLayerCostTable,
+  ppoMixAt,
+  runSearch,
+  violation,
+  type Arch,
+  type Constraint,
+  type Costs,
+  type SearchConfig,
 } from "./search.ts";
 
 // A synthetic space: per-layer costs from a seeded table, top-1 that rises
@@ -19,21 +25,29 @@ interface Space {
 
 function makeSpace(L: number, m: number, seed: number): Space {
   const rng = new Rng(seed);
-  const table = Array.from({ length: L }, () => Array.from({ length: m }, (_, c) => ({
-    madds: 10 * (c + 1) + rng.int(10),
-    params: 5 * (c + 1) + rng.int(8),
-    latencyMs: 1 + c + rng.next(),
-  })));
+  const table = Array.from({ length: L }, () =>
+    Array.from({ length: m }, (_, c) => ({
+      madds: 10 * (c + 1) + rng.int(10),
+      params: 5 * (c + 1) + rng.int(8),
+      latencyMs: 1 + c + rng.next(),
+    })),
+  );
   const gain = Array.from({ length: L }, () => Array.from({ length: m }, () => rng.next()));
   const layer = (l: number, c: number): Costs => table[l][c];
-  const costs = (a: Arch): Costs => a.reduce<Costs>((acc, c, l) => ({
-    madds: acc.madds + table[l][c].madds,
-    params: acc.params + table[l][c].params,
-    latencyMs: acc.latencyMs + table[l][c].latencyMs,
-  }), { madds: 7, params: 3, latencyMs: 0.5 });
+  const costs = (a: Arch): Costs =>
+    a.reduce<Costs>(
+      (acc, c, l) => ({
+        madds: acc.madds + table[l][c].madds,
+        params: acc.params + table[l][c].params,
+        latencyMs: acc.latencyMs + table[l][c].latencyMs,
+      }),
+      { madds: 7, params: 3, latencyMs: 0.5 },
+    );
   const top1 = (a: Arch): number => {
     let s = 0;
-    a.forEach((c, l) => { s += gain[l][c] * (1 + c); });
+    a.forEach((c, l) => {
+      s += gain[l][c] * (1 + c);
+    });
     for (let l = 1; l < L; l++) if (a[l] === a[l - 1]) s -= 0.3;
     return s / (L * m);
   };
@@ -46,21 +60,37 @@ function allArchs(L: number, m: number): number[][] {
 }
 
 /** The true feasible front by enumeration, as sorted keys. */
-function bruteFront(sp: Space, constraints: readonly Constraint[], third: "params" | "latencyMs"): string[] {
+function bruteFront(
+  sp: Space,
+  constraints: readonly Constraint[],
+  third: "params" | "latencyMs",
+): string[] {
   const feas = allArchs(sp.L, sp.m).filter((a) => violation(sp.costs(a), constraints) <= 0);
   const objs = feas.map((a) => [-sp.top1(a), sp.costs(a).madds, sp.costs(a)[third]]);
-  return feas.filter((_, i) => !objs.some((o) => dominates(o, objs[i])))
-    .map((a) => a.join("")).sort();
+  return feas
+    .filter((_, i) => !objs.some((o) => dominates(o, objs[i])))
+    .map((a) => a.join(""))
+    .sort();
 }
 
-interface Probe { seen: string[]; calls: number }
+interface Probe {
+  seen: string[];
+  calls: number;
+}
 
 function config(
-  sp: Space, over: Partial<SearchConfig> & Pick<SearchConfig, "algo">, probe: Probe,
+  sp: Space,
+  over: Partial<SearchConfig> & Pick<SearchConfig, "algo">,
+  probe: Probe,
 ): SearchConfig {
   return {
-    layers: sp.L, numChoices: sp.m, population: 8, generations: 10, seed: 1,
-    third: "params", constraints: [],
+    layers: sp.L,
+    numChoices: sp.m,
+    population: 8,
+    generations: 10,
+    seed: 1,
+    third: "params",
+    constraints: [],
     costs: sp.costs,
     key: (a) => a.join(""),
     evaluate: async (archs) => {
@@ -78,8 +108,9 @@ describe("search constraints L4 m3", () => {
   const sp = makeSpace(4, 3, 21);
   const constraints: Constraint[] = [{ key: "madds", max: 100 }];
   const truth = bruteFront(sp, constraints, "params");
-  const feasibleCount = allArchs(4, 3)
-    .filter((a) => violation(sp.costs(a), constraints) <= 0).length;
+  const feasibleCount = allArchs(4, 3).filter(
+    (a) => violation(sp.costs(a), constraints) <= 0,
+  ).length;
 
   it("the test space is non-trivial", () => {
     expect(feasibleCount).toBeGreaterThan(10);
@@ -119,7 +150,10 @@ describe("search constraints L4 m3", () => {
   });
 
   it("min bound params>=70 with madds<=110 is honoured by nsga2-ppo", async () => {
-    const both: Constraint[] = [{ key: "madds", max: 110 }, { key: "params", min: 70 }];
+    const both: Constraint[] = [
+      { key: "madds", max: 110 },
+      { key: "params", min: 70 },
+    ];
     const probe = newProbe();
     const res = await runSearch(config(sp, { algo: "nsga2-ppo", constraints: both }, probe));
     expect(res.front.map((f) => f.arch.join("")).sort()).toEqual(bruteFront(sp, both, "params"));
@@ -137,10 +171,17 @@ describe("search infeasible budgets L4 m3", () => {
   for (const withLayerCosts of [true, false]) {
     it(`madds<=min-1 reports the exact cheapest madds (layerCosts ${withLayerCosts})`, async () => {
       const probe = newProbe();
-      const res = await runSearch(config(sp, {
-        algo: "nsga2-ppo", constraints: [{ key: "madds", max: exactMin - 1 }],
-        layerCosts: withLayerCosts ? sp.layer : undefined,
-      }, probe));
+      const res = await runSearch(
+        config(
+          sp,
+          {
+            algo: "nsga2-ppo",
+            constraints: [{ key: "madds", max: exactMin - 1 }],
+            layerCosts: withLayerCosts ? sp.layer : undefined,
+          },
+          probe,
+        ),
+      );
       expect(res.front).toEqual([]);
       expect(res.infeasible?.cheapest.madds).toBe(exactMin);
       expect(res.infeasible?.message).toContain(`madds <= ${exactMin - 1}`);
@@ -150,7 +191,10 @@ describe("search infeasible budgets L4 m3", () => {
   }
 
   it("jointly infeasible madds<=85 and params>=60 returns no front and both bounds", async () => {
-    const joint: Constraint[] = [{ key: "madds", max: 85 }, { key: "params", min: 60 }];
+    const joint: Constraint[] = [
+      { key: "madds", max: 85 },
+      { key: "params", min: 60 },
+    ];
     const all = allArchs(4, 3).map(sp.costs);
     // Each bound alone is reachable, together not.
     expect(all.some((c) => c.madds <= 85)).toBe(true);
@@ -170,7 +214,9 @@ describe("search budgets and logs", () => {
 
   it("random L8 m4 P12 G6 spends exactly population*(generations+1) evaluations", async () => {
     const probe = newProbe();
-    const res = await runSearch(config(sp, { algo: "random", population: 12, generations: 6 }, probe));
+    const res = await runSearch(
+      config(sp, { algo: "random", population: 12, generations: 6 }, probe),
+    );
     expect(res.evaluations).toBe(12 * 7);
     expect(new Set(probe.seen).size).toBe(12 * 7);
     expect(res.history.map((h) => h.evaluations)).toEqual([12, 24, 36, 48, 60, 72, 84]);
@@ -178,9 +224,12 @@ describe("search budgets and logs", () => {
 
   it("nsga2-ppo L8 m4 P12 G6 logs the mix schedule and policy stats", async () => {
     const probe = newProbe();
-    const res = await runSearch(config(sp, { algo: "nsga2-ppo", population: 12, generations: 6 }, probe));
-    expect(res.history.map((h) => h.ppoMix)).toEqual([0, 0.8, 0.68, 0.56, 0.44, 0.32, 0.2]
-      .map((x) => expect.closeTo(x, 12)));
+    const res = await runSearch(
+      config(sp, { algo: "nsga2-ppo", population: 12, generations: 6 }, probe),
+    );
+    expect(res.history.map((h) => h.ppoMix)).toEqual(
+      [0, 0.8, 0.68, 0.56, 0.44, 0.32, 0.2].map((x) => expect.closeTo(x, 12)),
+    );
     expect(res.history[0].ppo).toBeNull();
     for (const h of res.history.slice(1)) {
       expect(h.ppo).not.toBeNull();
@@ -193,10 +242,20 @@ describe("search budgets and logs", () => {
   });
 
   it("nsga2-ppo L8 m4 P12 G6 is reproducible for one seed and differs for another", async () => {
-    const run = (seed: number) => runSearch(config(sp, {
-      algo: "nsga2-ppo", population: 12, generations: 6, seed,
-      constraints: [{ key: "latencyMs", max: 22 }],
-    }, newProbe()));
+    const run = (seed: number) =>
+      runSearch(
+        config(
+          sp,
+          {
+            algo: "nsga2-ppo",
+            population: 12,
+            generations: 6,
+            seed,
+            constraints: [{ key: "latencyMs", max: 22 }],
+          },
+          newProbe(),
+        ),
+      );
     const [a, b, c] = [await run(3), await run(3), await run(4)];
     expect(b).toEqual(a);
     expect(c.history.map((h) => h.hypervolume)).not.toEqual(a.history.map((h) => h.hypervolume));
@@ -204,12 +263,24 @@ describe("search budgets and logs", () => {
 
   it("nsga2 L8 m4 tight madds<=cheapest+15: repairs are logged, all members feasible", async () => {
     const t = buildLayerCostTable(config(sp, { algo: "nsga2" }, newProbe()));
-    const cheapest = t.table.reduce((s, row) => s + Math.min(...row.map((c) => c.madds)), t.offset.madds);
+    const cheapest = t.table.reduce(
+      (s, row) => s + Math.min(...row.map((c) => c.madds)),
+      t.offset.madds,
+    );
     const probe = newProbe();
-    const res = await runSearch(config(sp, {
-      algo: "nsga2", population: 10, generations: 4, maxRetries: 5,
-      constraints: [{ key: "madds", max: cheapest + 15 }],
-    }, probe));
+    const res = await runSearch(
+      config(
+        sp,
+        {
+          algo: "nsga2",
+          population: 10,
+          generations: 4,
+          maxRetries: 5,
+          constraints: [{ key: "madds", max: cheapest + 15 }],
+        },
+        probe,
+      ),
+    );
     const repairs = res.history.reduce((s, h) => s + h.repairs, 0);
     const retried = res.history.reduce((s, h) => s + h.retries.infeasible, 0);
     expect(repairs).toBeGreaterThan(0);
@@ -237,8 +308,9 @@ describe("search budgets and logs", () => {
 
   it("ppoMixAt linear 0.8 -> 0.2 over G5, 0 at generation 0", () => {
     const mix = { start: 0.8, end: 0.2 };
-    expect([0, 1, 3, 5].map((g) => ppoMixAt(g, 5, mix))).toEqual([0, 0.8, 0.5, 0.2]
-      .map((x) => expect.closeTo(x, 12)));
+    expect([0, 1, 3, 5].map((g) => ppoMixAt(g, 5, mix))).toEqual(
+      [0, 0.8, 0.5, 0.2].map((x) => expect.closeTo(x, 12)),
+    );
   });
 });
 
@@ -261,9 +333,19 @@ describe("search quality L10 m4", () => {
     const vol: Record<string, number> = {};
     for (const algo of ["random", "nsga2", "nsga2-ppo"] as const) {
       const probe = newProbe();
-      const res = await runSearch(config(sp, {
-        algo, constraints, population: 20, generations: 20, seed: 1,
-      }, probe));
+      const res = await runSearch(
+        config(
+          sp,
+          {
+            algo,
+            constraints,
+            population: 20,
+            generations: 20,
+            seed: 1,
+          },
+          probe,
+        ),
+      );
       expect(res.evaluations).toBeGreaterThan(0.9 * 20 * 21);
       expect(res.evaluations).toBeLessThanOrEqual(20 * 21);
       for (const f of res.front) expect(f.madds).toBeLessThanOrEqual(260);

@@ -1,7 +1,13 @@
 import { Rng } from "@fairnas/kernels";
 import { describe, expect, it } from "vitest";
 import {
-  archHash, archLabels, archToString, largestArch, parseArch, randomArch, smallestArch,
+  archHash,
+  archLabels,
+  archToString,
+  largestArch,
+  parseArch,
+  randomArch,
+  smallestArch,
 } from "./arch.ts";
 import { PRESETS, getSpace } from "./presets.ts";
 import { resolveSpace } from "./spec.ts";
@@ -48,7 +54,9 @@ describe("arch strings", () => {
   });
 
   it("fmnist: wrong length says expected vs got", () => {
-    expect(() => parseArch(fmnist, "k3e3-k3e6")).toThrow("parseArch: space 'fmnist' expects 8 tokens, got 2");
+    expect(() => parseArch(fmnist, "k3e3-k3e6")).toThrow(
+      "parseArch: space 'fmnist' expects 8 tokens, got 2",
+    );
     expect(() => parseArch(fmnist, "")).toThrow("expects 8 tokens, got 0");
   });
 

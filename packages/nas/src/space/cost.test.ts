@@ -17,7 +17,13 @@ const REFERENCE_CANDIDATES = [
   resolve(REPO_ROOT, "shared/reference/networks.json"),
 ].filter((p): p is string => typeof p === "string" && p.length > 0);
 
-interface RefBlock { in: number; out: number; stride: number; kernel: number; expansion: number }
+interface RefBlock {
+  in: number;
+  out: number;
+  stride: number;
+  kernel: number;
+  expansion: number;
+}
 interface RefNet {
   name: string;
   input: [number, number, number];
@@ -30,8 +36,10 @@ interface RefNet {
 function loadReference(): RefNet[] {
   const path = REFERENCE_CANDIDATES.find((p) => existsSync(p));
   if (path === undefined) {
-    throw new Error(`networks.json not found; tried ${REFERENCE_CANDIDATES.join(", ")} ` +
-      "(set NAS_SHARED_DIR to the shared folder)");
+    throw new Error(
+      `networks.json not found; tried ${REFERENCE_CANDIDATES.join(", ")} ` +
+        "(set NAS_SHARED_DIR to the shared folder)",
+    );
   }
   return (JSON.parse(readFileSync(path, "utf8")) as { networks: RefNet[] }).networks;
 }
@@ -41,10 +49,20 @@ function loadReference(): RefNet[] {
 function refBlockCost(b: RefBlock, H: number): [number, number, number, number] {
   const E = b.in * b.expansion;
   const OH = Math.ceil(H / b.stride);
-  let madds = 0, params = 0, bn = 0;
-  if (b.expansion !== 1) { madds += H * H * b.in * E; params += b.in * E; bn += E; }
-  madds += OH * OH * b.kernel * b.kernel * E; params += b.kernel * b.kernel * E; bn += E;
-  madds += OH * OH * E * b.out; params += E * b.out; bn += b.out;
+  let madds = 0,
+    params = 0,
+    bn = 0;
+  if (b.expansion !== 1) {
+    madds += H * H * b.in * E;
+    params += b.in * E;
+    bn += E;
+  }
+  madds += OH * OH * b.kernel * b.kernel * E;
+  params += b.kernel * b.kernel * E;
+  bn += E;
+  madds += OH * OH * E * b.out;
+  params += E * b.out;
+  bn += b.out;
   return [madds, params, params + 2 * bn, OH];
 }
 
@@ -60,13 +78,20 @@ describe("published networks", () => {
   const mbv2 = resolveSpace(getSpace("mobilenetv2"));
 
   it("fairnas FairNAS-A 224x224: 388,122,848 MAdds, 4,608,696 / 4,651,352 params", () => {
-    expect(totals(costOf(fairnas, parseArch(fairnas, FAIRNAS_A))))
-      .toEqual([388_122_848, 4_608_696, 4_651_352]);
+    expect(totals(costOf(fairnas, parseArch(fairnas, FAIRNAS_A)))).toEqual([
+      388_122_848, 4_608_696, 4_651_352,
+    ]);
   });
 
   it("mobilenetv2.json all k3e6 224x224: 300,774,272 MAdds, 3,470,760 / 3,504,872 params", () => {
-    expect(totals(costOf(mbv2, mbv2.layers.map(() => 0))))
-      .toEqual([300_774_272, 3_470_760, 3_504_872]);
+    expect(
+      totals(
+        costOf(
+          mbv2,
+          mbv2.layers.map(() => 0),
+        ),
+      ),
+    ).toEqual([300_774_272, 3_470_760, 3_504_872]);
   });
 
   const cases: [string, ResolvedSpace, () => Arch][] = [
@@ -84,13 +109,23 @@ describe("published networks", () => {
       const ours = [
         { ...space.firstBlock!, expansion: 1 },
         ...space.layers.map((l, i) => ({
-          ...l, kernel: space.spec.choices[a[i]].kernel, expansion: space.spec.choices[a[i]].expand,
+          ...l,
+          kernel: space.spec.choices[a[i]].kernel,
+          expansion: space.spec.choices[a[i]].expand,
         })),
-      ].map((g) => ({ in: g.inC, out: g.outC, stride: g.stride, kernel: g.kernel, expansion: g.expansion }));
+      ].map((g) => ({
+        in: g.inC,
+        out: g.outC,
+        stride: g.stride,
+        kernel: g.kernel,
+        expansion: g.expansion,
+      }));
       expect(ours).toEqual(ref.blocks);
 
       // Cost of each block against the plain reference.
-      const blockCosts = cost.layers.filter((l) => l.name !== "stem" && l.name !== "head" && l.name !== "fc");
+      const blockCosts = cost.layers.filter(
+        (l) => l.name !== "stem" && l.name !== "head" && l.name !== "fc",
+      );
       expect(blockCosts.length).toBe(ref.blocks.length);
       let H = Math.ceil(ref.input[0] / ref.stem.stride);
       ref.blocks.forEach((b, i) => {
@@ -100,18 +135,35 @@ describe("published networks", () => {
         expect([l.name, l.madds, l.params, l.paramsWithBn]).toEqual([label, madds, params, withBn]);
         H = OH;
       });
-      expect(totals(cost)).toEqual([ref.expected.madds, ref.expected.paramsNoBn, ref.expected.paramsWithBn]);
+      expect(totals(cost)).toEqual([
+        ref.expected.madds,
+        ref.expected.paramsNoBn,
+        ref.expected.paramsWithBn,
+      ]);
     });
   }
 
   it("FairNAS-A: fixed parts stem, head 1x1, FC", () => {
-    const byName = new Map(costOf(fairnas, parseArch(fairnas, FAIRNAS_A)).layers.map((l) => [l.name, l]));
-    expect(byName.get("stem")).toEqual({ name: "stem", madds: 27 * 32 * 112 * 112, params: 864, paramsWithBn: 928 });
+    const byName = new Map(
+      costOf(fairnas, parseArch(fairnas, FAIRNAS_A)).layers.map((l) => [l.name, l]),
+    );
+    expect(byName.get("stem")).toEqual({
+      name: "stem",
+      madds: 27 * 32 * 112 * 112,
+      params: 864,
+      paramsWithBn: 928,
+    });
     expect(byName.get("head")).toEqual({
-      name: "head", madds: 320 * 1280 * 49, params: 409_600, paramsWithBn: 409_600 + 2560,
+      name: "head",
+      madds: 320 * 1280 * 49,
+      params: 409_600,
+      paramsWithBn: 409_600 + 2560,
     });
     expect(byName.get("fc")).toEqual({
-      name: "fc", madds: 1_280_000, params: 1_281_000, paramsWithBn: 1_281_000,
+      name: "fc",
+      madds: 1_280_000,
+      params: 1_281_000,
+      paramsWithBn: 1_281_000,
     });
   });
 });
@@ -140,7 +192,12 @@ describe("squeeze-excitation cost", () => {
     // expand 16->96 at 7x7, dw 5x5x96 at 7x7, SE 96->24->96, project 96->16.
     const madds = 49 * 16 * 96 + 49 * 25 * 96 + 2 * 96 * 24 + 49 * 96 * 16;
     const params = 16 * 96 + 25 * 96 + (2 * 96 * 24 + 24 + 96) + 96 * 16;
-    expect(c).toEqual({ name: "stage1.block2", madds, params, paramsWithBn: params + 2 * (96 + 96 + 16) });
+    expect(c).toEqual({
+      name: "stage1.block2",
+      madds,
+      params,
+      paramsWithBn: params + 2 * (96 + 96 + 16),
+    });
   });
 });
 
@@ -152,10 +209,18 @@ describe("cost table", () => {
     for (let t = 0; t < 20; t++) {
       const cost = costOf(fmnist, randomArch(fmnist, rng));
       expect(cost.layers.map((l) => l.name)).toEqual([
-        "stem", "first", ...fmnist.layers.map((l) => l.label), "head", "fc",
+        "stem",
+        "first",
+        ...fmnist.layers.map((l) => l.label),
+        "head",
+        "fc",
       ]);
       const sum = (f: (l: LayerCost) => number) => cost.layers.reduce((s, l) => s + f(l), 0);
-      expect(totals(cost)).toEqual([sum((l) => l.madds), sum((l) => l.params), sum((l) => l.paramsWithBn)]);
+      expect(totals(cost)).toEqual([
+        sum((l) => l.madds),
+        sum((l) => l.params),
+        sum((l) => l.paramsWithBn),
+      ]);
     }
   });
 
@@ -166,13 +231,24 @@ describe("cost table", () => {
 
   it("missing block or shape names the key", () => {
     expect(() => blockCost(fmnist, 8, 0)).toThrow("no block 'layer#8/k3e3' (8 layers, 6 choices)");
-    expect(() => blockCost(fmnist, 0, 6)).toThrow("no block 'stage1.block1/#6' (8 layers, 6 choices)");
+    expect(() => blockCost(fmnist, 0, 6)).toThrow(
+      "no block 'stage1.block1/#6' (8 layers, 6 choices)",
+    );
     const key = "Ci8 Co16 H14xW14 OH7xOW7 K9 E3 SE0";
     expect(() => costTable(fmnist).lookup(key)).toThrow(`no block with shape key '${key}'`);
-    expect(costTable(fmnist).lookup("Ci8 Co16 H14xW14 OH7xOW7 K3 E3 SE0"))
-      .toEqual(shapeCost("Ci8 Co16 H14xW14 OH7xOW7 K3 E3 SE0", {
-        inC: 8, outC: 16, inH: 14, inW: 14, outH: 7, outW: 7, kernel: 3, expand: 3, seC: 0,
-      }));
+    expect(costTable(fmnist).lookup("Ci8 Co16 H14xW14 OH7xOW7 K3 E3 SE0")).toEqual(
+      shapeCost("Ci8 Co16 H14xW14 OH7xOW7 K3 E3 SE0", {
+        inC: 8,
+        outC: 16,
+        inH: 14,
+        inW: 14,
+        outH: 7,
+        outW: 7,
+        kernel: 3,
+        expand: 3,
+        seC: 0,
+      }),
+    );
   });
 
   it("costOf rejects an arch of the wrong length", () => {

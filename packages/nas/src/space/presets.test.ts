@@ -10,7 +10,12 @@ const BASE_TOKENS = ["k3e3", "k3e6", "k5e3", "k5e6", "k7e3", "k7e6"];
 describe("presets", () => {
   it("names: fairnas, fmnist, cifar10 and their -ponas variants", () => {
     expect(Object.keys(PRESETS).sort()).toEqual([
-      "cifar10", "cifar10-ponas", "fairnas", "fairnas-ponas", "fmnist", "fmnist-ponas",
+      "cifar10",
+      "cifar10-ponas",
+      "fairnas",
+      "fairnas-ponas",
+      "fmnist",
+      "fmnist-ponas",
     ]);
   });
 
@@ -22,7 +27,10 @@ describe("presets", () => {
 
     it(`${base}-ponas: same six then the six with se, ratio 0.25 expanded /8`, () => {
       const p = PRESETS[`${base}-ponas`];
-      expect(p.choices.map(choiceToken)).toEqual([...BASE_TOKENS, ...BASE_TOKENS.map((t) => `${t}s`)]);
+      expect(p.choices.map(choiceToken)).toEqual([
+        ...BASE_TOKENS,
+        ...BASE_TOKENS.map((t) => `${t}s`),
+      ]);
       expect(p.se).toEqual({ ratio: 0.25, base: "expanded", divisor: 8 });
       const { name, choices, se, ...restP } = p;
       const { name: n0, choices: c0, se: s0, ...restB } = PRESETS[base];
@@ -34,10 +42,17 @@ describe("presets", () => {
   it("fairnas: 224x224x3, 1000 classes, widths and strides", () => {
     const f = PRESETS.fairnas;
     expect(f.stages.map((s) => [s.width, s.layers, s.stride])).toEqual([
-      [32, 2, 2], [40, 4, 2], [80, 4, 2], [96, 4, 1], [192, 4, 2], [320, 1, 1],
+      [32, 2, 2],
+      [40, 4, 2],
+      [80, 4, 2],
+      [96, 4, 1],
+      [192, 4, 2],
+      [320, 1, 1],
     ]);
     expect([f.head, f.bn, f.firstBlock]).toEqual([
-      { width: 1280, dropout: 0 }, { momentum: 0.1, eps: 1e-5 }, { width: 16, kernel: 3 },
+      { width: 1280, dropout: 0 },
+      { momentum: 0.1, eps: 1e-5 },
+      { width: 16, kernel: 3 },
     ]);
   });
 });
@@ -61,7 +76,9 @@ describe("getSpace", () => {
     const s = JSON.parse(JSON.stringify(PRESETS.fmnist));
     s.stages[1].stride = 4;
     writeFileSync(path, JSON.stringify(s));
-    expect(() => getSpace(path)).toThrow(`space file ${path}: stages[1].stride: must be 1 or 2, got 4`);
+    expect(() => getSpace(path)).toThrow(
+      `space file ${path}: stages[1].stride: must be 1 or 2, got 4`,
+    );
     writeFileSync(path, "{ not json");
     expect(() => getSpace(path)).toThrow(`space file ${path}: `);
     expect(() => getSpace(join(dir, "missing.json"))).toThrow("cannot read");

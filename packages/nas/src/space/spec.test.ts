@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { PRESETS } from "./presets.ts";
 import {
-  type SpaceSpec, canonicalJson, convOut, resolveSpace, seWidth, validateSpace,
+  type SpaceSpec,
+  canonicalJson,
+  convOut,
+  resolveSpace,
+  seWidth,
+  validateSpace,
 } from "./spec.ts";
 
 // A deep, mutable copy of a preset to break in one place per test.
@@ -20,31 +25,118 @@ function errorOf(json: unknown): string {
 
 describe("validateSpace errors name the field", () => {
   const cases: [string, (s: Record<string, any>) => void, string][] = [
-    ["stages[2].stride 3", (s) => { s.stages[2].stride = 3; },
-      "stages[2].stride: must be 1 or 2, got 3"],
-    ["stem.kernel even", (s) => { s.stem.kernel = 4; }, "stem.kernel: must be odd, got 4"],
-    ["choices[1].kernel string", (s) => { s.choices[1].kernel = "5"; },
-      'choices[1].kernel: must be an integer, got "5"'],
-    ["choices[0].se missing", (s) => { delete s.choices[0].se; }, "choices[0].se: missing"],
-    ["choices duplicate", (s) => { s.choices[3] = { ...s.choices[0] }; },
-      "choices[3]: duplicates choices[0] (k3e3)"],
-    ["choices empty", (s) => { s.choices = []; }, "choices: must be a non-empty array, got []"],
-    ["stages[0].layers 0", (s) => { s.stages[0].layers = 0; },
-      "stages[0].layers: must be >= 1, got 0"],
-    ["input.width 2.5", (s) => { s.input.width = 2.5; },
-      "input.width: must be an integer, got 2.5"],
-    ["unknown field head.widht", (s) => { s.head.widht = 1; },
-      "head.widht: unknown field; known: width, dropout"],
-    ["unknown top-level field", (s) => { s.extra = 1; }, "extra: unknown field"],
-    ["missing bn", (s) => { delete s.bn; }, "bn: missing"],
-    ["head.dropout 1", (s) => { s.head.dropout = 1; },
-      "head.dropout: must be in [0, 0.99], got 1"],
-    ["bn.momentum 0", (s) => { s.bn.momentum = 0; }, "bn.momentum: must be in (0, 1], got 0"],
-    ["se required", (s) => { s.choices[0].se = true; },
-      "se: required (some choices have se: true), got null"],
-    ["name empty", (s) => { s.name = ""; }, 'name: must be a non-empty string, got ""'],
-    ["firstBlock array", (s) => { s.firstBlock = [16, 3]; },
-      "firstBlock: must be an object, got [16,3]"],
+    [
+      "stages[2].stride 3",
+      (s) => {
+        s.stages[2].stride = 3;
+      },
+      "stages[2].stride: must be 1 or 2, got 3",
+    ],
+    [
+      "stem.kernel even",
+      (s) => {
+        s.stem.kernel = 4;
+      },
+      "stem.kernel: must be odd, got 4",
+    ],
+    [
+      "choices[1].kernel string",
+      (s) => {
+        s.choices[1].kernel = "5";
+      },
+      'choices[1].kernel: must be an integer, got "5"',
+    ],
+    [
+      "choices[0].se missing",
+      (s) => {
+        delete s.choices[0].se;
+      },
+      "choices[0].se: missing",
+    ],
+    [
+      "choices duplicate",
+      (s) => {
+        s.choices[3] = { ...s.choices[0] };
+      },
+      "choices[3]: duplicates choices[0] (k3e3)",
+    ],
+    [
+      "choices empty",
+      (s) => {
+        s.choices = [];
+      },
+      "choices: must be a non-empty array, got []",
+    ],
+    [
+      "stages[0].layers 0",
+      (s) => {
+        s.stages[0].layers = 0;
+      },
+      "stages[0].layers: must be >= 1, got 0",
+    ],
+    [
+      "input.width 2.5",
+      (s) => {
+        s.input.width = 2.5;
+      },
+      "input.width: must be an integer, got 2.5",
+    ],
+    [
+      "unknown field head.widht",
+      (s) => {
+        s.head.widht = 1;
+      },
+      "head.widht: unknown field; known: width, dropout",
+    ],
+    [
+      "unknown top-level field",
+      (s) => {
+        s.extra = 1;
+      },
+      "extra: unknown field",
+    ],
+    [
+      "missing bn",
+      (s) => {
+        delete s.bn;
+      },
+      "bn: missing",
+    ],
+    [
+      "head.dropout 1",
+      (s) => {
+        s.head.dropout = 1;
+      },
+      "head.dropout: must be in [0, 0.99], got 1",
+    ],
+    [
+      "bn.momentum 0",
+      (s) => {
+        s.bn.momentum = 0;
+      },
+      "bn.momentum: must be in (0, 1], got 0",
+    ],
+    [
+      "se required",
+      (s) => {
+        s.choices[0].se = true;
+      },
+      "se: required (some choices have se: true), got null",
+    ],
+    [
+      "name empty",
+      (s) => {
+        s.name = "";
+      },
+      'name: must be a non-empty string, got ""',
+    ],
+    [
+      "firstBlock array",
+      (s) => {
+        s.firstBlock = [16, 3];
+      },
+      "firstBlock: must be an object, got [16,3]",
+    ],
   ];
   for (const [what, breakIt, message] of cases) {
     it(`fmnist with ${what}`, () => {
@@ -88,10 +180,25 @@ describe("resolveSpace geometry", () => {
     expect(r.firstBlock).toMatchObject({ inC: 8, outC: 8, outH: 14, residual: true });
     expect(r.layers.map((l) => l.outH)).toEqual([7, 7, 4, 4, 4, 4, 4, 4]);
     expect(r.layers.map((l) => l.label)).toEqual([
-      "stage1.block1", "stage1.block2", "stage2.block1", "stage2.block2",
-      "stage2.block3", "stage3.block1", "stage3.block2", "stage3.block3",
+      "stage1.block1",
+      "stage1.block2",
+      "stage2.block1",
+      "stage2.block2",
+      "stage2.block3",
+      "stage3.block1",
+      "stage3.block2",
+      "stage3.block3",
     ]);
-    expect(r.layers.map((l) => l.residual)).toEqual([false, true, false, true, true, false, true, true]);
+    expect(r.layers.map((l) => l.residual)).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+      true,
+      true,
+    ]);
     expect(r.head).toEqual({ inC: 32, width: 128, classes: 10, H: 4, W: 4, fcIn: 128 });
   });
 
@@ -106,8 +213,12 @@ describe("resolveSpace geometry", () => {
   it("fairnas 224: 19 layers, strides by stage, final 7x7", () => {
     const r = resolveSpace(PRESETS.fairnas);
     expect(r.layers.length).toBe(19);
-    expect(r.layers.filter((l) => l.stride === 2).map((l) => l.label))
-      .toEqual(["stage1.block1", "stage2.block1", "stage3.block1", "stage5.block1"]);
+    expect(r.layers.filter((l) => l.stride === 2).map((l) => l.label)).toEqual([
+      "stage1.block1",
+      "stage2.block1",
+      "stage3.block1",
+      "stage5.block1",
+    ]);
     expect([r.head.H, r.head.W, r.head.inC]).toEqual([7, 7, 320]);
   });
 
@@ -139,7 +250,13 @@ describe("seWidth ratio 0.25 of expanded, divisor 8", () => {
   const spec = PRESETS["fairnas-ponas"];
   const cases: [number, number, number][] = [
     // inC, expand, squeeze: 0.25 * inC * expand rounded half up to x8, min 8
-    [16, 3, 16], [16, 6, 24], [40, 3, 32], [8, 3, 8], [1, 3, 8], [32, 3, 24], [320, 6, 480],
+    [16, 3, 16],
+    [16, 6, 24],
+    [40, 3, 32],
+    [8, 3, 8],
+    [1, 3, 8],
+    [32, 3, 24],
+    [320, 6, 480],
   ];
   for (const [inC, e, want] of cases) {
     it(`Ci${inC} E${e} -> ${want}`, () => {

@@ -62,7 +62,9 @@ export class StandaloneModel implements TrainableModel {
   // The sampler sees one choice per layer, so every path it draws is all zeros.
   private checkPath(path: Arch): void {
     if (path.length !== this.layers || path.some((c) => c !== 0)) {
-      throw new Error(`StandaloneModel: expected the all-zero path of ${this.layers} layers, got [${path.join(",")}]`);
+      throw new Error(
+        `StandaloneModel: expected the all-zero path of ${this.layers} layers, got [${path.join(",")}]`,
+      );
     }
   }
 }

@@ -1,13 +1,32 @@
 import { describe, expect, it } from "vitest";
-import { checkComparable, comparisonKey, GroundTruthMixError, parseGroundTruth, type GroundTruthRecord } from "./record.ts";
+import {
+  checkComparable,
+  comparisonKey,
+  GroundTruthMixError,
+  parseGroundTruth,
+  type GroundTruthRecord,
+} from "./record.ts";
 
 function rec(arch: string, over: Partial<GroundTruthRecord> = {}): GroundTruthRecord {
   return {
-    format: 1, kind: "standalone", space: "fmnist", spaceSignature: "abcd", arch, hash: `h-${arch}`, seed: 1,
+    format: 1,
+    kind: "standalone",
+    space: "fmnist",
+    spaceSignature: "abcd",
+    arch,
+    hash: `h-${arch}`,
+    seed: 1,
     split: { valSize: 512, seed: 1, trainImages: 2048, testImages: 1000 },
     budget: { epochs: 1, batchSize: 64, lr: 0.05, steps: 32 },
     epochs: [{ epoch: 1, step: 32, loss: 1.2, top1: 0.6, valTop1: 0.7, valLoss: 0.9, seconds: 3 }],
-    valTop1: 0.7, valLoss: 0.9, valImages: 512, testTop1: 0.69, testLoss: 0.95, madds: 1e6, params: 5e4, trainSeconds: 3,
+    valTop1: 0.7,
+    valLoss: 0.9,
+    valImages: 512,
+    testTop1: 0.69,
+    testLoss: 0.95,
+    madds: 1e6,
+    params: 5e4,
+    trainSeconds: 3,
     ...over,
   };
 }
@@ -38,8 +57,12 @@ describe("ground-truth records", () => {
   });
 
   it("mixing splits (valSize 512 vs 1000, split seed 1 vs 2) is an error", () => {
-    const otherVal = rec("b", { split: { valSize: 1000, seed: 1, trainImages: 2048, testImages: 1000 } });
-    const otherSeed = rec("c", { split: { valSize: 512, seed: 2, trainImages: 2048, testImages: 1000 } });
+    const otherVal = rec("b", {
+      split: { valSize: 1000, seed: 1, trainImages: 2048, testImages: 1000 },
+    });
+    const otherSeed = rec("c", {
+      split: { valSize: 512, seed: 2, trainImages: 2048, testImages: 1000 },
+    });
     expect(() => checkComparable([rec("a"), otherVal])).toThrow(/valSize=1000/);
     expect(() => checkComparable([rec("a"), otherSeed])).toThrow(GroundTruthMixError);
   });

@@ -75,34 +75,52 @@ function needNumbers(file: string, o: unknown, where: string, keys: readonly str
   if (!isObject(o)) throw new Error(`${file}: ${where}: expected an object`);
   for (const k of keys) {
     if (typeof o[k] !== "number" || !Number.isFinite(o[k])) {
-      throw new Error(`${file}: ${where}.${k}: expected a finite number, got ${JSON.stringify(o[k])}`);
+      throw new Error(
+        `${file}: ${where}.${k}: expected a finite number, got ${JSON.stringify(o[k])}`,
+      );
     }
   }
 }
 
 /** Checks the shape of a parsed record file; errors name the file and field. */
 export function parseGroundTruth(file: string, v: unknown): GroundTruthRecord {
-  if (!isObject(v) || v.kind !== "standalone") throw new Error(`${file}: not a stand-alone ground-truth record`);
+  if (!isObject(v) || v.kind !== "standalone")
+    throw new Error(`${file}: not a stand-alone ground-truth record`);
   if (v.format !== GROUND_TRUTH_FORMAT) {
-    throw new Error(`${file}: record format ${String(v.format)}, this build reads ${GROUND_TRUTH_FORMAT}; retrain with nas-cli train-arch`);
+    throw new Error(
+      `${file}: record format ${String(v.format)}, this build reads ${GROUND_TRUTH_FORMAT}; retrain with nas-cli train-arch`,
+    );
   }
   for (const k of ["space", "spaceSignature", "arch", "hash"]) {
     if (typeof v[k] !== "string") throw new Error(`${file}: ${k}: expected a string`);
   }
-  needNumbers(file, v, "record", ["seed", "valTop1", "valLoss", "valImages", "testTop1", "testLoss", "madds", "params"]);
+  needNumbers(file, v, "record", [
+    "seed",
+    "valTop1",
+    "valLoss",
+    "valImages",
+    "testTop1",
+    "testLoss",
+    "madds",
+    "params",
+  ]);
   needNumbers(file, v.split, "split", ["valSize", "seed", "trainImages", "testImages"]);
   needNumbers(file, v.budget, "budget", ["epochs", "batchSize", "lr", "steps"]);
   if (!Array.isArray(v.epochs)) throw new Error(`${file}: epochs: expected an array`);
-  v.epochs.forEach((e, i) => needNumbers(file, e, `epochs[${i}]`, ["epoch", "step", "loss", "top1", "valTop1"]));
+  v.epochs.forEach((e, i) =>
+    needNumbers(file, e, `epochs[${i}]`, ["epoch", "step", "loss", "top1", "valTop1"]),
+  );
   return v as unknown as GroundTruthRecord;
 }
 
 /** The part of a record that must agree across one analysis. */
 export function comparisonKey(r: GroundTruthRecord): string {
   const { split: s, budget: b } = r;
-  return `space ${r.space}@${r.spaceSignature} | split valSize=${s.valSize} seed=${s.seed} ` +
+  return (
+    `space ${r.space}@${r.spaceSignature} | split valSize=${s.valSize} seed=${s.seed} ` +
     `train=${s.trainImages} test=${s.testImages} | budget epochs=${b.epochs} batch=${b.batchSize} ` +
-    `lr=${b.lr} | seed ${r.seed}`;
+    `lr=${b.lr} | seed ${r.seed}`
+  );
 }
 
 /**
@@ -122,7 +140,8 @@ export function checkComparable(records: readonly GroundTruthRecord[]): void {
   }
   const seen = new Set<string>();
   for (const r of records) {
-    if (seen.has(r.hash)) throw new GroundTruthMixError(`architecture ${r.arch} (${r.hash}) appears twice`);
+    if (seen.has(r.hash))
+      throw new GroundTruthMixError(`architecture ${r.arch} (${r.hash}) appears twice`);
     seen.add(r.hash);
   }
 }

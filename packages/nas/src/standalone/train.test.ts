@@ -5,7 +5,14 @@ import { describe, expect, it } from "vitest";
 import { testGpu } from "@fairnas/kernels/testing";
 import type { Gpu } from "@fairnas/kernels";
 import { BatchPreparer } from "../data/batches.ts";
-import { computeNormalization, DEFAULT_DATA_DIR, loadDataset, splitTrainVal, type ImageSet, type Normalization } from "../data/dataset.ts";
+import {
+  computeNormalization,
+  DEFAULT_DATA_DIR,
+  loadDataset,
+  splitTrainVal,
+  type ImageSet,
+  type Normalization,
+} from "../data/dataset.ts";
 import { getSpace } from "../space/presets.ts";
 import { resolveSpace } from "../space/spec.ts";
 import { exportState } from "../supernet/state.ts";
@@ -18,9 +25,19 @@ const space = resolveSpace(getSpace("fmnist"));
 const arch = space.layers.map(() => 0); // k3e3 everywhere: the cheapest path
 
 function batches(g: Gpu, set: ImageSet, idx: Int32Array, norm: Normalization): DeviceBatch[] {
-  const prep = new BatchPreparer(set, idx, { batchSize: 128, shuffle: false, dropLast: false, augment: null, seed: 0, norm });
+  const prep = new BatchPreparer(set, idx, {
+    batchSize: 128,
+    shuffle: false,
+    dropLast: false,
+    augment: null,
+    seed: 0,
+    norm,
+  });
   const out: DeviceBatch[] = [];
-  for (let p = 0; p < idx.length; p += 128) out.push(upload(g, prep.prepare({ epoch: 0, position: p, batches: out.length }), space.spec.input));
+  for (let p = 0; p < idx.length; p += 128)
+    out.push(
+      upload(g, prep.prepare({ epoch: 0, position: p, batches: out.length }), space.spec.input),
+    );
   return out;
 }
 
@@ -30,14 +47,37 @@ async function slice(g: Gpu, trainImages: number): Promise<StandaloneData & { di
   const train = split.train.slice(0, trainImages);
   const norm = computeNormalization(set, train);
   const val = batches(g, set, split.val, norm);
-  const testB = batches(g, test, Int32Array.from({ length: 256 }, (_, i) => i), norm);
-  return { set, train, norm, val, test: testB, dispose: () => [...val, ...testB].forEach((b) => b.dispose()) };
+  const testB = batches(
+    g,
+    test,
+    Int32Array.from({ length: 256 }, (_, i) => i),
+    norm,
+  );
+  return {
+    set,
+    train,
+    norm,
+    val,
+    test: testB,
+    dispose: () => [...val, ...testB].forEach((b) => b.dispose()),
+  };
 }
 
 function spec(over: Partial<StandaloneSpec>): StandaloneSpec {
   return {
-    arch, seed: 3, epochs: 2, batchSize: 32, lr: 0.05, minLr: 0.001, warmupEpochs: 0.05, momentum: 0.9,
-    nesterov: true, weightDecay: 4e-5, labelSmoothing: 0.1, augment: { cropPad: 2, flip: false }, checkpointEvery: 0,
+    arch,
+    seed: 3,
+    epochs: 2,
+    batchSize: 32,
+    lr: 0.05,
+    minLr: 0.001,
+    warmupEpochs: 0.05,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 4e-5,
+    labelSmoothing: 0.1,
+    augment: { cropPad: 2, flip: false },
+    checkpointEvery: 0,
     ...over,
   };
 }
@@ -73,20 +113,25 @@ describe.skipIf(!gpu || !haveData)("stand-alone training on a Fashion-MNIST slic
 
       const path = join(dir, "cut.ckpt");
       const stop = new Error("interrupted");
-      await expect(trainStandalone(g, space, s, data, path, false, {
-        onStep: (r) => {
-          if (r.step + 1 === 6) throw stop;
-        },
-      })).rejects.toBe(stop);
+      await expect(
+        trainStandalone(g, space, s, data, path, false, {
+          onStep: (r) => {
+            if (r.step + 1 === 6) throw stop;
+          },
+        }),
+      ).rejects.toBe(stop);
       let resumedAt = -1;
-      const resumed = await trainStandalone(g, space, s, data, path, true, { onResume: (k) => (resumedAt = k) });
+      const resumed = await trainStandalone(g, space, s, data, path, true, {
+        onResume: (k) => (resumedAt = k),
+      });
       expect(resumedAt).toBe(4);
       expect(resumed.stepsRun).toBe(12);
       const gotState = await exportState(g, resumed.net);
       resumed.net.dispose();
 
       expect(Object.keys(gotState)).toEqual(Object.keys(wantState));
-      for (const k of Object.keys(wantState)) expect(Array.from(gotState[k]), k).toEqual(Array.from(wantState[k]));
+      for (const k of Object.keys(wantState))
+        expect(Array.from(gotState[k]), k).toEqual(Array.from(wantState[k]));
       const strip = (es: typeof whole.epochs) => es.map(({ seconds: _, ...e }) => e);
       expect(strip(resumed.epochs)).toEqual(strip(whole.epochs));
       expect(resumed.test).toEqual(whole.test);
@@ -103,7 +148,9 @@ describe.skipIf(!gpu || !haveData)("stand-alone training on a Fashion-MNIST slic
       const path = join(dir, "x.ckpt");
       const a = await trainStandalone(g, space, spec({ epochs: 1 }), data, path, false);
       a.net.dispose();
-      await expect(trainStandalone(g, space, spec({ epochs: 1, lr: 0.1 }), data, path, true)).rejects.toThrow(/other settings/);
+      await expect(
+        trainStandalone(g, space, spec({ epochs: 1, lr: 0.1 }), data, path, true),
+      ).rejects.toThrow(/other settings/);
     } finally {
       data.dispose();
     }

@@ -92,10 +92,15 @@ interface StandaloneMeta {
 }
 
 /** Steps per epoch (whole batches) and in total for `spec` on `trainImages`. */
-export function standaloneSteps(spec: StandaloneSpec, trainImages: number): { perEpoch: number; total: number } {
+export function standaloneSteps(
+  spec: StandaloneSpec,
+  trainImages: number,
+): { perEpoch: number; total: number } {
   const perEpoch = Math.floor(trainImages / spec.batchSize);
   if (perEpoch < 1) {
-    throw new Error(`stand-alone training: ${trainImages} training images make no batch of ${spec.batchSize}`);
+    throw new Error(
+      `stand-alone training: ${trainImages} training images make no batch of ${spec.batchSize}`,
+    );
   }
   return { perEpoch, total: Math.max(1, Math.round(spec.epochs * perEpoch)) };
 }
@@ -123,8 +128,13 @@ export async function trainStandalone(
 }
 
 async function trainNet(
-  gpu: Gpu, net: Supernet, spec: StandaloneSpec, data: StandaloneData,
-  checkpoint: string, resume: boolean, hooks: StandaloneHooks,
+  gpu: Gpu,
+  net: Supernet,
+  spec: StandaloneSpec,
+  data: StandaloneData,
+  checkpoint: string,
+  resume: boolean,
+  hooks: StandaloneHooks,
 ): Promise<StandaloneOutcome> {
   const { perEpoch, total } = standaloneSteps(spec, data.train.length);
   const start = resume ? await restore(gpu, net, spec, checkpoint) : null;
@@ -133,25 +143,54 @@ async function trainNet(
   const sums: EpochSums = { ...(start?.sums ?? { loss: 0, correct: 0, images: 0, seconds: 0 }) };
   let trainSeconds = start?.trainSeconds ?? 0;
 
-  const trainer = new SupernetTrainer(gpu, new StandaloneModel(gpu, net, spec.arch), {
-    sampler: "spos", seed: spec.seed, sameBatch: true,
-    schedule: {
-      lr: spec.lr, minLr: spec.minLr, totalUpdates: total,
-      warmupUpdates: Math.min(Math.round(spec.warmupEpochs * perEpoch), Math.floor(total / 2)),
+  const trainer = new SupernetTrainer(
+    gpu,
+    new StandaloneModel(gpu, net, spec.arch),
+    {
+      sampler: "spos",
+      seed: spec.seed,
+      sameBatch: true,
+      schedule: {
+        lr: spec.lr,
+        minLr: spec.minLr,
+        totalUpdates: total,
+        warmupUpdates: Math.min(Math.round(spec.warmupEpochs * perEpoch), Math.floor(total / 2)),
+      },
+      optim: {
+        momentum: spec.momentum,
+        nesterov: spec.nesterov,
+        weightDecay: spec.weightDecay,
+        labelSmoothing: spec.labelSmoothing,
+      },
     },
-    optim: {
-      momentum: spec.momentum, nesterov: spec.nesterov,
-      weightDecay: spec.weightDecay, labelSmoothing: spec.labelSmoothing,
-    },
-  }, { updates: start?.updates ?? 0 });
+    { updates: start?.updates ?? 0 },
+  );
 
-  const stream = await BatchStream.inWorker(data.set, data.train, {
-    batchSize: spec.batchSize, shuffle: true, dropLast: true,
-    augment: spec.augment, seed: spec.seed, norm: data.norm,
-  }, start?.stream);
+  const stream = await BatchStream.inWorker(
+    data.set,
+    data.train,
+    {
+      batchSize: spec.batchSize,
+      shuffle: true,
+      dropLast: true,
+      augment: spec.augment,
+      seed: spec.seed,
+      norm: data.norm,
+    },
+    start?.stream,
+  );
   const source = { next: async () => upload(gpu, await stream.next(), net.space.spec.input) };
   const save = async (step: number) => {
-    const m = meta(net, spec, step, trainer.updateCount, stream.state(), epochs, sums, trainSeconds);
+    const m = meta(
+      net,
+      spec,
+      step,
+      trainer.updateCount,
+      stream.state(),
+      epochs,
+      sums,
+      trainSeconds,
+    );
     await saveCheckpoint(checkpoint, { meta: m, tensors: await exportState(gpu, net) });
   };
 
@@ -171,10 +210,21 @@ async function trainNet(
       const done = step + 1;
       const epochEnd = done % perEpoch === 0 || done === total;
       if (epochEnd) {
-        const v = await evaluateArch(gpu, net, spec.arch, { batches: data.val, recal: [] }, "tracked");
+        const v = await evaluateArch(
+          gpu,
+          net,
+          spec.arch,
+          { batches: data.val, recal: [] },
+          "tracked",
+        );
         const e: EpochRecord = {
-          epoch: done / perEpoch, step: done, loss: sums.loss / sums.images,
-          top1: sums.correct / sums.images, valTop1: v.top1, valLoss: v.loss, seconds: sums.seconds,
+          epoch: done / perEpoch,
+          step: done,
+          loss: sums.loss / sums.images,
+          top1: sums.correct / sums.images,
+          valTop1: v.top1,
+          valLoss: v.loss,
+          seconds: sums.seconds,
         };
         epochs.push(e);
         Object.assign(sums, { loss: 0, correct: 0, images: 0, seconds: 0 });
@@ -195,14 +245,28 @@ async function trainNet(
 }
 
 function meta(
-  net: Supernet, spec: StandaloneSpec, step: number, updates: number, stream: StreamState,
-  epochs: readonly EpochRecord[], sums: EpochSums, trainSeconds: number,
+  net: Supernet,
+  spec: StandaloneSpec,
+  step: number,
+  updates: number,
+  stream: StreamState,
+  epochs: readonly EpochRecord[],
+  sums: EpochSums,
+  trainSeconds: number,
 ): StandaloneMeta {
   return {
-    format: STANDALONE_CHECKPOINT_FORMAT, kind: "standalone",
-    arch: archToString(net.space, spec.arch), hash: archHash(net.space, spec.arch),
-    spaceSignature: net.space.signature, step, updates, stream,
-    epochs: [...epochs], sums: { ...sums }, trainSeconds, spec,
+    format: STANDALONE_CHECKPOINT_FORMAT,
+    kind: "standalone",
+    arch: archToString(net.space, spec.arch),
+    hash: archHash(net.space, spec.arch),
+    spaceSignature: net.space.signature,
+    step,
+    updates,
+    stream,
+    epochs: [...epochs],
+    sums: { ...sums },
+    trainSeconds,
+    spec,
   };
 }
 
@@ -210,19 +274,30 @@ function meta(
  * Loads a stand-alone checkpoint into `net`; null when there is none. A
  * checkpoint of another architecture, space or training spec is refused.
  */
-async function restore(gpu: Gpu, net: Supernet, spec: StandaloneSpec, path: string): Promise<StandaloneMeta | null> {
+async function restore(
+  gpu: Gpu,
+  net: Supernet,
+  spec: StandaloneSpec,
+  path: string,
+): Promise<StandaloneMeta | null> {
   if (!existsSync(path)) return null;
   const { meta: raw, tensors } = await loadCheckpoint(path);
   const m = raw as StandaloneMeta;
   if (m?.kind !== "standalone" || m.format !== STANDALONE_CHECKPOINT_FORMAT) {
-    throw new Error(`${path}: not a stand-alone checkpoint of format ${STANDALONE_CHECKPOINT_FORMAT}`);
+    throw new Error(
+      `${path}: not a stand-alone checkpoint of format ${STANDALONE_CHECKPOINT_FORMAT}`,
+    );
   }
   const arch = archToString(net.space, spec.arch);
   if (m.spaceSignature !== net.space.signature || m.arch !== arch) {
-    throw new Error(`${path} holds ${m.arch} (space ${m.spaceSignature}), not ${arch} (space ${net.space.signature})`);
+    throw new Error(
+      `${path} holds ${m.arch} (space ${m.spaceSignature}), not ${arch} (space ${net.space.signature})`,
+    );
   }
   if (JSON.stringify(m.spec) !== JSON.stringify(spec)) {
-    throw new Error(`${path} was trained with other settings: ${JSON.stringify(m.spec)}; now ${JSON.stringify(spec)}`);
+    throw new Error(
+      `${path} was trained with other settings: ${JSON.stringify(m.spec)}; now ${JSON.stringify(spec)}`,
+    );
   }
   importState(gpu, net, tensors);
   return m;

@@ -42,21 +42,36 @@ export function metaInit(d: LayerDims, seed: number, label: string): BlockInit {
     expand: normal(d.inC * d.maxE, Math.sqrt(2 / d.maxE), rng),
     dw: normal(d.maxK * d.maxK * d.maxE, Math.sqrt(2 / (d.maxK * d.maxK)), rng),
     project: normal(d.maxE * d.outC, Math.sqrt(2 / d.outC), rng),
-    se: d.maxR > 0
-      ? { w1: normal(d.maxE * d.maxR, Math.sqrt(2 / d.maxR), rng), w2: normal(d.maxR * d.maxE, Math.sqrt(2 / d.maxE), rng) }
-      : null,
+    se:
+      d.maxR > 0
+        ? {
+            w1: normal(d.maxE * d.maxR, Math.sqrt(2 / d.maxR), rng),
+            w2: normal(d.maxR * d.maxE, Math.sqrt(2 / d.maxE), rng),
+          }
+        : null,
   };
 }
 
 /** Rows [0, rows) and columns [0, cols) of a row-major [*, srcCols] matrix. */
-export function leading(src: Float32Array, srcCols: number, rows: number, cols: number): Float32Array {
+export function leading(
+  src: Float32Array,
+  srcCols: number,
+  rows: number,
+  cols: number,
+): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) out.set(src.subarray(r * srcCols, r * srcCols + cols), r * cols);
   return out;
 }
 
 /** Centre KxK crop of a [maxK, maxK, maxE] depthwise kernel, first E channels. */
-export function centreCrop(src: Float32Array, maxK: number, maxE: number, K: number, E: number): Float32Array {
+export function centreCrop(
+  src: Float32Array,
+  maxK: number,
+  maxE: number,
+  K: number,
+  E: number,
+): Float32Array {
   const off = (maxK - K) / 2;
   const out = new Float32Array(K * K * E);
   for (let i = 0; i < K; i++) {
@@ -69,13 +84,20 @@ export function centreCrop(src: Float32Array, maxK: number, maxE: number, K: num
 }
 
 /** The initial weights of one choice block, sliced from the layer's meta block. */
-export function sliceInit(meta: BlockInit, d: LayerDims, K: number, E: number, R: number): BlockInit {
+export function sliceInit(
+  meta: BlockInit,
+  d: LayerDims,
+  K: number,
+  E: number,
+  R: number,
+): BlockInit {
   return {
     expand: leading(meta.expand, d.maxE, d.inC, E),
     dw: centreCrop(meta.dw, d.maxK, d.maxE, K, E),
     project: leading(meta.project, d.outC, E, d.outC),
-    se: meta.se && R > 0
-      ? { w1: leading(meta.se.w1, d.maxR, E, R), w2: leading(meta.se.w2, d.maxE, R, E) }
-      : null,
+    se:
+      meta.se && R > 0
+        ? { w1: leading(meta.se.w1, d.maxR, E, R), w2: leading(meta.se.w2, d.maxE, R, E) }
+        : null,
   };
 }

@@ -14,32 +14,50 @@ import { exportState } from "./state.ts";
 
 const gpu = await testGpu();
 
-
 /** 8x8x2 input, 3 classes; 3 searchable layers with a residual, a stride and SE choices. */
 function tinySpace(): ResolvedSpace {
-  return resolveSpace(validateSpace({
-    name: "tiny",
-    input: { height: 8, width: 8, channels: 2 },
-    classes: 3,
-    stem: { width: 4, kernel: 3, stride: 1 },
-    firstBlock: { width: 4, kernel: 3 },
-    stages: [{ width: 4, layers: 2, stride: 1 }, { width: 6, layers: 1, stride: 2 }],
-    choices: [
-      { kernel: 3, expand: 3, se: false },
-      { kernel: 5, expand: 6, se: false },
-      { kernel: 3, expand: 3, se: true },
-    ],
-    se: { ratio: 0.25, base: "expanded", divisor: 1 },
-    head: { width: 8, dropout: 0.2 },
-    bn: { momentum: 0.1, eps: 1e-5 },
-  }));
+  return resolveSpace(
+    validateSpace({
+      name: "tiny",
+      input: { height: 8, width: 8, channels: 2 },
+      classes: 3,
+      stem: { width: 4, kernel: 3, stride: 1 },
+      firstBlock: { width: 4, kernel: 3 },
+      stages: [
+        { width: 4, layers: 2, stride: 1 },
+        { width: 6, layers: 1, stride: 2 },
+      ],
+      choices: [
+        { kernel: 3, expand: 3, se: false },
+        { kernel: 5, expand: 6, se: false },
+        { kernel: 3, expand: 3, se: true },
+      ],
+      se: { ratio: 0.25, base: "expanded", divisor: 1 },
+      head: { width: 8, dropout: 0.2 },
+      bn: { momentum: 0.1, eps: 1e-5 },
+    }),
+  );
 }
 
 function batch(g: Gpu, n: number, seed: number): DeviceBatch {
   const rng = new Rng(seed);
-  const x = g.tensor([n, 8, 8, 2], Array.from({ length: n * 128 }, () => rng.normal()));
-  const y = g.tensor([n], Array.from({ length: n }, (_, i) => i % 3));
-  return { x, y, n, dispose: () => { x.dispose(); y.dispose(); } };
+  const x = g.tensor(
+    [n, 8, 8, 2],
+    Array.from({ length: n * 128 }, () => rng.normal()),
+  );
+  const y = g.tensor(
+    [n],
+    Array.from({ length: n }, (_, i) => i % 3),
+  );
+  return {
+    x,
+    y,
+    n,
+    dispose: () => {
+      x.dispose();
+      y.dispose();
+    },
+  };
 }
 
 const CFG: StepConfig = {
@@ -96,7 +114,14 @@ describe.runIf(gpu)("supernet", () => {
     model.trainPath(arch, b, stats, { labelSmoothing: 0, dropoutSeed: 0 });
     stats.dispose();
     // Parameters at the start, middle (SE and depthwise) and end of the path.
-    const names = ["stem.conv", "first.dw", "stage1.block1.choice2.se.reduce.weight", "stage1.block2.choice1.dw", "stage2.block1.choice0.project", "head.conv"];
+    const names = [
+      "stem.conv",
+      "first.dw",
+      "stage1.block1.choice2.se.reduce.weight",
+      "stage1.block2.choice1.dw",
+      "stage2.block1.choice0.project",
+      "head.conv",
+    ];
     for (const name of names) {
       const p = net.params.find((q) => q.name === name)!;
       const w0 = await g.read(p.w);
@@ -109,9 +134,15 @@ describe.runIf(gpu)("supernet", () => {
       // f32 loss noise (~1e-7 / eps) and ReLU6 kinks bound how close FD gets:
       // this catches sign, factor and wiring errors, not rounding.
       const eps = 2e-3 * wNorm;
-      g.write(p.w, w0.map((w, i) => w + eps * v[i]));
+      g.write(
+        p.w,
+        w0.map((w, i) => w + eps * v[i]),
+      );
       const up = await loss();
-      g.write(p.w, w0.map((w, i) => w - eps * v[i]));
+      g.write(
+        p.w,
+        w0.map((w, i) => w - eps * v[i]),
+      );
       const down = await loss();
       g.write(p.w, w0);
       const fd = (up - down) / (2 * eps);
@@ -189,13 +220,28 @@ describe.runIf(gpu)("supernet", () => {
       const net = new Supernet(g, space, 11);
       const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
       const ckpt = join(dir, stopAt === null ? "full.ckpt" : "part.ckpt");
-      const opts = { totalSteps: 6, startStep: 0, checkpointEvery: 3, checkpointPath: ckpt, config: {} };
-      await trainLoop(g, net, trainer, source(), stopAt === null ? opts : { ...opts, totalSteps: stopAt });
+      const opts = {
+        totalSteps: 6,
+        startStep: 0,
+        checkpointEvery: 3,
+        checkpointPath: ckpt,
+        config: {},
+      };
+      await trainLoop(
+        g,
+        net,
+        trainer,
+        source(),
+        stopAt === null ? opts : { ...opts, totalSteps: stopAt },
+      );
       if (stopAt === null) return { net, trainer };
       net.dispose();
       const net2 = new Supernet(g, space, 999); // different init: everything must come from the checkpoint
       const meta = await restoreSupernet(g, net2, ckpt);
-      const trainer2 = new SupernetTrainer(g, new SupernetModel(g, net2), CFG, { updates: meta.updates, counts: meta.counts });
+      const trainer2 = new SupernetTrainer(g, new SupernetModel(g, net2), CFG, {
+        updates: meta.updates,
+        counts: meta.counts,
+      });
       const src = source();
       for (let i = 0; i < meta.stream.batches; i++) await src.next();
       await trainLoop(g, net2, trainer2, src, { ...opts, startStep: meta.step });
@@ -219,9 +265,18 @@ describe.runIf(gpu)("supernet", () => {
     const net = new Supernet(g, space, 1);
     const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
     const b = batch(g, 6, 1);
-    const src = { next: async () => ({ ...b, dispose: () => undefined }), state: () => ({ epoch: 0, position: 0, batches: 0 }) };
+    const src = {
+      next: async () => ({ ...b, dispose: () => undefined }),
+      state: () => ({ epoch: 0, position: 0, batches: 0 }),
+    };
     const path = join(dir, "c.ckpt");
-    await trainLoop(g, net, trainer, src, { totalSteps: 1, startStep: 0, checkpointEvery: 1, checkpointPath: path, config: {} });
+    await trainLoop(g, net, trainer, src, {
+      totalSteps: 1,
+      startStep: 0,
+      checkpointEvery: 1,
+      checkpointPath: path,
+      config: {},
+    });
     const other = resolveSpace({ ...space.spec, name: "tiny2", head: { width: 4, dropout: 0 } });
     const net2 = new Supernet(g, other, 1);
     await expect(restoreSupernet(g, net2, path)).rejects.toThrow(/search space 'tiny'.*'tiny2'/);
@@ -239,7 +294,9 @@ describe.runIf(gpu)("supernet", () => {
     const fc = net.params.find((p) => p.name === "head.fc.weight")!;
     g.write(fc.w, new Float32Array(fc.w.size).fill(Number.POSITIVE_INFINITY));
     const source = { next: async () => ({ ...b, dispose: () => undefined }) };
-    await expect(trainer.step(7, source)).rejects.toThrow(/non-finite loss \(NaN\) at step 7 on path k\d/);
+    await expect(trainer.step(7, source)).rejects.toThrow(
+      /non-finite loss \(NaN\) at step 7 on path k\d/,
+    );
     // Nothing was written: the last good checkpoint stays the last one.
     b.dispose();
     net.dispose();

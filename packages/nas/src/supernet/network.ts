@@ -6,15 +6,45 @@
 // a path holds only its own activations.
 
 import {
-  addInto, add, batchNormBackward, batchNormInfer, batchNormStats, batchNormTrain,
-  channelScale, channelScaleBackward, conv2d, conv2dBackwardWeight, dropout,
-  dropoutBackward, dwconv, dwconvBackwardInput, dwconvBackwardWeight, globalAvgPool,
-  globalAvgPoolBackward, linear, linearBackwardInput, linearBackwardParams, pwconv,
-  pwconvBackwardInput, pwconvBackwardWeight, relu, reluBackward, sigmoid,
-  sigmoidBackward, type BnParams, type Gpu, type Tensor,
+  addInto,
+  add,
+  batchNormBackward,
+  batchNormInfer,
+  batchNormStats,
+  batchNormTrain,
+  channelScale,
+  channelScaleBackward,
+  conv2d,
+  conv2dBackwardWeight,
+  dropout,
+  dropoutBackward,
+  dwconv,
+  dwconvBackwardInput,
+  dwconvBackwardWeight,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  linear,
+  linearBackwardInput,
+  linearBackwardParams,
+  pwconv,
+  pwconvBackwardInput,
+  pwconvBackwardWeight,
+  relu,
+  reluBackward,
+  sigmoid,
+  sigmoidBackward,
+  type BnParams,
+  type Gpu,
+  type Tensor,
 } from "@fairnas/kernels";
 import { archToString, checkArch, type Arch } from "../space/arch.ts";
-import { expandedWidth, seWidth, type ChoiceSpec, type LayerGeom, type ResolvedSpace } from "../space/spec.ts";
+import {
+  expandedWidth,
+  seWidth,
+  type ChoiceSpec,
+  type LayerGeom,
+  type ResolvedSpace,
+} from "../space/spec.ts";
 import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
 import { metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
 
@@ -25,7 +55,10 @@ export type BnMode =
   /** stored running statistics */
   | { readonly kind: "tracked" }
   /** batch statistics without touching running stats; per-batch stats handed to `sink` */
-  | { readonly kind: "collect"; readonly sink: (bn: BnState, mean: Tensor, variance: Tensor) => void }
+  | {
+      readonly kind: "collect";
+      readonly sink: (bn: BnState, mean: Tensor, variance: Tensor) => void;
+    }
   /** statistics given per BN layer (recalibrated), falling back to running stats */
   | { readonly kind: "override"; readonly stats: ReadonlyMap<BnState, BnStats> };
 
@@ -57,7 +90,12 @@ interface ChoiceBlock {
   readonly bn1: BnState;
   readonly wDw: Param;
   readonly bn2: BnState;
-  readonly se: { readonly w1: Param; readonly b1: Param; readonly w2: Param; readonly b2: Param } | null;
+  readonly se: {
+    readonly w1: Param;
+    readonly b1: Param;
+    readonly w2: Param;
+    readonly b2: Param;
+  } | null;
   readonly wProject: Param;
   readonly bn3: BnState;
 }
@@ -95,7 +133,13 @@ export class Supernet {
     const f = new ParamFactory(gpu, seed);
     const s = space.stem;
     this.stem = new ParamGroup("stem");
-    this.stemW = f.param(this.stem, "stem.conv", "conv", [s.kernel, s.kernel, s.inC, s.outC], convInit(s.kernel * s.kernel * s.outC));
+    this.stemW = f.param(
+      this.stem,
+      "stem.conv",
+      "conv",
+      [s.kernel, s.kernel, s.inC, s.outC],
+      convInit(s.kernel * s.kernel * s.outC),
+    );
     this.stemBn = f.bn(this.stem, "stem.bn", s.outC);
     this.first = null;
     this.firstParts = null;
@@ -104,7 +148,13 @@ export class Supernet {
       const g = new ParamGroup("first");
       this.first = g;
       this.firstParts = {
-        dw: f.param(g, "first.dw", "conv", [fb.kernel, fb.kernel, fb.inC], convInit(fb.kernel * fb.kernel)),
+        dw: f.param(
+          g,
+          "first.dw",
+          "conv",
+          [fb.kernel, fb.kernel, fb.inC],
+          convInit(fb.kernel * fb.kernel),
+        ),
         bn1: f.bn(g, "first.bn1", fb.inC),
         pw: f.param(g, "first.pw", "conv", [fb.inC, fb.outC], convInit(fb.outC)),
         bn2: f.bn(g, "first.bn2", fb.outC),
@@ -115,19 +165,26 @@ export class Supernet {
       const meta = metaInit(dims, seed, layer.label);
       const row: ChoiceBlock[] = [];
       space.spec.choices.forEach((choice, c) => {
-        if (!only || only[layer.index] === c) row[c] = this.makeBlock(f, layer, choice, c, dims, meta);
+        if (!only || only[layer.index] === c)
+          row[c] = this.makeBlock(f, layer, choice, c, dims, meta);
       });
       return row;
     });
     this.head = new ParamGroup("head");
     const h = space.head;
     this.headParts = {
-      conv: h.width > 0 ? f.param(this.head, "head.conv", "conv", [h.inC, h.width], convInit(h.width)) : null,
+      conv:
+        h.width > 0
+          ? f.param(this.head, "head.conv", "conv", [h.inC, h.width], convInit(h.width))
+          : null,
       bn: h.width > 0 ? f.bn(this.head, "head.bn", h.width) : null,
       // NOTE: std 1/sqrt(fan-in) rather than MobileNetV2's 0.01: a tiny
       // classifier starves the body of gradient early, and a supernet on a
       // small budget cannot wait for it to grow.
-      fcW: f.param(this.head, "head.fc.weight", "fc-weight", [h.fcIn, h.classes], { kind: "normal", std: 1 / Math.sqrt(h.fcIn) }),
+      fcW: f.param(this.head, "head.fc.weight", "fc-weight", [h.fcIn, h.classes], {
+        kind: "normal",
+        std: 1 / Math.sqrt(h.fcIn),
+      }),
       fcB: f.param(this.head, "head.fc.bias", "bias", [h.classes], { kind: "const", value: 0 }),
     };
     this.params = f.all;
@@ -192,7 +249,12 @@ export class Supernet {
   // ---- parts ----
 
   private makeBlock(
-    f: ParamFactory, layer: LayerGeom, choice: ChoiceSpec, c: number, dims: LayerDims, meta: BlockInit,
+    f: ParamFactory,
+    layer: LayerGeom,
+    choice: ChoiceSpec,
+    c: number,
+    dims: LayerDims,
+    meta: BlockInit,
   ): ChoiceBlock {
     const name = `${layer.label}.choice${c}`;
     const group = new ParamGroup(name);
@@ -214,7 +276,13 @@ export class Supernet {
         b2: f.param(group, `${name}.se.expand.bias`, "bias", [E], { kind: "const", value: 0 }),
       };
     }
-    const wProject = f.param(group, `${name}.project`, "conv", [E, layer.outC], values(init.project));
+    const wProject = f.param(
+      group,
+      `${name}.project`,
+      "conv",
+      [E, layer.outC],
+      values(init.project),
+    );
     const bn3 = f.bn(group, `${name}.bn3`, layer.outC);
     return { group, choice, expandC: E, wExpand, bn1, wDw, bn2, se, wProject, bn3 };
   }
@@ -315,7 +383,11 @@ export class Supernet {
   }
 
   /** Squeeze-and-excitation on a: [N,H,W,E]; `a` stays alive (the caller owns it). */
-  private seForward(ctx: Ctx, b: ChoiceBlock, a: Tensor): { y: Tensor; back: (dy: Tensor) => Tensor } {
+  private seForward(
+    ctx: Ctx,
+    b: ChoiceBlock,
+    a: Tensor,
+  ): { y: Tensor; back: (dy: Tensor) => Tensor } {
     const gpu = this.gpu;
     const se = b.se!;
     const pooled = globalAvgPool(gpu, a);
@@ -375,7 +447,14 @@ export class Supernet {
       return logits;
     }
     ctx.tape.push((dlogits) => {
-      linearBackwardParams(gpu, dropped, dlogits, hp.fcW.g, hp.fcB.g, takeAccumulate2(hp.fcW, hp.fcB));
+      linearBackwardParams(
+        gpu,
+        dropped,
+        dlogits,
+        hp.fcW.g,
+        hp.fcB.g,
+        takeAccumulate2(hp.fcW, hp.fcB),
+      );
       let dp = linearBackwardInput(gpu, dlogits, hp.fcW.w);
       if (useDrop) {
         const d = dropoutBackward(gpu, dp, { rate, seed: dropSeed });
@@ -407,7 +486,12 @@ export class Supernet {
    * returned `back` maps dy to dx, writes this BN's parameter gradients and
    * frees `x` and the saved statistics.
    */
-  private bnForward(ctx: Ctx, x: Tensor, bn: BnState, relu6: boolean): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+  private bnForward(
+    ctx: Ctx,
+    x: Tensor,
+    bn: BnState,
+    relu6: boolean,
+  ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
     const gpu = this.gpu;
     const p = bnParams(bn);
     const { momentum, eps } = this.space.spec.bn;
@@ -434,7 +518,12 @@ export class Supernet {
       case "collect": {
         const stats = batchNormStats(gpu, x);
         mode.sink(bn, stats.mean, stats.variance);
-        const { y, saved } = batchNormTrain(gpu, x, p, { momentum, eps, relu6, updateRunning: false });
+        const { y, saved } = batchNormTrain(gpu, x, p, {
+          momentum,
+          eps,
+          relu6,
+          updateRunning: false,
+        });
         saved.mean.dispose();
         saved.invStd.dispose();
         return { y, back: null };
@@ -460,12 +549,22 @@ function layerDims(space: ResolvedSpace, layer: LayerGeom): LayerDims {
     outC: layer.outC,
     maxK: Math.max(...cs.map((c) => c.kernel)),
     maxE,
-    maxR: seCs.length > 0 ? Math.max(...seCs.map((c) => seWidth(space.spec, layer.inC, expandedWidth(layer.inC, c.expand)))) : 0,
+    maxR:
+      seCs.length > 0
+        ? Math.max(
+            ...seCs.map((c) => seWidth(space.spec, layer.inC, expandedWidth(layer.inC, c.expand))),
+          )
+        : 0,
   };
 }
 
 function bnParams(bn: BnState): BnParams {
-  return { gamma: bn.gamma.w, beta: bn.beta.w, runningMean: bn.runningMean, runningVar: bn.runningVar };
+  return {
+    gamma: bn.gamma.w,
+    beta: bn.beta.w,
+    runningMean: bn.runningMean,
+    runningVar: bn.runningVar,
+  };
 }
 
 /** Two params written by one kernel share one accumulate decision. */

@@ -79,7 +79,8 @@ export type Init =
 
 export function initValues(size: number, init: Init, seed: number, name: string): Float32Array {
   if (init.kind === "values") {
-    if (init.values.length !== size) throw new Error(`${name}: ${init.values.length} initial values for ${size} weights`);
+    if (init.values.length !== size)
+      throw new Error(`${name}: ${init.values.length} initial values for ${size} weights`);
     return init.values;
   }
   const out = new Float32Array(size);
@@ -99,7 +100,13 @@ export class ParamFactory {
     private readonly seed: number,
   ) {}
 
-  param(group: ParamGroup, name: string, kind: ParamKind, shape: readonly number[], init: Init): Param {
+  param(
+    group: ParamGroup,
+    name: string,
+    kind: ParamKind,
+    shape: readonly number[],
+    init: Init,
+  ): Param {
     const size = shape.reduce((a, b) => a * b, 1);
     const w = this.gpu.tensor(shape, initValues(size, init, this.seed, name), name);
     const p = new Param(name, kind, w, this.gpu);
@@ -112,7 +119,11 @@ export class ParamFactory {
     const gamma = this.param(group, `${name}.gamma`, "bn", [channels], { kind: "const", value: 1 });
     const beta = this.param(group, `${name}.beta`, "bn", [channels], { kind: "const", value: 0 });
     const mean = this.gpu.zeros([channels], `${name}.running_mean`);
-    const variance = this.gpu.tensor([channels], new Float32Array(channels).fill(1), `${name}.running_var`);
+    const variance = this.gpu.tensor(
+      [channels],
+      new Float32Array(channels).fill(1),
+      `${name}.running_var`,
+    );
     const state = new BnState(name, gamma, beta, mean, variance);
     group.bns.push(state);
     this.bns.push(state);

@@ -10,7 +10,10 @@ function entries(net: Supernet): [string, Tensor][] {
     out.push([p.name, p.w], [`${p.name}#momentum`, p.m]);
   }
   for (const bn of net.bns) {
-    out.push([`${bn.name}.running_mean`, bn.runningMean], [`${bn.name}.running_var`, bn.runningVar]);
+    out.push(
+      [`${bn.name}.running_mean`, bn.runningMean],
+      [`${bn.name}.running_var`, bn.runningVar],
+    );
   }
   return out;
 }
@@ -23,7 +26,11 @@ export async function exportState(gpu: Gpu, net: Supernet): Promise<Record<strin
 }
 
 /** Writes a state produced by exportState into `net`; names and sizes must match exactly. */
-export function importState(gpu: Gpu, net: Supernet, state: Readonly<Record<string, Float32Array>>): void {
+export function importState(
+  gpu: Gpu,
+  net: Supernet,
+  state: Readonly<Record<string, Float32Array>>,
+): void {
   const want = entries(net);
   const missing = want.filter(([n]) => !(n in state)).map(([n]) => n);
   const known = new Set(want.map(([n]) => n));
@@ -38,7 +45,9 @@ export function importState(gpu: Gpu, net: Supernet, state: Readonly<Record<stri
   for (const [name, t] of want) {
     const v = state[name];
     if (v.length !== t.size) {
-      throw new Error(`checkpoint tensor ${name} has ${v.length} values, the supernet expects ${t.size}`);
+      throw new Error(
+        `checkpoint tensor ${name} has ${v.length} values, the supernet expects ${t.size}`,
+      );
     }
     gpu.write(t, v);
   }

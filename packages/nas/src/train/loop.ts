@@ -96,7 +96,11 @@ async function writeSupernetCheckpoint(
  * Loads a supernet checkpoint into `net`. A checkpoint of another search
  * space is refused with a message naming both spaces.
  */
-export async function restoreSupernet(gpu: Gpu, net: Supernet, path: string): Promise<SupernetCheckpointMeta> {
+export async function restoreSupernet(
+  gpu: Gpu,
+  net: Supernet,
+  path: string,
+): Promise<SupernetCheckpointMeta> {
   const { meta, tensors } = await loadCheckpoint(path);
   const m = meta as SupernetCheckpointMeta;
   if (m?.kind !== "supernet" || m.format !== CHECKPOINT_FORMAT) {

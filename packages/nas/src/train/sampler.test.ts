@@ -3,7 +3,11 @@ import { FairnessCounter, fairPaths, planStep } from "./sampler.ts";
 import { Rng } from "@fairnas/kernels";
 
 describe("fair sampling", () => {
-  for (const [layers, m] of [[1, 2], [8, 6], [19, 12]] as const) {
+  for (const [layers, m] of [
+    [1, 2],
+    [8, 6],
+    [19, 12],
+  ] as const) {
     it(`each choice of each layer is on exactly one path L${layers} m${m}`, () => {
       for (let step = 0; step < 20; step++) {
         const paths = fairPaths(new Rng(7, step), layers, m);
@@ -30,7 +34,8 @@ describe("fair sampling", () => {
   it("spos counters drift apart, so the fairness check can fail", () => {
     const c = new FairnessCounter(8, 6);
     for (let step = 0; step < 50; step++) {
-      for (const u of planStep({ name: "spos", layers: 8, choices: 6, seed: 3 }, step).updates) c.record(u);
+      for (const u of planStep({ name: "spos", layers: 8, choices: 6, seed: 3 }, step).updates)
+        c.record(u);
     }
     expect(Math.max(...c.spread())).toBeGreaterThan(0);
     expect(c.counts.flat().reduce((a, b) => a + b, 0)).toBe(50 * 8);
@@ -49,6 +54,8 @@ describe("fair sampling", () => {
     expect(ef.updates).toHaveLength(6);
     for (const u of ef.updates) expect(u).toEqual(ef.updates[0]);
     expect(ef.lrScale).toBe(1);
-    expect(planStep({ name: "ef-lr", layers: 4, choices: 6, seed: 1 }, 0).lrScale).toBeCloseTo(1 / 6);
+    expect(planStep({ name: "ef-lr", layers: 4, choices: 6, seed: 1 }, 0).lrScale).toBeCloseTo(
+      1 / 6,
+    );
   });
 });

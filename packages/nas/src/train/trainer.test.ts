@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { pwconv, pwconvBackwardInput, pwconvBackwardWeight, type Gpu, type Tensor } from "@fairnas/kernels";
+import {
+  pwconv,
+  pwconvBackwardInput,
+  pwconvBackwardWeight,
+  type Gpu,
+  type Tensor,
+} from "@fairnas/kernels";
 import { testGpu } from "@fairnas/kernels/testing";
 import type { Arch } from "../space/arch.ts";
 import { Param, ParamGroup } from "../supernet/params.ts";
@@ -17,7 +23,11 @@ class ScalarModel implements TrainableModel {
   readonly stem = new ParamGroup("stem");
   readonly blocks: ParamGroup[];
 
-  constructor(private readonly g: Gpu, s: number, a: number[]) {
+  constructor(
+    private readonly g: Gpu,
+    s: number,
+    a: number[],
+  ) {
     this.choices = a.length;
     this.stem.params.push(new Param("s", "conv", g.tensor([1, 1], [s]), g));
     this.blocks = a.map((v, c) => {
@@ -55,7 +65,15 @@ function constantSource(g: Gpu): { next(): Promise<DeviceBatch> } {
     next: async () => {
       const x = g.tensor([1, 1], [1]);
       const y = g.tensor([1], [0]);
-      return { x, y, n: 1, dispose: () => { x.dispose(); y.dispose(); } };
+      return {
+        x,
+        y,
+        n: 1,
+        dispose: () => {
+          x.dispose();
+          y.dispose();
+        },
+      };
     },
   };
 }
@@ -71,7 +89,13 @@ describe.runIf(gpu)("strict-fair step", () => {
   it("sums the m path gradients from the same weights, then updates once (s=-0.3, a0=1.8, a1=2.7)", async () => {
     const g = gpu!;
     const model = new ScalarModel(g, 1, [2, 3]);
-    const trainer = new SupernetTrainer(g, model, { sampler: "fair", seed: 5, sameBatch: true, schedule, optim: sgd });
+    const trainer = new SupernetTrainer(g, model, {
+      sampler: "fair",
+      seed: 5,
+      sameBatch: true,
+      schedule,
+      optim: sgd,
+    });
     const r = await trainer.step(0, constantSource(g));
     expect(r.paths.map((p) => p[0]).sort()).toEqual([0, 1]);
     expect(await value(g, model.stem.params[0].w)).toBeCloseTo(-0.3, 6);
@@ -85,7 +109,11 @@ describe.runIf(gpu)("strict-fair step", () => {
     const g = gpu!;
     const model = new ScalarModel(g, 1, [2, 3]);
     const trainer = new SupernetTrainer(g, model, {
-      sampler: "spos", seed: 5, sameBatch: true, schedule, optim: { ...sgd, momentum: 0.9, weightDecay: 0.1 },
+      sampler: "spos",
+      seed: 5,
+      sameBatch: true,
+      schedule,
+      optim: { ...sgd, momentum: 0.9, weightDecay: 0.1 },
     });
     const r = await trainer.step(0, constantSource(g));
     const chosen = r.paths[0][0];

@@ -91,7 +91,9 @@ export class SupernetTrainer {
     private readonly gpu: Gpu,
     readonly net: TrainableModel,
     private readonly cfg: StepConfig,
-    start: { readonly updates: number; readonly counts?: readonly (readonly number[])[] } = { updates: 0 },
+    start: { readonly updates: number; readonly counts?: readonly (readonly number[])[] } = {
+      updates: 0,
+    },
   ) {
     this.counter = new FairnessCounter(net.layers, net.choices, start.counts);
     this.updates = start.updates;
@@ -159,7 +161,12 @@ export class SupernetTrainer {
     }
   }
 
-  private async readStats(step: number, stats: Tensor[], paths: Arch[], images: number): Promise<{ loss: number; top1: number }> {
+  private async readStats(
+    step: number,
+    stats: Tensor[],
+    paths: Arch[],
+    images: number,
+  ): Promise<{ loss: number; top1: number }> {
     let loss = 0;
     let correct = 0;
     for (const [k, s] of stats.entries()) {
