@@ -6,6 +6,6 @@ export {
 export type {
   RunRecords, RunConfigRecord, SummaryRecord, BestArch, MetricsRecords, StepRecord, FairnessRecord,
   SearchGenerationRecord, ArchitectureRow, ParetoPoint, RankingPoint, RankingPanel, AblationRow,
-  AblationRecord, SimilarityRecord, PonasRecord, PonasSweepPoint, LatencyRecord, BenchRecord,
+  AblationRecord, SimilarityRecord, PonasRecord, PonasSweepPoint, PonasCompareRecord, LatencyRecord, BenchRecord,
   BenchKernel, BenchBlock, BnMode,
 } from "./src/records.ts";

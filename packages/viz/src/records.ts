@@ -159,6 +159,36 @@ export interface PonasRecord {
   readonly maxLoss: readonly number[];
   readonly startpoint: string;
   readonly sweep: readonly PonasSweepPoint[];
+  /** Specialized networks against the search at the same MAdds budgets. */
+  readonly compare?: PonasCompareRecord;
+}
+
+export interface PonasCompareSide {
+  readonly arch: string;
+  readonly madds: number;
+  readonly params: number;
+  readonly measured: number | null;
+}
+
+export interface PonasCompareRecord {
+  readonly key: string;
+  readonly valImages: number;
+  readonly search: {
+    readonly algo: string;
+    readonly population: number;
+    readonly generations: number;
+    readonly evaluations: number;
+    readonly seconds: number;
+    readonly front: number;
+  };
+  readonly specializeMs: number;
+  readonly tableSeconds: number;
+  readonly points: readonly {
+    readonly budget: number;
+    readonly ponas: PonasCompareSide & { readonly predicted: number };
+    readonly search: PonasCompareSide | null;
+    readonly delta: number | null;
+  }[];
 }
 
 export interface LatencyRecord {
@@ -423,6 +453,11 @@ const JSON_CHECKS = {
     needArray(file, v.table.top1, "ponas.table.top1");
     needArray(file, v.maxLoss, "ponas.maxLoss");
     needArray(file, v.sweep, "ponas.sweep");
+    if (v.compare !== undefined) {
+      if (!isObject(v.compare) || !isObject(v.compare.search))
+        throw new RecordError(file, 1, "ponas.compare: expected {search, points, ...}");
+      needArray(file, v.compare.points, "ponas.compare.points");
+    }
     return v as unknown as PonasRecord;
   },
   latency(file: string, v: unknown): LatencyRecord {

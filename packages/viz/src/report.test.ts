@@ -72,6 +72,15 @@ describe("renderReport", () => {
     expect(html).not.toMatch(/"\/(usr|work|tmp|home|root)\//);
   });
 
+  it("renderReport run-small shows PONAS against the search at each budget", () => {
+    const part = html.slice(html.indexOf('<section id="ponas">'));
+    expect(part).toContain("Specialization against nsga2-ppo search");
+    expect(part).toContain("One specialization: 1.850 ms (the table took 41.3 s once)");
+    expect(part).toContain("none within budget");
+    // Budget 2.2 M: search 0.8200 against measured undefined; 2.6 M: 0.83 - 0.817.
+    expect(part).toMatch(/<td[^>]*>1\.30<\/td>/);
+  });
+
   it("renderReport run-small ids are unique and chart-scoped", () => {
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!);
     expect(new Set(ids).size).toBe(ids.length);

@@ -4,7 +4,13 @@
 
 import { chartFigure, type ChartSpec } from "./chart.ts";
 import { esc, fixed, millions, pct, round } from "./format.ts";
-import type { PonasSweepPoint, RankingPanel, RunRecords, SimilarityRecord } from "./records.ts";
+import type {
+  PonasCompareRecord,
+  PonasSweepPoint,
+  RankingPanel,
+  RunRecords,
+  SimilarityRecord,
+} from "./records.ts";
 import { distinct, n, o, q, sideBySide, type Section } from "./section.ts";
 import { htmlTable } from "./table.ts";
 
@@ -279,5 +285,34 @@ export function ponasSection(run: RunRecords): Section | null {
       ]),
     );
   }
+  if (p.compare) parts.push(compareHtml(p.compare));
   return { id: "ponas", title: "PONAS specialisation", html: parts.join("\n") };
+}
+
+function compareHtml(c: PonasCompareRecord): string {
+  const s = c.search;
+  const head =
+    `<h3>Specialization against ${esc(s.algo)} search (same supernet, ${c.valImages} validation images)</h3>\n` +
+    `<p>One specialization: ${fixed(c.specializeMs, 3)} ms (the table took ${fixed(c.tableSeconds, 1)} s once). ` +
+    `One ${esc(s.algo)} search: ${fixed(s.seconds, 1)} s, ${s.evaluations} evaluations, ` +
+    `population ${s.population}, ${s.generations} generations, front of ${s.front}.</p>`;
+  return `${head}\n${htmlTable(c.points, [
+    { label: "MAdds budget (M)", cell: (p) => fixed(p.budget / 1e6, 3), numeric: true },
+    { label: "PONAS arch", cell: (p) => p.ponas.arch },
+    { label: "PONAS MAdds (M)", cell: (p) => fixed(p.ponas.madds / 1e6, 3), numeric: true },
+    { label: "PONAS predicted", cell: (p) => pct(p.ponas.predicted), numeric: true },
+    { label: "PONAS measured", cell: (p) => pct(p.ponas.measured), numeric: true },
+    { label: "search arch", cell: (p) => p.search?.arch ?? "none within budget" },
+    {
+      label: "MAdds (M)",
+      cell: (p) => fixed(p.search ? p.search.madds / 1e6 : null, 3),
+      numeric: true,
+    },
+    { label: "search measured", cell: (p) => pct(p.search?.measured), numeric: true },
+    {
+      label: "search - PONAS (pp)",
+      cell: (p) => fixed(p.delta === null ? null : 100 * p.delta, 2),
+      numeric: true,
+    },
+  ])}`;
 }

@@ -18,6 +18,7 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
     seed: { type: "string" },
     resume: { type: "boolean" },
     "no-sweep": { type: "boolean" },
+    "no-compare": { type: "boolean" },
     verbose: { type: "boolean", short: "v" },
   });
   if (v.verbose) log.level = "debug";
@@ -32,5 +33,14 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
     // A resumed run continues with the configuration it began with.
     cfg = readRunConfig(dir);
   }
-  await ponasStage(dir, cfg, { resume: v.resume ?? false, sweep: !v["no-sweep"] }, log);
+  await ponasStage(
+    dir,
+    cfg,
+    {
+      resume: v.resume ?? false,
+      sweep: !v["no-sweep"],
+      compare: !v["no-sweep"] && !v["no-compare"],
+    },
+    log,
+  );
 }

@@ -83,6 +83,29 @@ describe.skipIf(!have)("ponasStage fmnist-ponas trainLimit128 meta4 finetune1 ta
     expect(last.predicted).toBeCloseTo(t.startTop1, 12);
     if (last.arch === rec.startpoint) expect(last.measured).toBeCloseTo(t.startTop1, 9);
 
+    // The search on the same supernet and images, paired budget by budget.
+    const cmp = rec.compare!;
+    expect(cmp.points).toHaveLength(rec.sweep.length);
+    expect(cmp.valImages).toBe(32);
+    expect(cmp.search.evaluations).toBeGreaterThan(0);
+    expect(cmp.specializeMs).toBeGreaterThan(0);
+    expect(cmp.specializeMs).toBeLessThan(1000);
+    const scored = new Map<string, number>();
+    for (const [i, p] of cmp.points.entries()) {
+      expect(p.budget).toBe(rec.sweep[i].budget);
+      expect(p.ponas.measured).toBe(rec.sweep[i].measured);
+      if (p.search) {
+        expect(p.search.madds).toBeLessThanOrEqual(p.budget * (1 + 1e-9));
+        expect(p.delta).toBeCloseTo(p.search.measured! - p.ponas.measured!, 12);
+        scored.set(p.search.arch, p.search.measured!);
+      }
+    }
+    // Both sides score on the same images with the same recalibration.
+    for (const p of cmp.points)
+      if (scored.has(p.ponas.arch)) expect(scored.get(p.ponas.arch)).toBe(p.ponas.measured);
+    const pareto = JSON.parse(readFileSync(join(dir, "pareto.json"), "utf8")) as unknown[];
+    expect(pareto.length).toBe(cmp.search.front);
+
     const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8")
       .trim()
       .split("\n")

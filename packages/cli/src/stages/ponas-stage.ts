@@ -61,6 +61,7 @@ import {
   type TrainableModel,
 } from "@fairnas/nas";
 import { configTable, type RunConfig } from "../config.ts";
+import { compareWithSearch, type CompareRecord } from "./ponas-compare.ts";
 import { fmt, Metrics, progress, writeAtomic } from "../output.ts";
 import { evalData, loadSplits, openGpu, runPath, type DataSplits } from "../session.ts";
 
@@ -87,6 +88,11 @@ export interface PonasStageOptions {
   readonly sweep?: boolean;
   /** Budgeted cost of the sweep (default "madds"). */
   readonly sweepKey?: "madds" | "params";
+  /**
+   * After a MAdds sweep, run one search on the fine-tuned supernet and
+   * compare it with the specialized networks (default: as `sweep`).
+   */
+  readonly compare?: boolean;
 }
 
 /** One point of the sweep as written into ponas.json (viz fields first). */
@@ -114,6 +120,8 @@ export interface PonasRecordFile {
   readonly maxLoss: number[];
   readonly startpoint: string;
   readonly sweep: SweepRecordPoint[];
+  /** Specialization against the search at the sweep's budgets (ponas-compare.ts). */
+  readonly compare?: CompareRecord;
 }
 
 export interface PonasOutcome {
@@ -124,6 +132,7 @@ export interface PonasOutcome {
     readonly finetune: number;
     readonly table: number;
     readonly sweep: number;
+    readonly compare: number;
   };
 }
 
@@ -547,7 +556,7 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
   const { dir, cfg, space, gpu, net, log } = ctx;
   const stages = stagesFor(dir, cfg, metaArch(space));
   const final = stages[1].checkpoint;
-  let seconds = { meta: 0, finetune: 0, table: 0, sweep: 0 };
+  let seconds = { meta: 0, finetune: 0, table: 0, sweep: 0, compare: 0 };
 
   // Training: resume from the fine-tune checkpoint, else meta-train and inherit.
   let from: SupernetCheckpointMeta | null = null;
@@ -589,7 +598,14 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
       logSweep(log, points);
       seconds = { ...seconds, sweep: (performance.now() - t1) / 1000 };
     }
-    const record = recordFile(table, points);
+    let compare: CompareRecord | undefined;
+    if ((opts.compare ?? opts.sweep ?? true) && points.some((p) => p.key === "madds")) {
+      const t2 = performance.now();
+      const run = { dir, cfg, space, data: ctx.data, gpu, net, close: () => undefined };
+      compare = await compareWithSearch(run, table, points, seconds.table, log);
+      seconds = { ...seconds, compare: (performance.now() - t2) / 1000 };
+    }
+    const record = { ...recordFile(table, points), ...(compare ? { compare } : {}) };
     writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(record, null, 1)}\n`);
     log.info(`run directory: ${dir}`);
     return { table, record, seconds };
