@@ -34,6 +34,20 @@ describe.runIf(gpu)("runtime", () => {
     y.dispose();
   });
 
+  it("readMany returns each tensor's exact values (sizes 1, 3, 1000, 0-length list)", async () => {
+    const g = gpu!;
+    const sizes = [1, 3, 1000];
+    const data = sizes.map((n, k) =>
+      Float32Array.from({ length: n }, (_, i) => k * 1e4 + i + 0.25),
+    );
+    const ts = data.map((d, k) => g.tensor([d.length], d, `rm${k}`));
+    const back = await g.readMany(ts);
+    expect(back.map((b) => b.length)).toEqual(sizes);
+    back.forEach((b, k) => expect(Array.from(b)).toEqual(Array.from(data[k])));
+    expect(await g.readMany([])).toEqual([]);
+    for (const t of ts) t.dispose();
+  });
+
   it("refuses a binding above maxStorageBufferBindingSize, naming the limit and the bytes", () => {
     const g = gpu!;
     const max = g.limits.maxStorageBufferBindingSize;

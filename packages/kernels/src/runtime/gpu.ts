@@ -188,6 +188,44 @@ export class Gpu {
     return this.readRange(t, 0, t.size);
   }
 
+  /**
+   * Reads several tensors back with one copy each into one staging buffer
+   * and a single wait (many small reads cost a round trip each).
+   */
+  async readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
+    this.assertUsable();
+    if (ts.length === 0) return [];
+    const offsets: number[] = [];
+    let bytes = 0;
+    for (const t of ts) {
+      offsets.push(bytes);
+      bytes += t.size * 4;
+    }
+    const staging = this.device.createBuffer({
+      label: "readMany.readback",
+      size: Math.max(bytes, 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    this.endPass();
+    const enc = this.ensureEncoder();
+    ts.forEach((t, i) => {
+      if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], t.size * 4);
+    });
+    this.flush();
+    await this.sleepThroughWork(0);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (e) {
+      this.throwIfFailed();
+      throw e;
+    }
+    const all = new Float32Array(staging.getMappedRange().slice(0));
+    staging.destroy();
+    this.workDone();
+    this.throwIfFailed();
+    return ts.map((t, i) => all.slice(offsets[i] / 4, offsets[i] / 4 + t.size));
+  }
+
   async readRange(t: Tensor, start: number, count: number): Promise<Float32Array> {
     this.assertUsable();
     const bytes = count * 4;

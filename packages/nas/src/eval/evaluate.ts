@@ -73,24 +73,35 @@ export async function recalibrate(
   batches: readonly DeviceBatch[],
 ): Promise<Map<BnState, BnStats>> {
   if (batches.length === 0) throw new Error("BN recalibration needs at least one batch");
-  const perBn = new Map<BnState, { mean: Tensor[]; variance: Tensor[] }>();
-  const sink = (bn: BnState, mean: Tensor, variance: Tensor) => {
-    const e = perBn.get(bn) ?? { mean: [], variance: [] };
+  const perBn = new Map<BnState, { mean: Tensor[]; variance: Tensor[]; count: number }>();
+  const sink = (bn: BnState, mean: Tensor, variance: Tensor, count: number) => {
+    const e = perBn.get(bn) ?? { mean: [], variance: [], count: 0 };
     e.mean.push(mean);
     e.variance.push(variance);
+    e.count += count;
     perBn.set(bn, e);
   };
-  let total = 0;
   for (const b of batches) {
     const { logits } = net.forward(b.x, arch, { bn: { kind: "collect", sink }, grad: false });
     logits.dispose();
-    total += b.n;
+  }
+  // One read-back for every layer's per-batch statistics.
+  const entries = [...perBn];
+  const flat = entries.flatMap(([, e]) => [...e.mean, ...e.variance]);
+  let host: Float32Array[];
+  try {
+    host = await gpu.readMany(flat);
+  } finally {
+    for (const t of flat) t.dispose();
   }
   const out = new Map<BnState, BnStats>();
-  for (const [bn, e] of perBn) {
-    const means = await readAll(gpu, e.mean);
-    const vars = await readAll(gpu, e.variance);
-    const { mean, variance } = populationStats(means, vars, total);
+  let at = 0;
+  for (const [bn, e] of entries) {
+    const means = host.slice(at, at + e.mean.length);
+    at += e.mean.length;
+    const vars = host.slice(at, at + e.variance.length);
+    at += e.variance.length;
+    const { mean, variance } = populationStats(means, vars, e.count);
     out.set(bn, {
       mean: gpu.tensor([bn.channels], mean, `${bn.name}.recal_mean`),
       variance: gpu.tensor([bn.channels], variance, `${bn.name}.recal_var`),
@@ -102,7 +113,7 @@ export async function recalibrate(
 /**
  * Merges per-batch means and biased variances of B equal-size batches into
  * the population mean and the unbiased population variance over `total`
- * samples: var = mean_b(v_b) + mean_b(m_b^2) - mean^2, times n/(n-1).
+ * values per channel (images x height x width over all batches): var = mean_b(v_b) + mean_b(m_b^2) - mean^2, times n/(n-1).
  */
 export function populationStats(
   means: readonly Float32Array[],
@@ -128,15 +139,6 @@ export function populationStats(
     variance[c] = total > 1 ? (biased * total) / (total - 1) : biased;
   }
   return { mean, variance };
-}
-
-async function readAll(gpu: Gpu, ts: Tensor[]): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (const t of ts) {
-    out.push(await gpu.read(t));
-    t.dispose();
-  }
-  return out;
 }
 
 function disposeStats(s: BnStats): void {

@@ -2,13 +2,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Rng, softmaxCrossEntropy, type Gpu } from "@fairnas/kernels";
+import { Rng, softmaxCrossEntropy, type Gpu, type Tensor } from "@fairnas/kernels";
 import { expectClose, testGpu } from "@fairnas/kernels/testing";
 import { resolveSpace, validateSpace, type ResolvedSpace } from "../space/spec.ts";
-import { evaluateArch } from "../eval/evaluate.ts";
+import { evaluateArch, recalibrate } from "../eval/evaluate.ts";
 import { restoreSupernet, trainLoop } from "../train/loop.ts";
 import { SupernetTrainer, type DeviceBatch, type StepConfig } from "../train/trainer.ts";
-import { Supernet } from "./network.ts";
+import { Supernet, type BnStats } from "./network.ts";
+import type { BnState } from "./params.ts";
 import { SupernetModel } from "./model.ts";
 import { exportState } from "./state.ts";
 
@@ -201,6 +202,56 @@ describe.runIf(gpu)("supernet", () => {
     for (const k of Object.keys(before)) expect(after[k]).toEqual(before[k]);
     for (const d of data.batches) d.dispose();
     train.dispose();
+    net.dispose();
+  });
+
+  it("recalibration over two batches merges each layer's single-batch statistics exactly", async () => {
+    const g = gpu!;
+    const net = new Supernet(g, tinySpace(), 11);
+    const b1 = batch(g, 8, 21);
+    const b2 = batch(g, 8, 22);
+    const A = [2, 0, 1];
+    type Host = { mean: Float32Array; variance: Float32Array };
+    const read = async (m: Map<BnState, BnStats>): Promise<Map<BnState, Host>> => {
+      const out = new Map<BnState, Host>();
+      for (const [k, v] of m) {
+        out.set(k, { mean: await g.read(v.mean), variance: await g.read(v.variance) });
+        v.mean.dispose();
+        v.variance.dispose();
+      }
+      return out;
+    };
+    // Values per channel of one batch at each layer: 8 images x the layer's area.
+    const counts = new Map<BnState, number>();
+    const probe = (bn: BnState, mean: Tensor, variance: Tensor, count: number) => {
+      counts.set(bn, count);
+      mean.dispose();
+      variance.dispose();
+    };
+    net.forward(b1.x, A, { bn: { kind: "collect", sink: probe }, grad: false }).logits.dispose();
+    const one = await read(await recalibrate(g, net, A, [b1]));
+    const two = await read(await recalibrate(g, net, A, [b2]));
+    const both = await read(await recalibrate(g, net, A, [b1, b2]));
+    expect(both.size).toBeGreaterThan(3);
+    expect([...counts.values()]).toContain(8 * 8 * 8);
+    expect([...counts.values()]).toContain(8 * 4 * 4); // after the stride-2 stage
+    for (const [bn, s] of both) {
+      const n = counts.get(bn)!;
+      const s1 = one.get(bn)!;
+      const s2 = two.get(bn)!;
+      expect(s.mean.length).toBe(bn.channels);
+      for (let c = 0; c < bn.channels; c++) {
+        // Single-batch outputs are unbiased over n values; undo that, merge, redo over 2n.
+        const v1 = (s1.variance[c] * (n - 1)) / n;
+        const v2 = (s2.variance[c] * (n - 1)) / n;
+        const m = (s1.mean[c] + s2.mean[c]) / 2;
+        const biased = (v1 + v2) / 2 + (s1.mean[c] ** 2 + s2.mean[c] ** 2) / 2 - m * m;
+        expect(s.mean[c]).toBeCloseTo(m, 5);
+        expect(s.variance[c]).toBeCloseTo((biased * 2 * n) / (2 * n - 1), 4);
+      }
+    }
+    b1.dispose();
+    b2.dispose();
     net.dispose();
   });
 

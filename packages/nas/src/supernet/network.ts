@@ -57,7 +57,8 @@ export type BnMode =
   /** batch statistics without touching running stats; per-batch stats handed to `sink` */
   | {
       readonly kind: "collect";
-      readonly sink: (bn: BnState, mean: Tensor, variance: Tensor) => void;
+      /** `count`: values per channel in this batch (images x height x width). */
+      readonly sink: (bn: BnState, mean: Tensor, variance: Tensor, count: number) => void;
     }
   /** statistics given per BN layer (recalibrated), falling back to running stats */
   | { readonly kind: "override"; readonly stats: ReadonlyMap<BnState, BnStats> };
@@ -517,7 +518,7 @@ export class Supernet {
       }
       case "collect": {
         const stats = batchNormStats(gpu, x);
-        mode.sink(bn, stats.mean, stats.variance);
+        mode.sink(bn, stats.mean, stats.variance, x.size / bn.channels);
         const { y, saved } = batchNormTrain(gpu, x, p, {
           momentum,
           eps,
