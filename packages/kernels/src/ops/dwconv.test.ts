@@ -32,6 +32,13 @@ const SHAPES: readonly DwconvGeometry[] = [
   { N: 1, H: 1, W: 1, C: 3, K: 3, S: 1 },
   { N: 2, H: 13, W: 5, C: 7, K: 5, S: 1 },
   { N: 1, H: 9, W: 14, C: 16, K: 5, S: 2 },
+  // vec4 channels with strips cut short (H, OH not multiples of the strip
+  // heights), an image smaller than the kernel, and several partial-sum groups.
+  { N: 2, H: 9, W: 13, C: 8, K: 5, S: 1 },
+  { N: 1, H: 2, W: 2, C: 4, K: 3, S: 1 },
+  { N: 1, H: 3, W: 5, C: 4, K: 7, S: 2 },
+  { N: 5, H: 17, W: 9, C: 12, K: 3, S: 1 },
+  { N: 3, H: 19, W: 7, C: 8, K: 7, S: 2 },
 ];
 
 function kernelsFor(C: number): DwconvKernel[] {
@@ -39,7 +46,7 @@ function kernelsFor(C: number): DwconvKernel[] {
     { variant: "naive", vec: 1 },
     { variant: "tiled", vec: 1 },
   ];
-  if (C % 4 === 0) ks.push({ variant: "tiled", vec: 4 });
+  if (C % 4 === 0) ks.push({ variant: "tiled", vec: 4 }, { variant: "slide", vec: 4 });
   return ks;
 }
 
@@ -192,8 +199,8 @@ describe("dwconv reference", () => {
   });
 
   it("selects vec4 only when channels come in whole vectors", () => {
-    expect(selectDwconv(96)).toEqual({ variant: "tiled", vec: 4 });
-    expect(selectDwconv(72)).toEqual({ variant: "tiled", vec: 4 });
+    expect(selectDwconv(96)).toEqual({ variant: "slide", vec: 4 });
+    expect(selectDwconv(72)).toEqual({ variant: "slide", vec: 4 });
     expect(selectDwconv(5)).toEqual({ variant: "tiled", vec: 1 });
   });
 });

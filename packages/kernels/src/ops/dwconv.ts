@@ -1,14 +1,20 @@
 // Host side of the depthwise convolution (same padding P = (K - 1) / 2):
 // forward, gradient of the input and gradient of the weights. Each pass has
-// a `naive` kernel (one invocation per output element) and a `tiled` one
-// (several neighbouring pixels per invocation, vec4 over channels when
-// C % 4 == 0); `selectDwconv` picks the kernel. Functions only record
+// a `naive` kernel (one invocation per output element), a `tiled` one
+// (several neighbouring pixels per invocation, scalar or vec4 channels) and,
+// for C % 4 == 0, the generated sliding-window `slide` kernels
+// (dwconv-slide.ts); `selectDwconv` picks the kernel. Functions only record
 // dispatches.
 // x: [N, H, W, C], w: [K, K, C], y: [N, OH, OW, C], OH = floor((H + 2P - K) / S) + 1.
 
 import type { Gpu } from "../runtime/gpu.ts";
 import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
+import {
+  slideBackwardInputWgsl,
+  slideBackwardWeightWgsl,
+  slideForwardWgsl,
+} from "./dwconv-slide.ts";
 
 export interface DwconvOptions {
   readonly stride: number;
@@ -16,7 +22,7 @@ export interface DwconvOptions {
 
 /** Which kernel runs a pass: `vec` is the channel vector width (1 or 4). */
 export interface DwconvKernel {
-  readonly variant: "naive" | "tiled";
+  readonly variant: "naive" | "tiled" | "slide";
   readonly vec: 1 | 4;
 }
 
@@ -31,6 +37,15 @@ const CONFIG = {
   backwardWeight: { WG: 64, TILE_H: 2, TILE_W: 4, MIN_BLOCKS_PER_GROUP: 2, MAX_GROUPS: 256 },
   reduce: { WG: 64 },
   naive: { WG: 64 },
+  // Generated sliding-window kernels (dwconv-slide.ts), vec4 only: rows per
+  // strip by stride. Measured on lavapipe: taller strips reuse more loads
+  // until the window spills too much.
+  slide: {
+    WG: 64,
+    forward: { 1: 4, 2: 7 },
+    backwardInput: { 1: 4, 2: 4 },
+    backwardWeight: { 1: 4, 2: 2 },
+  },
 } as const;
 
 type TiledPass = "forward" | "backwardInput";
@@ -45,9 +60,9 @@ function blockSizes(pass: TiledPass, k: DwconvKernel, K: number): Record<string,
 const KERNEL_SIZES = [3, 5, 7];
 const STRIDES = [1, 2];
 
-/** The tiled kernel always applies; vec4 needs whole channel vectors. */
+/** Whole channel vectors take the sliding-window kernels, others the scalar tiled ones. */
 export function selectDwconv(C: number): DwconvKernel {
-  return { variant: "tiled", vec: C % 4 === 0 ? 4 : 1 };
+  return C % 4 === 0 ? { variant: "slide", vec: 4 } : { variant: "tiled", vec: 1 };
 }
 
 export function dwconvOutSize(size: number, K: number, S: number): number {
@@ -85,6 +100,9 @@ function geometry(op: string, xShape: readonly number[], w: Tensor, S: number): 
 }
 
 function kernelFor(g: Geometry, kernel: DwconvKernel): DwconvKernel {
+  if (kernel.variant === "slide" && kernel.vec !== 4) {
+    throw new Error("dwconv: the slide kernels read channels in vec4s (vec: 4)");
+  }
   if (kernel.vec === 4 && g.C % 4 !== 0) {
     throw new Error(`dwconv: the vec4 kernel needs C % 4 == 0, got C = ${g.C}`);
   }
@@ -116,6 +134,45 @@ function shapeParams(g: Geometry, vec: number): number[] {
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
+const SLIDE_SOURCES = {
+  forward: slideForwardWgsl,
+  "backward-input": slideBackwardInputWgsl,
+  "backward-weight": slideBackwardWeightWgsl,
+} as const;
+
+/** Generated sources by pipeline name (generation costs more than a cache lookup). */
+const slideCode = new Map<string, string>();
+
+/** Records one generated slide kernel over `invocations` (tensors: inputs, output). */
+function slideDispatch(
+  gpu: Gpu,
+  pass: keyof typeof SLIDE_SOURCES,
+  g: Geometry,
+  TH: number,
+  tensors: Tensor[],
+  extra: number[],
+  invocations: number,
+): void {
+  const { WG } = CONFIG.slide;
+  const name = `dwconv.${pass}.slide.k${g.K}s${g.S}th${TH}`;
+  let code = slideCode.get(name);
+  if (code === undefined) {
+    code = SLIDE_SOURCES[pass](g.K, g.S, TH);
+    slideCode.set(name, code);
+  }
+  const pipe = gpu.pipeline({
+    name,
+    code,
+    entryPoint: "main",
+    constants: { WG },
+  });
+  gpu.dispatch(pipe, {
+    tensors,
+    params: [...shapeParams(g, 4), ...extra],
+    groups: ceilDiv(invocations, WG),
+  });
+}
+
 /** y = depthwise conv of x with w. */
 export function dwconv(gpu: Gpu, x: Tensor, w: Tensor, opts: DwconvOptions, y?: Tensor): Tensor {
   return dwconvWith(gpu, selectDwconv(w.shape[2] ?? 0), x, w, opts, y);
@@ -133,6 +190,12 @@ export function dwconvWith(
   const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   expectShape("dwconv", "y", out, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
+  if (k.variant === "slide") {
+    const TH = CONFIG.slide.forward[g.S as 1 | 2];
+    const strips = g.N * ceilDiv(g.OH, TH) * (g.C / 4);
+    slideDispatch(gpu, "forward", g, TH, [x, w, out], [0, 0, 0], strips);
+    return out;
+  }
   const sz = blockSizes("forward", k, g.K);
 
   // One invocation per TILE_H x TILE_W block of output vectors (1 x 1: naive).
@@ -171,6 +234,12 @@ export function dwconvBackwardInputWith(
   const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
   expectShape(op, "dx", out, opts.inputShape);
   const k = kernelFor(g, kernel);
+  if (k.variant === "slide") {
+    const TH = CONFIG.slide.backwardInput[g.S as 1 | 2];
+    const strips = g.N * ceilDiv(g.H, TH) * (g.C / 4);
+    slideDispatch(gpu, "backward-input", g, TH, [dy, w, out], [0, 0, 0], strips);
+    return out;
+  }
   const sz = blockSizes("backwardInput", k, g.K);
 
   // One invocation per TILE_H x TILE_W block of dx vectors (1 x 1: naive).
@@ -221,15 +290,21 @@ export function dwconvBackwardWeightWith(
 
   // Pass 1: G partial sums, each over a run of blocks of TILE_H dy rows.
   const cfg = CONFIG.backwardWeight;
-  const blocks = g.N * ceilDiv(g.OH, cfg.TILE_H);
+  const slide = k.variant === "slide";
+  const blockRows = slide ? CONFIG.slide.backwardWeight[g.S as 1 | 2] : cfg.TILE_H;
+  const blocks = g.N * ceilDiv(g.OH, blockRows);
   const perGroup = Math.max(cfg.MIN_BLOCKS_PER_GROUP, ceilDiv(blocks, cfg.MAX_GROUPS));
   const G = ceilDiv(blocks, perGroup);
   const CV = g.C / k.vec;
   const partial = gpu.empty([G, g.K, g.K, g.C], "dwconv.dw.partial");
-  const sizes = { WG: cfg.WG, TILE_H: cfg.TILE_H, TILE_W: cfg.TILE_W };
-  const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));
-  const params = [...shapeParams(g, k.vec), G, perGroup, 0];
-  gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * CV, cfg.WG) });
+  if (slide) {
+    slideDispatch(gpu, "backward-weight", g, blockRows, [x, dy, partial], [G, perGroup, 0], G * CV);
+  } else {
+    const sizes = { WG: cfg.WG, TILE_H: cfg.TILE_H, TILE_W: cfg.TILE_W };
+    const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));
+    const params = [...shapeParams(g, k.vec), G, perGroup, 0];
+    gpu.dispatch(pipe, { tensors: [x, dy, partial], params, groups: ceilDiv(G * CV, cfg.WG) });
+  }
 
   // Pass 2: fixed-order sum of the partials into dw.
   const count = g.K * g.K * CV;
