@@ -10,6 +10,9 @@
 // Sizes (the full setting takes hours on a 2-core CPU):
 //   small  quick preset, 1024 training images, 8 architectures, 1 stand-alone epoch, 500 test images
 //   quick  quick preset (2048 training images), 20 architectures, 1 stand-alone epoch, 1000 test images
+//   medium fmnist preset (55k training images), supernets 0.75 strict-fair epochs (equal
+//          path-images for the others), 4 recalibration batches of 500, 20 architectures,
+//          1 stand-alone epoch each, all test images: about 80 minutes on 2 cores
 //   full   fmnist preset (55k training images), 20 architectures, cfg.standalone epochs, all test images
 
 import { spawnSync } from "node:child_process";
@@ -32,6 +35,14 @@ const SIZES: Record<string, { preset: string; config: object | null; flags: stri
     preset: "quick",
     config: null,
     flags: ["--archs", "20", "--epochs", "1", "--test-images", "1000"],
+  },
+  medium: {
+    preset: "fmnist",
+    config: {
+      train: { epochs: 0.75, checkpointEvery: 100, logEvery: 40 },
+      eval: { recalBatches: 4, batchSize: 500 },
+    },
+    flags: ["--archs", "20", "--epochs", "1"],
   },
   full: { preset: "fmnist", config: null, flags: ["--archs", "20"] },
 };
