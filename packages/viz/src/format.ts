@@ -34,7 +34,9 @@ export function round(v: number, digits: number): number {
 /** An integer with thin grouping: 1234567 -> "1,234,567". */
 export function int(v: number): string {
   if (!Number.isFinite(v)) return "–";
-  return Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return Math.round(v)
+    .toString()
+    .replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
 /** Millions with `digits` decimals: 12345678 -> "12.35 M". */

@@ -11,7 +11,7 @@ import type {
   RunRecords,
   SimilarityRecord,
 } from "./records.ts";
-import { distinct, n, o, q, sideBySide, type Section } from "./section.ts";
+import { distinct, n, q, sideBySide, type Section } from "./section.ts";
 import { htmlTable } from "./table.ts";
 
 function tauText(p: RankingPanel): string {

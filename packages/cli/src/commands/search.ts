@@ -10,7 +10,11 @@ import type { Logger, Sink } from "@fairnas/kernels";
 import { int, parse, UsageError } from "../args.ts";
 import { openRun, readRunConfig } from "../session.ts";
 import {
-  frontJson, SEARCH_ALGOS, searchStage, type SearchAlgo, type SearchStageOptions,
+  frontJson,
+  SEARCH_ALGOS,
+  searchStage,
+  type SearchAlgo,
+  type SearchStageOptions,
 } from "../stages/search-stage.ts";
 
 const OPTIONS = {
@@ -85,7 +89,9 @@ export function searchOptions(args: string[]): SearchArgs {
 
 /** `out` receives the `--json` front (stdout unless a test hands a sink). */
 export async function searchCommand(
-  args: string[], log: Logger, out: Sink = process.stdout,
+  args: string[],
+  log: Logger,
+  out: Sink = process.stdout,
 ): Promise<void> {
   const { run: dir, json, verbose, opts } = searchOptions(args);
   if (verbose) log.level = "debug";

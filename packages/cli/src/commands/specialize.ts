@@ -22,17 +22,14 @@ import {
 import { int, parse, UsageError } from "../args.ts";
 import { fmt, writeAtomic } from "../output.ts";
 import { loadSplits, openGpu, readRunConfig } from "../session.ts";
+import { ponasPath, ponasSpace, readTable, tableEvalData } from "../stages/ponas-stage.ts";
 import {
   logSweep,
-  ponasPath,
-  ponasSpace,
-  readTable,
   recordFile,
   supernetScorer,
   sweepPoints,
-  tableEvalData,
   type SweepRecordPoint,
-} from "../stages/ponas-stage.ts";
+} from "../stages/ponas-sweep.ts";
 
 const KEYS = [
   ["madds", "max-madds", "min-madds"],

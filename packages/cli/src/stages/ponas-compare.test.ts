@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bestWithin, comparePoints } from "./ponas-compare.ts";
-import type { SweepRecordPoint } from "./ponas-stage.ts";
+import type { SweepRecordPoint } from "./ponas-sweep.ts";
 import type { ParetoEntry } from "./search-stage.ts";
 
 const entry = (arch: string, top1: number, madds: number): ParetoEntry => ({

@@ -16,7 +16,7 @@ import { specializeTable, type PonasTableFile } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
 import { fmt } from "../output.ts";
 import type { OpenRun } from "../session.ts";
-import type { SweepRecordPoint } from "./ponas-stage.ts";
+import type { SweepRecordPoint } from "./ponas-sweep.ts";
 import { searchStage, type ParetoEntry, type SearchAlgo } from "./search-stage.ts";
 
 export interface CompareSide {

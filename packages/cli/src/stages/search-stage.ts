@@ -19,9 +19,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import {
-  archHash, archToString, blockCost, costOf, evaluateArch, latencyModel, loadLatencyTable,
-  parseArch, runSearch, type Arch, type Constraint, type CostKey, type Costs,
-  type GenerationLog, type LatencyModel, type ResolvedSpace,
+  archHash,
+  archToString,
+  blockCost,
+  costOf,
+  evaluateArch,
+  latencyModel,
+  loadLatencyTable,
+  parseArch,
+  runSearch,
+  type Arch,
+  type Constraint,
+  type CostKey,
+  type Costs,
+  type GenerationLog,
+  type LatencyModel,
+  type ResolvedSpace,
 } from "@fairnas/nas";
 import { Metrics, fmt, writeAtomic } from "../output.ts";
 import { evalData, runPath, type OpenRun } from "../session.ts";
@@ -118,22 +131,33 @@ function resolveOptions(run: OpenRun, o: SearchStageOptions, log: Logger): Resol
   ];
   const needLatency = third === "latencyMs" || constraints.some((c) => c.key === "latencyMs");
   if (needLatency && !o.latencyTable) {
-    throw new Error("search: a latency budget or objective needs --latency-table FILE " +
-      "(build one with `nas-cli latency build`)");
+    throw new Error(
+      "search: a latency budget or objective needs --latency-table FILE " +
+        "(build one with `nas-cli latency build`)",
+    );
   }
   const latency = o.latencyTable
     ? latencyModel(loadLatencyTable(o.latencyTable, run.gpu.adapter, log), run.space)
     : null;
   return {
-    algo: o.algo ?? s.algo, generations: o.generations ?? s.generations,
-    population: o.population ?? s.population, seed: o.seed ?? run.cfg.seed, third,
-    valImages: o.valImages ?? s.valImages, constraints, latency,
+    algo: o.algo ?? s.algo,
+    generations: o.generations ?? s.generations,
+    population: o.population ?? s.population,
+    seed: o.seed ?? run.cfg.seed,
+    third,
+    valImages: o.valImages ?? s.valImages,
+    constraints,
+    latency,
   };
 }
 
 /** Costs of `arch` and of one layer's choice; latency 0 without a table. */
-function costFns(space: ResolvedSpace, latency: LatencyModel | null): {
-  costs: (a: Arch) => Costs; layerCosts: (l: number, c: number) => Costs;
+function costFns(
+  space: ResolvedSpace,
+  latency: LatencyModel | null,
+): {
+  costs: (a: Arch) => Costs;
+  layerCosts: (l: number, c: number) => Costs;
 } {
   return {
     costs: (a) => {
@@ -153,7 +177,9 @@ function costFns(space: ResolvedSpace, latency: LatencyModel | null): {
  * leave nothing to search.
  */
 export async function searchStage(
-  run: OpenRun, opts: SearchStageOptions, log: Logger,
+  run: OpenRun,
+  opts: SearchStageOptions,
+  log: Logger,
 ): Promise<SearchStageResult> {
   const r = resolveOptions(run, opts, log);
   const { space } = run;
@@ -161,9 +187,11 @@ export async function searchStage(
   const write = opts.write ?? true;
   const val = r.valImages > 0 ? run.data.val.slice(0, r.valImages) : run.data.val;
   if (print) {
-    log.info(`search ${r.algo} | seed ${r.seed} | population ${r.population} | ` +
-      `generations ${r.generations} | objectives top-1, madds, ${r.third} | ` +
-      `budgets ${budgetText(r.constraints)} | ${val.length} validation images, BN recal`);
+    log.info(
+      `search ${r.algo} | seed ${r.seed} | population ${r.population} | ` +
+        `generations ${r.generations} | objectives top-1, madds, ${r.third} | ` +
+        `budgets ${budgetText(r.constraints)} | ${val.length} validation images, BN recal`,
+    );
   }
 
   const ev = evalData(run.gpu, run.cfg, { ...run.data, val }, space);
@@ -173,9 +201,15 @@ export async function searchStage(
   let cacheHits = 0;
   try {
     const result = await runSearch({
-      algo: r.algo, layers: space.layers.length, numChoices: space.tokens.length,
-      population: r.population, generations: r.generations, seed: r.seed, third: r.third,
-      constraints: r.constraints, ...costFns(space, r.latency),
+      algo: r.algo,
+      layers: space.layers.length,
+      numChoices: space.tokens.length,
+      population: r.population,
+      generations: r.generations,
+      seed: r.seed,
+      third: r.third,
+      constraints: r.constraints,
+      ...costFns(space, r.latency),
       key: (a) => archHash(space, a),
       evaluate: async (archs) => {
         const out: number[] = [];
@@ -195,19 +229,31 @@ export async function searchStage(
       },
     });
     if (result.infeasible) {
-      throw new SearchInfeasibleError(infeasibleText(result.infeasible, r.constraints),
-        result.infeasible.cheapest);
+      throw new SearchInfeasibleError(
+        infeasibleText(result.infeasible, r.constraints),
+        result.infeasible.cheapest,
+      );
     }
     const front = result.front.map((m): ParetoEntry => ({
-      algo: r.algo, arch: archToString(space, m.arch), hash: archHash(space, m.arch),
-      top1: m.top1, madds: m.madds, params: m.params,
+      algo: r.algo,
+      arch: archToString(space, m.arch),
+      hash: archHash(space, m.arch),
+      top1: m.top1,
+      madds: m.madds,
+      params: m.params,
       latencyMs: r.latency ? m.latencyMs : null,
     }));
     if (write) writeFronts(run.dir, space, r.algo, front);
     if (print) printFront(log, front, result.evaluations, cacheHits);
     return {
-      algo: r.algo, seed: r.seed, third: r.third, constraints: r.constraints, front,
-      history: result.history, evaluations: result.evaluations, cacheHits,
+      algo: r.algo,
+      seed: r.seed,
+      third: r.third,
+      constraints: r.constraints,
+      front,
+      history: result.history,
+      evaluations: result.evaluations,
+      cacheHits,
     };
   } finally {
     ev.dispose();
@@ -223,17 +269,29 @@ function infeasibleText(
   cs: readonly Constraint[],
 ): string {
   const cheapest = cs.map((c) => `${c.key} ${inf.cheapest[c.key]}`).join(", ");
-  return `search: infeasible budget (${budgetText(cs)}): ${inf.message}; ` +
-    `cheapest achievable: ${cheapest}`;
+  return (
+    `search: infeasible budget (${budgetText(cs)}): ${inf.message}; ` +
+    `cheapest achievable: ${cheapest}`
+  );
 }
 
 /** The viz `search-generation` record, plus the searcher's own counters. */
 function generationRecord(r: Resolved, g: GenerationLog): Record<string, unknown> {
   return {
-    type: "search-generation", algo: r.algo, seed: r.seed, generation: g.generation,
-    evaluations: g.evaluations, distinct: g.distinct, hypervolume: g.hypervolume,
-    frontSize: g.frontSize, ppoMix: g.ppoMix, population: r.population,
-    feasible: g.feasible, retries: g.retries, repairs: g.repairs, ppo: g.ppo,
+    type: "search-generation",
+    algo: r.algo,
+    seed: r.seed,
+    generation: g.generation,
+    evaluations: g.evaluations,
+    distinct: g.distinct,
+    hypervolume: g.hypervolume,
+    frontSize: g.frontSize,
+    ppoMix: g.ppoMix,
+    population: r.population,
+    feasible: g.feasible,
+    retries: g.retries,
+    repairs: g.repairs,
+    ppo: g.ppo,
   };
 }
 
@@ -241,18 +299,22 @@ function generationLine(r: Resolved, g: GenerationLog, seconds: number): string 
   const ppo = g.ppo
     ? ` | reward ${fmt(g.ppo.meanReward, 3, 6)} | entropy ${fmt(g.ppo.entropy, 3)}`
     : "";
-  return `gen ${String(g.generation).padStart(3)}/${r.generations} | ` +
+  return (
+    `gen ${String(g.generation).padStart(3)}/${r.generations} | ` +
     `evals ${String(g.evaluations).padStart(4)} | distinct ${String(g.distinct).padStart(3)}/` +
     `${r.population} | front ${String(g.frontSize).padStart(3)} | HV ${fmt(g.hypervolume, 4)} | ` +
-    `ppo mix ${fmt(g.ppoMix, 2)}${ppo} | ${fmt(seconds, 1, 6)} s`;
+    `ppo mix ${fmt(g.ppoMix, 2)}${ppo} | ${fmt(seconds, 1, 6)} s`
+  );
 }
 
 function printFront(log: Logger, front: readonly ParetoEntry[], evals: number, hits: number): void {
   log.info(`front: ${front.length} architectures from ${evals} evaluations (${hits} cached)`);
   for (const p of front) {
     const lat = p.latencyMs === null ? "" : ` | ${fmt(p.latencyMs, 3, 7)} ms`;
-    log.info(`  ${p.arch} | top-1 ${fmt(100 * p.top1, 2, 6)}% | ` +
-      `${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e3, 1, 7)} K params${lat}`);
+    log.info(
+      `  ${p.arch} | top-1 ${fmt(100 * p.top1, 2, 6)}% | ` +
+        `${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e3, 1, 7)} K params${lat}`,
+    );
   }
 }
 
@@ -264,26 +326,45 @@ function otherFronts(dir: string, space: ResolvedSpace, algo: SearchAlgo): Paret
   if (!existsSync(path)) return [];
   const old = JSON.parse(readFileSync(path, "utf8")) as ParetoEntry[];
   if (!Array.isArray(old)) throw new Error(`${path}: expected a JSON array`);
-  return old.filter((p) => p.algo !== algo).map((p) => ({
-    ...p, hash: p.hash ?? archHash(space, parseArch(space, p.arch)),
-  }));
+  return old
+    .filter((p) => p.algo !== algo)
+    .map((p) => ({
+      ...p,
+      hash: p.hash ?? archHash(space, parseArch(space, p.arch)),
+    }));
 }
 
 function writeFronts(
-  dir: string, space: ResolvedSpace, algo: SearchAlgo, front: readonly ParetoEntry[],
+  dir: string,
+  space: ResolvedSpace,
+  algo: SearchAlgo,
+  front: readonly ParetoEntry[],
 ): void {
   const all = [...otherFronts(dir, space, algo), ...front];
   writeAtomic(join(dir, "pareto.json"), `${JSON.stringify(all, null, 1)}\n`);
-  const rows = all.map((p) => [
-    p.algo, p.arch, p.hash, p.top1.toFixed(6), p.madds, p.params,
-    p.latencyMs === null ? "" : p.latencyMs.toFixed(4),
-  ].join(","));
+  const rows = all.map((p) =>
+    [
+      p.algo,
+      p.arch,
+      p.hash,
+      p.top1.toFixed(6),
+      p.madds,
+      p.params,
+      p.latencyMs === null ? "" : p.latencyMs.toFixed(4),
+    ].join(","),
+  );
   writeAtomic(join(dir, "pareto.csv"), `${[CSV_HEAD, ...rows].join("\n")}\n`);
 }
 
 /** The front as `--json` prints it. */
 export function frontJson(front: readonly ParetoEntry[]): string {
-  return JSON.stringify(front.map((p) => ({
-    arch: p.arch, top1: p.top1, madds: p.madds, params: p.params, latencyMs: p.latencyMs,
-  })));
+  return JSON.stringify(
+    front.map((p) => ({
+      arch: p.arch,
+      top1: p.top1,
+      madds: p.madds,
+      params: p.params,
+      latencyMs: p.latencyMs,
+    })),
+  );
 }

@@ -50,8 +50,18 @@ describe.runIf(gpu)("linear on the GPU", () => {
       const ref = linearBackwardParamsRef(xs, dys, n, ci, co);
       expectClose("dw", await g.read(dw), ref.dw, TOL);
       expectClose("db", await g.read(db), ref.db, TOL);
-      expectClose("dw accumulate", await g.read(dwAcc), ref.dw.map((v, i) => v + dw0[i]), TOL);
-      expectClose("db accumulate", await g.read(dbAcc), ref.db.map((v, i) => v + db0[i]), TOL);
+      expectClose(
+        "dw accumulate",
+        await g.read(dwAcc),
+        ref.dw.map((v, i) => v + dw0[i]),
+        TOL,
+      );
+      expectClose(
+        "db accumulate",
+        await g.read(dbAcc),
+        ref.db.map((v, i) => v + db0[i]),
+        TOL,
+      );
       for (const t of [x, w, b, dy, dw, db, dwAcc, dbAcc, y, dx]) t.dispose();
     });
   }

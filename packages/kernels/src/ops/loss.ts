@@ -22,7 +22,10 @@ export interface CrossEntropyOptions {
  * [0, K) contributes only its smoothing term and never counts as correct.
  */
 export function softmaxCrossEntropy(
-  gpu: Gpu, logits: Tensor, labels: Tensor, opts: CrossEntropyOptions,
+  gpu: Gpu,
+  logits: Tensor,
+  labels: Tensor,
+  opts: CrossEntropyOptions,
 ): void {
   const op = "softmaxCrossEntropy";
   if (logits.shape.length !== 2 || logits.shape[1] < 1) {
@@ -42,7 +45,9 @@ export function softmaxCrossEntropy(
   const rowOut = gpu.empty([N, 2], "loss.rows");
   const dummy = opts.dlogits ? null : gpu.empty([1], "loss.noGrad");
   const rows = gpu.pipeline({
-    name: `loss.forward.rows${opts.dlogits ? ".grad" : ""}`, code, entryPoint: "rows",
+    name: `loss.forward.rows${opts.dlogits ? ".grad" : ""}`,
+    code,
+    entryPoint: "rows",
     constants: { WG: CONFIG.WG, WRITE_GRAD: opts.dlogits ? 1 : 0 },
   });
   gpu.dispatch(rows, {

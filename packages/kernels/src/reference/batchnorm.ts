@@ -2,10 +2,10 @@
 // into M). Used by tests only.
 
 export interface BnRefResult {
-  readonly y: Float64Array;          // [M, C]
-  readonly mean: Float64Array;       // [C] batch mean
-  readonly variance: Float64Array;   // [C] biased batch variance
-  readonly invStd: Float64Array;     // [C]
+  readonly y: Float64Array; // [M, C]
+  readonly mean: Float64Array; // [C] batch mean
+  readonly variance: Float64Array; // [C] biased batch variance
+  readonly invStd: Float64Array; // [C]
   readonly runningMean: Float64Array;
   readonly runningVar: Float64Array;
 }
@@ -19,7 +19,9 @@ export interface BnRefParams {
 
 /** Two-pass mean and biased variance per channel. */
 export function batchNormStatsRef(
-  x: ArrayLike<number>, M: number, C: number,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
 ): { mean: Float64Array; variance: Float64Array } {
   const mean = new Float64Array(C);
   const variance = new Float64Array(C);
@@ -33,8 +35,13 @@ export function batchNormStatsRef(
 }
 
 function applyRef(
-  x: ArrayLike<number>, M: number, C: number, mean: ArrayLike<number>,
-  invStd: ArrayLike<number>, p: BnRefParams, relu6: boolean,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
+  mean: ArrayLike<number>,
+  invStd: ArrayLike<number>,
+  p: BnRefParams,
+  relu6: boolean,
 ): Float64Array {
   const y = new Float64Array(M * C);
   for (let r = 0; r < M; r++) {
@@ -47,7 +54,10 @@ function applyRef(
 }
 
 export function batchNormTrainRef(
-  x: ArrayLike<number>, M: number, C: number, p: BnRefParams,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
+  p: BnRefParams,
   opts: { readonly momentum: number; readonly eps: number; readonly relu6?: boolean },
 ): BnRefResult {
   const { mean, variance } = batchNormStatsRef(x, M, C);
@@ -55,13 +65,18 @@ export function batchNormTrainRef(
   const k = opts.momentum;
   const runningMean = Float64Array.from(mean, (m, c) => (1 - k) * p.runningMean[c] + k * m);
   const runningVar = Float64Array.from(
-    variance, (v, c) => (1 - k) * p.runningVar[c] + (k * v * M) / (M - 1));
+    variance,
+    (v, c) => (1 - k) * p.runningVar[c] + (k * v * M) / (M - 1),
+  );
   const y = applyRef(x, M, C, mean, invStd, p, opts.relu6 ?? false);
   return { y, mean, variance, invStd, runningMean, runningVar };
 }
 
 export function batchNormInferRef(
-  x: ArrayLike<number>, M: number, C: number, p: BnRefParams,
+  x: ArrayLike<number>,
+  M: number,
+  C: number,
+  p: BnRefParams,
   opts: { readonly eps: number; readonly relu6?: boolean },
 ): Float64Array {
   const invStd = Float64Array.from(p.runningVar, (v) => 1 / Math.sqrt(v + opts.eps));
@@ -70,8 +85,12 @@ export function batchNormInferRef(
 
 /** Training-mode backward: gradients of sum(dy * y) w.r.t. x, gamma, beta. */
 export function batchNormBackwardRef(
-  x: ArrayLike<number>, dy: ArrayLike<number>, M: number, C: number,
-  p: BnRefParams, opts: { readonly eps: number; readonly relu6?: boolean },
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  M: number,
+  C: number,
+  p: BnRefParams,
+  opts: { readonly eps: number; readonly relu6?: boolean },
 ): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
   const { mean, variance } = batchNormStatsRef(x, M, C);
   const invStd = variance.map((v) => 1 / Math.sqrt(v + opts.eps));
@@ -94,7 +113,7 @@ export function batchNormBackwardRef(
     for (let c = 0; c < C; c++) {
       const i = r * C + c;
       const xhat = (x[i] - mean[c]) * invStd[c];
-      dx[i] = (p.gamma[c] * invStd[c] / M) * (M * g[i] - dbeta[c] - xhat * dgamma[c]);
+      dx[i] = ((p.gamma[c] * invStd[c]) / M) * (M * g[i] - dbeta[c] - xhat * dgamma[c]);
     }
   }
   return { dx, dgamma, dbeta };

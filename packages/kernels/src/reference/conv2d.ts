@@ -52,22 +52,32 @@ function forEachTap(d: Conv2dDims, f: (xi: number, wi: number, yi: number) => vo
 export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, d: Conv2dDims): Float64Array {
   const [OH, OW] = conv2dOutDims(d);
   const y = new Float64Array(d.N * OH * OW * d.CO);
-  forEachTap(d, (xi, wi, yi) => { y[yi] += x[xi] * w[wi]; });
+  forEachTap(d, (xi, wi, yi) => {
+    y[yi] += x[xi] * w[wi];
+  });
   return y;
 }
 
 export function conv2dBackwardInputRef(
-  dy: ArrayLike<number>, w: ArrayLike<number>, d: Conv2dDims,
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  d: Conv2dDims,
 ): Float64Array {
   const dx = new Float64Array(d.N * d.H * d.W * d.CI);
-  forEachTap(d, (xi, wi, yi) => { dx[xi] += dy[yi] * w[wi]; });
+  forEachTap(d, (xi, wi, yi) => {
+    dx[xi] += dy[yi] * w[wi];
+  });
   return dx;
 }
 
 export function conv2dBackwardWeightRef(
-  x: ArrayLike<number>, dy: ArrayLike<number>, d: Conv2dDims,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  d: Conv2dDims,
 ): Float64Array {
   const dw = new Float64Array(d.K * d.K * d.CI * d.CO);
-  forEachTap(d, (xi, wi, yi) => { dw[wi] += x[xi] * dy[yi]; });
+  forEachTap(d, (xi, wi, yi) => {
+    dw[wi] += x[xi] * dy[yi];
+  });
   return dw;
 }

@@ -2,8 +2,12 @@
 // w: [Ci, Co], b: [Co], y: [N, Co], all row-major. Tests only.
 
 export function linearRef(
-  x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>,
-  N: number, Ci: number, Co: number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  N: number,
+  Ci: number,
+  Co: number,
 ): Float64Array {
   const y = new Float64Array(N * Co);
   for (let n = 0; n < N; n++) {
@@ -18,7 +22,11 @@ export function linearRef(
 
 /** dx[n, ci] = sum over co of dy[n, co] * w[ci, co]. */
 export function linearBackwardInputRef(
-  dy: ArrayLike<number>, w: ArrayLike<number>, N: number, Ci: number, Co: number,
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  N: number,
+  Ci: number,
+  Co: number,
 ): Float64Array {
   const dx = new Float64Array(N * Ci);
   for (let n = 0; n < N; n++) {
@@ -33,7 +41,11 @@ export function linearBackwardInputRef(
 
 /** dw[ci, co] = sum over n of x[n, ci] * dy[n, co]; db[co] = sum over n of dy[n, co]. */
 export function linearBackwardParamsRef(
-  x: ArrayLike<number>, dy: ArrayLike<number>, N: number, Ci: number, Co: number,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  N: number,
+  Ci: number,
+  Co: number,
 ): { dw: Float64Array; db: Float64Array } {
   const dw = new Float64Array(Ci * Co);
   const db = new Float64Array(Co);

@@ -1,13 +1,17 @@
 // Float64 reference for softmax cross-entropy with label smoothing. Tests only.
 
 export interface CeRef {
-  readonly loss: Float64Array;      // [N] per-example loss
-  readonly correct: Float64Array;   // [N] 1 where the arg-max (lowest index on ties) is the label
-  readonly dlogits: Float64Array;   // [N, K] d(mean loss)/dlogits
+  readonly loss: Float64Array; // [N] per-example loss
+  readonly correct: Float64Array; // [N] 1 where the arg-max (lowest index on ties) is the label
+  readonly dlogits: Float64Array; // [N, K] d(mean loss)/dlogits
 }
 
 export function softmaxCrossEntropyRef(
-  logits: ArrayLike<number>, labels: ArrayLike<number>, N: number, K: number, smoothing: number,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  N: number,
+  K: number,
+  smoothing: number,
 ): CeRef {
   const loss = new Float64Array(N);
   const correct = new Float64Array(N);

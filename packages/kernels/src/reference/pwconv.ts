@@ -2,7 +2,11 @@
 // rows. x: [M, Ci], w: [Ci, Co], y: [M, Co], all row-major. Tests only.
 
 export function pwconvRef(
-  x: ArrayLike<number>, w: ArrayLike<number>, M: number, Ci: number, Co: number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  M: number,
+  Ci: number,
+  Co: number,
 ): Float64Array {
   const y = new Float64Array(M * Co);
   for (let m = 0; m < M; m++) {
@@ -17,7 +21,11 @@ export function pwconvRef(
 
 /** dx[m, ci] = sum over co of dy[m, co] * w[ci, co]. */
 export function pwconvBackwardInputRef(
-  dy: ArrayLike<number>, w: ArrayLike<number>, M: number, Ci: number, Co: number,
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  M: number,
+  Ci: number,
+  Co: number,
 ): Float64Array {
   const dx = new Float64Array(M * Ci);
   for (let m = 0; m < M; m++) {
@@ -32,7 +40,11 @@ export function pwconvBackwardInputRef(
 
 /** dw[ci, co] = sum over m of x[m, ci] * dy[m, co]. */
 export function pwconvBackwardWeightRef(
-  x: ArrayLike<number>, dy: ArrayLike<number>, M: number, Ci: number, Co: number,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  M: number,
+  Ci: number,
+  Co: number,
 ): Float64Array {
   const dw = new Float64Array(Ci * Co);
   for (let m = 0; m < M; m++) {

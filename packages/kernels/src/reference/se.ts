@@ -2,7 +2,11 @@
 // x: [N, HW, C] flattened, s: [N, C].
 
 export function channelScaleRef(
-  x: ArrayLike<number>, s: ArrayLike<number>, N: number, HW: number, C: number,
+  x: ArrayLike<number>,
+  s: ArrayLike<number>,
+  N: number,
+  HW: number,
+  C: number,
 ): Float64Array {
   const y = new Float64Array(N * HW * C);
   for (let n = 0; n < N; n++) {
@@ -17,8 +21,12 @@ export function channelScaleRef(
 }
 
 export function channelScaleBackwardRef(
-  x: ArrayLike<number>, s: ArrayLike<number>, dy: ArrayLike<number>,
-  N: number, HW: number, C: number,
+  x: ArrayLike<number>,
+  s: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  N: number,
+  HW: number,
+  C: number,
 ): { dx: Float64Array; ds: Float64Array } {
   const dx = channelScaleRef(dy, s, N, HW, C);
   const ds = new Float64Array(N * C);

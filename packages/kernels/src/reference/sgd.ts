@@ -9,7 +9,10 @@ export interface SgdRefOptions {
 
 /** Returns the updated weights and momentum buffer. */
 export function sgdUpdateRef(
-  w: ArrayLike<number>, g: ArrayLike<number>, m: ArrayLike<number>, o: SgdRefOptions,
+  w: ArrayLike<number>,
+  g: ArrayLike<number>,
+  m: ArrayLike<number>,
+  o: SgdRefOptions,
 ): { w: Float64Array; m: Float64Array } {
   const wOut = new Float64Array(w.length);
   const mOut = new Float64Array(w.length);

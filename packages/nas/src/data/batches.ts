@@ -71,13 +71,15 @@ export function advanceState(s: StreamState, count: number, opts: BatchOptions):
 
 function checkState(s: StreamState, count: number): void {
   const ok =
-    Number.isInteger(s.epoch) && s.epoch >= 0 &&
-    Number.isInteger(s.position) && s.position >= 0 && s.position <= count &&
-    Number.isInteger(s.batches) && s.batches >= 0;
+    Number.isInteger(s.epoch) &&
+    s.epoch >= 0 &&
+    Number.isInteger(s.position) &&
+    s.position >= 0 &&
+    s.position <= count &&
+    Number.isInteger(s.batches) &&
+    s.batches >= 0;
   if (!ok) {
-    throw new RangeError(
-      `BatchStream: bad state ${JSON.stringify(s)} for ${count} samples`,
-    );
+    throw new RangeError(`BatchStream: bad state ${JSON.stringify(s)} for ${count} samples`);
   }
 }
 

@@ -6,13 +6,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { Rng } from "@fairnas/kernels";
 import { CIFAR_CLASSES, CIFAR_SIDE, readCifarBatches } from "./cifar.ts";
-import {
-  DatasetError,
-  IDX_IMAGES_MAGIC,
-  IDX_LABELS_MAGIC,
-  type IdxArray,
-  readIdx,
-} from "./idx.ts";
+import { DatasetError, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxArray, readIdx } from "./idx.ts";
 
 export { DatasetError } from "./idx.ts";
 
@@ -150,9 +144,7 @@ function idxSet(
 ): ImageSet {
   const [n, height, width] = x.dims;
   if (y.dims[0] !== n) {
-    throw new DatasetError(
-      `${xFile} has ${n} images but ${yFile} has ${y.dims[0]} labels`,
-    );
+    throw new DatasetError(`${xFile} has ${n} images but ${yFile} has ${y.dims[0]} labels`);
   }
   if (like !== null && (like.height !== height || like.width !== width)) {
     throw new DatasetError(

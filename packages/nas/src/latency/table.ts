@@ -70,16 +70,22 @@ export function latencyKeys(space: ResolvedSpace): string[] {
 
 /** Median, p10/p90 (linear interpolation) and MAD of `samples`. */
 export function summarize(
-  samples: readonly number[], warmups: number, inner: number,
+  samples: readonly number[],
+  warmups: number,
+  inner: number,
 ): LatencyStats {
   if (samples.length === 0) throw new Error("summarize: no latency samples");
   const sorted = [...samples].sort((a, b) => a - b);
   const median = quantile(sorted, 0.5);
   const dev = sorted.map((x) => Math.abs(x - median)).sort((a, b) => a - b);
   return {
-    medianMs: median, count: samples.length,
-    p10Ms: quantile(sorted, 0.1), p90Ms: quantile(sorted, 0.9),
-    madMs: quantile(dev, 0.5), warmups, inner,
+    medianMs: median,
+    count: samples.length,
+    p10Ms: quantile(sorted, 0.1),
+    p90Ms: quantile(sorted, 0.9),
+    madMs: quantile(dev, 0.5),
+    warmups,
+    inner,
   };
 }
 
@@ -91,8 +97,12 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 export function sameAdapter(a: AdapterFingerprint, b: AdapterFingerprint): boolean {
-  return a.vendor === b.vendor && a.architecture === b.architecture &&
-    a.description === b.description && a.backend === b.backend;
+  return (
+    a.vendor === b.vendor &&
+    a.architecture === b.architecture &&
+    a.description === b.description &&
+    a.backend === b.backend
+  );
 }
 
 export function adapterText(a: AdapterFingerprint): string {
@@ -114,7 +124,10 @@ export function latencyTableJson(t: LatencyTable): string {
  * different adapter is still returned, with a warning on `log`.
  */
 export function parseLatencyTable(
-  file: string, text: string, adapter?: AdapterFingerprint, log?: Logger,
+  file: string,
+  text: string,
+  adapter?: AdapterFingerprint,
+  log?: Logger,
 ): LatencyTable {
   let v: unknown;
   try {
@@ -127,22 +140,29 @@ export function parseLatencyTable(
     throw new Error(`latency table ${file}: not a ${LATENCY_FORMAT} file`);
   }
   if (t.version !== LATENCY_VERSION) {
-    throw new Error(`latency table ${file}: format version ${t.version}, this build ` +
-      `reads ${LATENCY_VERSION}; rebuild it with \`nas-cli latency build\``);
+    throw new Error(
+      `latency table ${file}: format version ${t.version}, this build ` +
+        `reads ${LATENCY_VERSION}; rebuild it with \`nas-cli latency build\``,
+    );
   }
   checkFields(file, t);
   const table = t as LatencyTable;
   if (adapter && !sameAdapter(table.adapter, adapter)) {
-    log?.warn(`latency table ${file} was measured on ${adapterText(table.adapter)}, ` +
-      `but this adapter is ${adapterText(adapter)}: its latencies may not apply`);
+    log?.warn(
+      `latency table ${file} was measured on ${adapterText(table.adapter)}, ` +
+        `but this adapter is ${adapterText(adapter)}: its latencies may not apply`,
+    );
   }
   return table;
 }
 
 function checkFields(file: string, t: Partial<LatencyTable>): void {
   const a = t.adapter as Partial<AdapterFingerprint> | undefined;
-  const adapterOk = a !== undefined && ["vendor", "architecture", "description", "backend"]
-    .every((k) => typeof a[k as keyof AdapterFingerprint] === "string");
+  const adapterOk =
+    a !== undefined &&
+    ["vendor", "architecture", "description", "backend"].every(
+      (k) => typeof a[k as keyof AdapterFingerprint] === "string",
+    );
   if (!adapterOk) throw new Error(`latency table ${file}: adapter fingerprint is incomplete`);
   if (!Number.isInteger(t.batch) || (t.batch ?? 0) < 1) {
     throw new Error(`latency table ${file}: batch must be a positive integer, got ${t.batch}`);
@@ -158,7 +178,9 @@ function checkFields(file: string, t: Partial<LatencyTable>): void {
 }
 
 export function loadLatencyTable(
-  path: string, adapter?: AdapterFingerprint, log?: Logger,
+  path: string,
+  adapter?: AdapterFingerprint,
+  log?: Logger,
 ): LatencyTable {
   let text: string;
   try {
@@ -178,8 +200,9 @@ export function tableSpace(t: LatencyTable): ResolvedSpace {
 export function lookupLatency(t: LatencyTable, key: string): number {
   const e = t.entries[key];
   if (e === undefined) {
-    throw new Error(`latency table for space '${t.space.name}' (batch ${t.batch}) ` +
-      `has no entry '${key}'`);
+    throw new Error(
+      `latency table for space '${t.space.name}' (batch ${t.batch}) ` + `has no entry '${key}'`,
+    );
   }
   return e.medianMs;
 }
@@ -196,9 +219,11 @@ export interface LatencyModel {
 
 export function latencyModel(t: LatencyTable, space: ResolvedSpace): LatencyModel {
   if (t.spaceSignature !== space.signature) {
-    throw new Error(`latency table was measured for space '${t.space.name}' ` +
-      `(signature ${t.spaceSignature}), not for '${space.spec.name}' ` +
-      `(signature ${space.signature}); build one with \`nas-cli latency build\``);
+    throw new Error(
+      `latency table was measured for space '${t.space.name}' ` +
+        `(signature ${t.spaceSignature}), not for '${space.spec.name}' ` +
+        `(signature ${space.signature}); build one with \`nas-cli latency build\``,
+    );
   }
   const fixedKeys = [STEM_KEY, ...(space.firstBlock ? [FIRST_KEY] : []), HEAD_KEY];
   const fixedMs = fixedKeys.reduce((s, k) => s + lookupLatency(t, k), 0);

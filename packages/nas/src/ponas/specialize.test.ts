@@ -57,7 +57,7 @@ type BoundKind = "max" | "min" | "both";
 
 function randomGrid(rng: Rng, sizes: readonly number[], integer: boolean): number[][] {
   return sizes.map((C) =>
-    Array.from({ length: C }, () => (integer ? rng.int(5) : 0.5 + 10 * rng.next()))
+    Array.from({ length: C }, () => (integer ? rng.int(5) : 0.5 + 10 * rng.next())),
   );
 }
 
@@ -108,7 +108,12 @@ function expectSound(input: SpecializeInput, r: Specialized, label: string): voi
 
 describe("specializeExact vs brute force", () => {
   const cases: [number, BoundKind][] = [
-    [1, "max"], [1, "min"], [1, "both"], [2, "max"], [2, "min"], [2, "both"],
+    [1, "max"],
+    [1, "min"],
+    [1, "both"],
+    [2, "max"],
+    [2, "min"],
+    [2, "both"],
   ];
   for (const [keys, kind] of cases) {
     it(`L1-4 C3-4 keys${keys} ${kind}: 400 random tables`, () => {
@@ -161,7 +166,11 @@ describe("specializeGreedy", () => {
     }
   });
 
-  for (const [keys, kind] of [[2, "max"], [1, "both"], [2, "both"]] as const) {
+  for (const [keys, kind] of [
+    [2, "max"],
+    [1, "both"],
+    [2, "both"],
+  ] as const) {
     it(`L1-4 C3-4 keys${keys} ${kind}: sound, never better than exact`, () => {
       let misses = 0;
       let exactFeasible = 0;
@@ -226,7 +235,10 @@ describe("infeasible budgets and binding", () => {
     // choice 1 (madds >= 17). Each bound alone is achievable.
     const r = specializeExact({
       ...input,
-      budgets: [{ key: "madds", max: 13 }, { key: "params", min: 3.4 }],
+      budgets: [
+        { key: "madds", max: 13 },
+        { key: "params", min: 3.4 },
+      ],
     });
     if (r.feasible) throw new Error("the pair must be infeasible");
     expect(r.message).toMatch(/no architecture meets all budgets together/);
@@ -252,11 +264,19 @@ describe("infeasible budgets and binding", () => {
   });
 
   it("rejects unknown budget keys and shape mismatches by name", () => {
-    expect(() => specializeExact({ ...input, budgets: [{ key: "latencyMs", max: 1 }] }))
-      .toThrow(/budget key "latencyMs" has no costs \(have: madds, params\)/);
-    const bad = { ...input.costs, params: [[1, 1], [1, 2, 1]] };
-    expect(() => specializeGreedy({ ...input, costs: bad, budgets: [] }))
-      .toThrow(/costs.params row 0 has 2 choices, loss has 3/);
+    expect(() => specializeExact({ ...input, budgets: [{ key: "latencyMs", max: 1 }] })).toThrow(
+      /budget key "latencyMs" has no costs \(have: madds, params\)/,
+    );
+    const bad = {
+      ...input.costs,
+      params: [
+        [1, 1],
+        [1, 2, 1],
+      ],
+    };
+    expect(() => specializeGreedy({ ...input, costs: bad, budgets: [] })).toThrow(
+      /costs.params row 0 has 2 choices, loss has 3/,
+    );
   });
 });
 
@@ -270,13 +290,15 @@ function bigTable(
 ): Omit<SpecializeInput, "budgets"> {
   // Loss and cost correlate (cheap candidates lose accuracy), as in practice.
   const cheapness = Array.from({ length: layers }, () =>
-    Array.from({ length: choices }, () => rng.next())
+    Array.from({ length: choices }, () => rng.next()),
   );
   const top1 = cheapness.map((row) => row.map((u) => 75 - 2 * u + 0.3 * rng.next()));
-  const costs = Object.fromEntries(keys.map((key) => [
-    key,
-    cheapness.map((row) => row.map((u) => (1 - u) * (5 + 20 * rng.next()) + 0.5)),
-  ]));
+  const costs = Object.fromEntries(
+    keys.map((key) => [
+      key,
+      cheapness.map((row) => row.map((u) => (1 - u) * (5 + 20 * rng.next()) + 0.5)),
+    ]),
+  );
   return {
     loss: accuracyLoss(candidateTable(top1)),
     costs,
@@ -303,13 +325,28 @@ describe("performance sanity (no wall-time assertion)", () => {
   });
 
   const twoKey: [string, Budget[]][] = [
-    ["madds max 100 params max 100", [{ key: "madds", max: 100 }, { key: "params", max: 100 }]],
-    ["madds max 180 params 150..200", [
-      { key: "madds", max: 180 },
-      { key: "params", min: 150, max: 200 },
-    ]],
+    [
+      "madds max 100 params max 100",
+      [
+        { key: "madds", max: 100 },
+        { key: "params", max: 100 },
+      ],
+    ],
+    [
+      "madds max 180 params 150..200",
+      [
+        { key: "madds", max: 180 },
+        { key: "params", min: 150, max: 200 },
+      ],
+    ],
     // Here the min is active: the optimum without it has params below 300.
-    ["madds max 160 params min 300", [{ key: "madds", max: 160 }, { key: "params", min: 300 }]],
+    [
+      "madds max 160 params min 300",
+      [
+        { key: "madds", max: 160 },
+        { key: "params", min: 300 },
+      ],
+    ],
   ];
   for (const [name, budgets] of twoKey) {
     it(`19x12 two keys ${name}: completes, sound, exact <= greedy`, () => {

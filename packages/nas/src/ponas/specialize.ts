@@ -166,10 +166,6 @@ function keyCost(p: Problem, k: number, arch: readonly number[]): number {
   return v;
 }
 
-function withinBound(p: Problem, k: number, v: number): boolean {
-  return v <= p.hi[k] + tol(p.hi[k]) && v >= p.lo[k] - tol(p.lo[k]);
-}
-
 function archLoss(p: Problem, arch: readonly number[]): number {
   let v = 0;
   for (let l = 0; l < p.layers; l++) v += p.loss[l][arch[l]];
@@ -218,9 +214,7 @@ function singleBoundFailure(p: Problem): string | null {
           `${fmt(min)} (base ${fmt(p.base[k])} + cheapest choice per layer)`,
       );
     } else if (max < p.lo[k] - tol(p.lo[k])) {
-      reasons.push(
-        `${key} min ${fmt(p.lo[k])} is above the maximum achievable ${key} ${fmt(max)}`,
-      );
+      reasons.push(`${key} min ${fmt(p.lo[k])} is above the maximum achievable ${key} ${fmt(max)}`);
     }
   });
   return reasons.length > 0 ? reasons.join("; ") : null;
@@ -251,7 +245,10 @@ function bindingKey(p: Problem, arch: readonly number[], loss: number): string |
       if (slack < bestSlack) [best, bestSlack] = [key, slack];
     }
   });
-  const unconstrained = archLoss(p, argminArch(p, (l, c) => p.loss[l][c]));
+  const unconstrained = archLoss(
+    p,
+    argminArch(p, (l, c) => p.loss[l][c]),
+  );
   const gaveUpLoss = loss > unconstrained + 1e-12 * Math.max(1, Math.abs(loss));
   return bestSlack <= BINDING_SLACK || gaveUpLoss ? best : null;
 }
@@ -413,9 +410,10 @@ function suffixBounds(p: Problem): Suffix {
       max[k][l] = max[k][l + 1] + Math.max(...p.cost[k][l]);
     });
   }
-  const fronts = p.keys.length < 2
-    ? null
-    : p.keys.map((_, k) => (p.hi[k] < Infinity ? suffixFronts(p, k) : null));
+  const fronts =
+    p.keys.length < 2
+      ? null
+      : p.keys.map((_, k) => (p.hi[k] < Infinity ? suffixFronts(p, k) : null));
   return { min, max, loss, fronts };
 }
 
@@ -476,13 +474,7 @@ function restLossBound(p: Problem, sfx: Suffix, l: number, cost: Float64Array, a
  * Expands every partial solution by every choice of layer l, dropping those
  * that can no longer meet a bound or beat the incumbent loss.
  */
-function expand(
-  p: Problem,
-  prev: Frontier,
-  l: number,
-  sfx: Suffix,
-  incumbent: number,
-): Frontier {
+function expand(p: Problem, prev: Frontier, l: number, sfx: Suffix, incumbent: number): Frontier {
   const K = p.keys.length;
   const C = p.loss[l].length;
   const cap = prev.m * C;
@@ -501,7 +493,8 @@ function expand(
       for (let k = 0; k < K && ok; k++) {
         const v = prev.cost[s * K + k] + p.cost[k][l][c];
         cost[m * K + k] = v;
-        ok = v + sfx.min[k][l + 1] <= p.hi[k] + tol(p.hi[k]) &&
+        ok =
+          v + sfx.min[k][l + 1] <= p.hi[k] + tol(p.hi[k]) &&
           v + sfx.max[k][l + 1] >= p.lo[k] - tol(p.lo[k]);
       }
       if (!ok) continue;
@@ -662,7 +655,11 @@ export function sweep(
   }
   const probe = prepare("sweep", { ...input, budgets: [{ key, max: 0 }] });
   const lo = achievable(probe, 0).min;
-  const hi = keyCost(probe, 0, argminArch(probe, (l, c) => probe.loss[l][c]));
+  const hi = keyCost(
+    probe,
+    0,
+    argminArch(probe, (l, c) => probe.loss[l][c]),
+  );
 
   const out: SweepPoint[] = [];
   for (let i = 0; i < points; i++) {

@@ -50,8 +50,9 @@ describe("ponas candidate table", () => {
 
   it("rejects a wrong best and ragged rows, naming the shapes", () => {
     const t = candidateTable(top1);
-    expect(() => startpoint({ ...t, best: [0, 2, 0] }))
-      .toThrow(/best\[0\] = 0 .* row maximum 72.5/);
+    expect(() => startpoint({ ...t, best: [0, 2, 0] })).toThrow(
+      /best\[0\] = 0 .* row maximum 72.5/,
+    );
     expect(() => startpoint({ ...t, best: [1, 2] })).toThrow(/best has 2 entries, expected 3/);
     expect(() => candidateTable([[1, 2], [3]])).toThrow(/row 1 has 1 entries, expected 2/);
     expect(() => accuracyLoss({ ...t, layers: 4 })).toThrow(/expected 4 rows .*\[4, 4\]/);

@@ -12,11 +12,7 @@ export interface CandidateTable {
   readonly best: number[]; // [layers], argmax of top1 per row
 }
 
-function checkGrid(
-  name: string,
-  t: CandidateTable,
-  grid: readonly (readonly number[])[],
-): void {
+function checkGrid(name: string, t: CandidateTable, grid: readonly (readonly number[])[]): void {
   if (grid.length !== t.layers) {
     throw new Error(
       `${name}: expected ${t.layers} rows ([layers, choices] = ` +
@@ -25,9 +21,7 @@ function checkGrid(
   }
   grid.forEach((row, l) => {
     if (row.length !== t.choices) {
-      throw new Error(
-        `${name}: row ${l} has ${row.length} entries, expected ${t.choices}`,
-      );
+      throw new Error(`${name}: row ${l} has ${row.length} entries, expected ${t.choices}`);
     }
     row.forEach((v, c) => {
       if (!Number.isFinite(v)) {
@@ -59,16 +53,13 @@ export function candidateTable(top1: number[][]): CandidateTable {
 export function checkTable(t: CandidateTable): void {
   if (t.layers < 1 || t.choices < 1) {
     throw new Error(
-      `candidate table needs [layers, choices] >= [1, 1], got ` +
-        `[${t.layers}, ${t.choices}]`,
+      `candidate table needs [layers, choices] >= [1, 1], got ` + `[${t.layers}, ${t.choices}]`,
     );
   }
   checkGrid("candidate table top1", t, t.top1);
   if (t.loss) checkGrid("candidate table loss", t, t.loss);
   if (t.best.length !== t.layers) {
-    throw new Error(
-      `candidate table best has ${t.best.length} entries, expected ${t.layers}`,
-    );
+    throw new Error(`candidate table best has ${t.best.length} entries, expected ${t.layers}`);
   }
   t.best.forEach((b, l) => {
     const row = t.top1[l];
@@ -94,7 +85,7 @@ export function accuracyLoss(t: CandidateTable): number[][] {
     t.loss.forEach((row, l) =>
       row.forEach((v, c) => {
         if (v < 0) throw new Error(`candidate table loss[${l}][${c}] = ${v} < 0`);
-      })
+      }),
     );
     return t.loss.map((row) => row.slice());
   }

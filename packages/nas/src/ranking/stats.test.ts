@@ -99,7 +99,10 @@ describe("kendall tau-b", () => {
 
   it("n10 identical order: tau 1, p from S 45 and var 125", () => {
     const x = Array.from({ length: 10 }, (_, i) => i);
-    const r = kendallTauB(x, x.map((v) => 3 * v + 1));
+    const r = kendallTauB(
+      x,
+      x.map((v) => 3 * v + 1),
+    );
     expect(value(r)).toBe(1);
     expect(pValue(r)).toBeCloseTo(5.699411623331858e-5, 16);
   });
@@ -118,9 +121,10 @@ describe("kendall tau-b", () => {
       const n = 3 + rng.int(198);
       const levels = 2 + rng.int(5);
       const x = tiedSample(rng, n, levels);
-      const y = seed % 3 === 0
-        ? x.map((v) => (rng.next() < 0.7 ? v : rng.int(levels)))
-        : tiedSample(rng, n, levels);
+      const y =
+        seed % 3 === 0
+          ? x.map((v) => (rng.next() < 0.7 ? v : rng.int(levels)))
+          : tiedSample(rng, n, levels);
       const fast = kendallTauB(x, y);
       const slow = kendallTauBNaive(x, y);
       expect(fast.defined, `seed ${seed} n ${n}`).toBe(slow.defined);
@@ -134,7 +138,10 @@ describe("kendall tau-b", () => {
   it("lower is better reverses the sign only", () => {
     const x = [0.3, 0.1, 0.9, 0.5, 0.5];
     const y = [1, 2, 3, 3, 0];
-    const neg = kendallTauB(x, y.map((v) => -v));
+    const neg = kendallTauB(
+      x,
+      y.map((v) => -v),
+    );
     expect(value(neg)).toBeCloseTo(-value(kendallTauB(x, y)), 15);
     expect(pValue(neg)).toBeCloseTo(pValue(kendallTauB(x, y)), 15);
   });

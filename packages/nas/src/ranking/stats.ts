@@ -43,30 +43,19 @@ function undef(reason: string): Undefined {
   return { defined: false, reason };
 }
 
-function checkPair(
-  name: string,
-  x: readonly number[],
-  y: readonly number[],
-): void {
+function checkPair(name: string, x: readonly number[], y: readonly number[]): void {
   if (x.length !== y.length) {
-    throw new Error(
-      `${name}: x and y differ in length (x: [${x.length}], y: [${y.length}])`,
-    );
+    throw new Error(`${name}: x and y differ in length (x: [${x.length}], y: [${y.length}])`);
   }
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i]) || !Number.isFinite(y[i])) {
-      throw new Error(
-        `${name}: non-finite value at index ${i} (x ${x[i]}, y ${y[i]})`,
-      );
+      throw new Error(`${name}: non-finite value at index ${i} (x ${x[i]}, y ${y[i]})`);
     }
   }
 }
 
 /** Shared degeneracy check; null when the pair is usable. */
-function degenerate(
-  x: readonly number[],
-  y: readonly number[],
-): Undefined | null {
+function degenerate(x: readonly number[], y: readonly number[]): Undefined | null {
   if (x.length < 3) return undef(`fewer than 3 points (n=${x.length})`);
   if (x.every((v) => v === x[0])) {
     return undef(`all x equal (${x[0]}, n=${x.length}): no ranking`);
@@ -129,10 +118,8 @@ function lnGamma(z: number): number {
   const inv = 1 / z;
   const inv2 = inv * inv;
   const series =
-    inv *
-    (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))));
-  return (z - 0.5) * Math.log(z) - z + 0.5 * Math.log(2 * Math.PI) + series -
-    shift;
+    inv * (1 / 12 - inv2 * (1 / 360 - inv2 * (1 / 1260 - inv2 * (1 / 1680 - inv2 / 1188))));
+  return (z - 0.5) * Math.log(z) - z + 0.5 * Math.log(2 * Math.PI) + series - shift;
 }
 
 /** Regularized incomplete beta I_x(a, b), a, b > 0, x in [0, 1]. */
@@ -142,8 +129,8 @@ export function incompleteBeta(x: number, a: number, b: number): number {
   // The continued fraction converges fast below the mean; reflect above it.
   if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
 
-  const lnFront = a * Math.log(x) + b * Math.log(1 - x) -
-    (lnGamma(a) + lnGamma(b) - lnGamma(a + b));
+  const lnFront =
+    a * Math.log(x) + b * Math.log(1 - x) - (lnGamma(a) + lnGamma(b) - lnGamma(a + b));
   return (Math.exp(lnFront) / a) * betaContinuedFraction(x, a, b);
 }
 
@@ -159,9 +146,10 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
   let d = 0;
   for (let k = 1; k < 1000; k++) {
     const m = Math.floor(k / 2);
-    const dk = k % 2 === 0
-      ? (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m))
-      : (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    const dk =
+      k % 2 === 0
+        ? (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m))
+        : (-(a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
     d = 1 + dk * d;
     d = 1 / (Math.abs(d) < tiny ? tiny : d);
     c = 1 + dk / c;
@@ -220,19 +208,15 @@ function runSizes(sorted: ArrayLike<number>): number[] {
 // permutation distribution; for n below about 10 the p-value is rough.
 function tauPValue(s: number, n: number, tx: TieSums, ty: TieSums): number {
   const v0 = n * (n - 1) * (2 * n + 5);
-  const variance = (v0 - tx.vt - ty.vt) / 18 +
+  const variance =
+    (v0 - tx.vt - ty.vt) / 18 +
     (tx.v1 * ty.v1) / (2 * n * (n - 1)) +
     (tx.v2 * ty.v2) / (9 * n * (n - 1) * (n - 2));
   if (!(variance > 0)) return s === 0 ? 1 : 0;
   return normalTwoSidedP(s / Math.sqrt(variance));
 }
 
-function tauResult(
-  s: number,
-  n: number,
-  tx: TieSums,
-  ty: TieSums,
-): Corr {
+function tauResult(s: number, n: number, tx: TieSums, ty: TieSums): Corr {
   const n0 = (n * (n - 1)) / 2;
   const denom = Math.sqrt((n0 - tx.pairs) * (n0 - ty.pairs));
   const value = Math.max(-1, Math.min(1, s / denom));
@@ -308,10 +292,7 @@ function sortCountingInversions(a: Float64Array): number {
 }
 
 /** Kendall tau-b straight from the pair definition, O(n^2); for tests. */
-export function kendallTauBNaive(
-  x: readonly number[],
-  y: readonly number[],
-): Corr {
+export function kendallTauBNaive(x: readonly number[], y: readonly number[]): Corr {
   checkPair("kendallTauBNaive", x, y);
   const bad = degenerate(x, y);
   if (bad) return bad;
@@ -378,9 +359,8 @@ export function spearman(x: readonly number[], y: readonly number[]): Corr {
   const value = Math.max(-1, Math.min(1, sxy / Math.sqrt(sxx * syy)));
 
   const df = n - 2;
-  const pValue = Math.abs(value) === 1
-    ? 0
-    : studentTTwoSidedP(value * Math.sqrt(df / (1 - value * value)), df);
+  const pValue =
+    Math.abs(value) === 1 ? 0 : studentTTwoSidedP(value * Math.sqrt(df / (1 - value * value)), df);
   return { defined: true, value, pValue, n };
 }
 
@@ -434,9 +414,7 @@ export function bootstrapCi(
 
   const undefinedCount = resamples - values.length;
   if (values.length * 2 < resamples) {
-    return undef(
-      `statistic undefined on ${undefinedCount} of ${resamples} resamples (n=${n})`,
-    );
+    return undef(`statistic undefined on ${undefinedCount} of ${resamples} resamples (n=${n})`);
   }
   values.sort((a, b) => a - b);
   const alpha = (1 - level) / 2;

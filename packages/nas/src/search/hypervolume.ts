@@ -3,9 +3,7 @@
 // Points that do not strictly beat the reference in every objective add
 // nothing and are dropped first.
 
-function usable(
-  points: readonly (readonly number[])[], ref: readonly number[],
-): number[][] {
+function usable(points: readonly (readonly number[])[], ref: readonly number[]): number[][] {
   return points
     .filter((p) => p.length === ref.length && p.every((x, i) => x < ref[i]))
     .map((p) => [...p]);
@@ -43,14 +41,18 @@ function hv3(points: number[][], ref: readonly number[]): number {
 
 /** Hypervolume of `points` (all minimized) w.r.t. `ref`; 1 to 3 objectives. */
 export function hypervolume(
-  points: readonly (readonly number[])[], ref: readonly number[],
+  points: readonly (readonly number[])[],
+  ref: readonly number[],
 ): number {
   const pts = usable(points, ref);
   if (pts.length === 0) return 0;
   switch (ref.length) {
-    case 1: return ref[0] - Math.min(...pts.map((p) => p[0]));
-    case 2: return hv2(pts, ref);
-    case 3: return hv3(pts, ref);
+    case 1:
+      return ref[0] - Math.min(...pts.map((p) => p[0]));
+    case 2:
+      return hv2(pts, ref);
+    case 3:
+      return hv3(pts, ref);
     default:
       throw new Error(`hypervolume: supports 1-3 objectives, got ref of length ${ref.length}`);
   }

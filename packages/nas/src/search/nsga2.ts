@@ -23,7 +23,10 @@ export function dominates(a: readonly number[], b: readonly number[]): boolean {
  * points compare by Pareto domination.
  */
 export function constrainedDominates(
-  a: readonly number[], b: readonly number[], va: number, vb: number,
+  a: readonly number[],
+  b: readonly number[],
+  va: number,
+  vb: number,
 ): boolean {
   if (va <= 0 && vb <= 0) return dominates(a, b);
   if (va <= 0) return true;
@@ -36,7 +39,8 @@ export function constrainedDominates(
  * point) domination is constrained; without, every point is feasible.
  */
 export function fastNonDominatedSort(
-  objs: readonly (readonly number[])[], violations?: readonly number[],
+  objs: readonly (readonly number[])[],
+  violations?: readonly number[],
 ): number[][] {
   const n = objs.length;
   const v = violations ?? new Array<number>(n).fill(0);
@@ -76,7 +80,8 @@ export function fastNonDominatedSort(
  * range over the front. An objective with zero range adds nothing.
  */
 export function crowdingDistance(
-  objs: readonly (readonly number[])[], front: readonly number[],
+  objs: readonly (readonly number[])[],
+  front: readonly number[],
 ): number[] {
   const n = front.length;
   const d = new Array<number>(n).fill(0);
@@ -85,8 +90,9 @@ export function crowdingDistance(
 
   for (let m = 0; m < M; m++) {
     // order: positions into `front`, sorted by objective m (stable).
-    const order = [...Array(n).keys()]
-      .sort((a, b) => objs[front[a]][m] - objs[front[b]][m] || a - b);
+    const order = [...Array(n).keys()].sort(
+      (a, b) => objs[front[a]][m] - objs[front[b]][m] || a - b,
+    );
     const lo = objs[front[order[0]]][m];
     const hi = objs[front[order[n - 1]]][m];
     d[order[0]] = Infinity;
@@ -109,14 +115,18 @@ export interface RankCrowding {
 }
 
 export function rankAndCrowding(
-  objs: readonly (readonly number[])[], violations?: readonly number[],
+  objs: readonly (readonly number[])[],
+  violations?: readonly number[],
 ): RankCrowding {
   const fronts = fastNonDominatedSort(objs, violations);
   const rank = new Array<number>(objs.length).fill(0);
   const crowd = new Array<number>(objs.length).fill(0);
   fronts.forEach((front, r) => {
     const d = crowdingDistance(objs, front);
-    front.forEach((i, k) => { rank[i] = r; crowd[i] = d[k]; });
+    front.forEach((i, k) => {
+      rank[i] = r;
+      crowd[i] = d[k];
+    });
   });
   return { rank, crowd, fronts };
 }
@@ -138,9 +148,7 @@ export function tournament(rng: Rng, rc: RankCrowding): number {
 }
 
 /** Uniform crossover: each layer's choice comes from either parent with p = 1/2. */
-export function uniformCrossover(
-  rng: Rng, a: readonly number[], b: readonly number[],
-): number[] {
+export function uniformCrossover(rng: Rng, a: readonly number[], b: readonly number[]): number[] {
   if (a.length !== b.length) {
     throw new Error(`uniformCrossover: parents have ${a.length} and ${b.length} layers`);
   }
@@ -152,7 +160,10 @@ export function uniformCrossover(
  * different choice drawn uniformly from the other numChoices - 1.
  */
 export function mutateLayers(
-  rng: Rng, arch: readonly number[], numChoices: number, rate: number,
+  rng: Rng,
+  arch: readonly number[],
+  numChoices: number,
+  rate: number,
 ): number[] {
   return arch.map((c) => {
     if (numChoices < 2 || rng.next() >= rate) return c;
@@ -167,7 +178,9 @@ export function mutateLayers(
  * crowding distance (ties by lower index). Survivors are in front order.
  */
 export function environmentalSelection(
-  objs: readonly (readonly number[])[], size: number, violations?: readonly number[],
+  objs: readonly (readonly number[])[],
+  size: number,
+  violations?: readonly number[],
 ): number[] {
   const kept: number[] = [];
   for (const front of fastNonDominatedSort(objs, violations)) {

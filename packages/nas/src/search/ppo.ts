@@ -61,16 +61,14 @@ export interface PpoStats {
 }
 
 interface Forward {
-  readonly hot: number[];     // indices of the ones in x: [L]
-  readonly h: Float64Array;   // [H]
+  readonly hot: number[]; // indices of the ones in x: [L]
+  readonly h: Float64Array; // [H]
   readonly probs: Float64Array; // [L, m + 1]
   readonly value: number;
 }
 
 /** Applies a policy action to a parent (slot 0 keeps, slot 1 + c sets c). */
-export function applyAction(
-  parent: readonly number[], action: readonly number[],
-): number[] {
+export function applyAction(parent: readonly number[], action: readonly number[]): number[] {
   return parent.map((c, l) => (action[l] === 0 ? c : action[l] - 1));
 }
 
@@ -80,12 +78,12 @@ export class PpoPolicy {
   readonly H: number;
   private readonly cfg: Required<PpoConfig>;
   // Parameters and their Adam moments, one flat array each.
-  private readonly w1: Float64Array;  // [H, L * m]
-  private readonly b1: Float64Array;  // [H]
-  private readonly wp: Float64Array;  // [L * (m + 1), H]
-  private readonly bp: Float64Array;  // [L * (m + 1)]
-  private readonly wv: Float64Array;  // [H]
-  private readonly bv: Float64Array;  // [1]
+  private readonly w1: Float64Array; // [H, L * m]
+  private readonly b1: Float64Array; // [H]
+  private readonly wp: Float64Array; // [L * (m + 1), H]
+  private readonly bp: Float64Array; // [L * (m + 1)]
+  private readonly wv: Float64Array; // [H]
+  private readonly bv: Float64Array; // [1]
   private readonly adam: { m: Float64Array; v: Float64Array }[];
   private steps = 0;
   private updates = 0;
@@ -94,8 +92,14 @@ export class PpoPolicy {
     const { layers: L, numChoices: m } = config;
     if (L < 1 || m < 1) throw new Error(`PpoPolicy: need L >= 1 and m >= 1, got L ${L} m ${m}`);
     this.cfg = {
-      hidden: 32, lr: 3e-3, clip: 0.2, valueCoef: 0.5, entropyCoef: 0.01,
-      epochs: 4, minibatch: 32, keepBias: L > 1 ? Math.log(m * (L - 1)) : 0,
+      hidden: 32,
+      lr: 3e-3,
+      clip: 0.2,
+      valueCoef: 0.5,
+      entropyCoef: 0.01,
+      epochs: 4,
+      minibatch: 32,
+      keepBias: L > 1 ? Math.log(m * (L - 1)) : 0,
       ...config,
     };
     this.L = L;
@@ -114,7 +118,8 @@ export class PpoPolicy {
     this.wv = gaussian(rng, this.H, 0.01);
     this.bv = new Float64Array(1);
     this.adam = this.params().map((p) => ({
-      m: new Float64Array(p.length), v: new Float64Array(p.length),
+      m: new Float64Array(p.length),
+      v: new Float64Array(p.length),
     }));
   }
 
@@ -194,7 +199,10 @@ export class PpoPolicy {
       const sums = { loss: 0, policyLoss: 0, valueLoss: 0, batches: 0 };
       for (let b = 0; b < n; b += this.cfg.minibatch) {
         const idx = order.slice(b, b + this.cfg.minibatch);
-        const r = this.step(idx.map((k) => samples[k]), idx.map((k) => adv[k]));
+        const r = this.step(
+          idx.map((k) => samples[k]),
+          idx.map((k) => adv[k]),
+        );
         sums.loss += r.loss;
         sums.policyLoss += r.policyLoss;
         sums.valueLoss += r.valueLoss;
@@ -218,8 +226,13 @@ export class PpoPolicy {
    *   -min(r A, clip(r) A) + valueCoef (V - R)^2 - entropyCoef * meanEntropy
    * then one Adam step. Returns the loss terms before the step.
    */
-  private step(batch: readonly PpoSample[], adv: readonly number[]): {
-    loss: number; policyLoss: number; valueLoss: number;
+  private step(
+    batch: readonly PpoSample[],
+    adv: readonly number[],
+  ): {
+    loss: number;
+    policyLoss: number;
+    valueLoss: number;
   } {
     const { grads, ...terms } = this.lossAndGrad(batch, adv);
     this.adamStep(grads);
@@ -235,8 +248,14 @@ export class PpoPolicy {
    * Minibatch loss and its gradient for each array of `parameters()`,
    * without stepping. `adv` holds one advantage per sample.
    */
-  lossAndGrad(batch: readonly PpoSample[], adv: readonly number[]): {
-    loss: number; policyLoss: number; valueLoss: number; grads: Float64Array[];
+  lossAndGrad(
+    batch: readonly PpoSample[],
+    adv: readonly number[],
+  ): {
+    loss: number;
+    policyLoss: number;
+    valueLoss: number;
+    grads: Float64Array[];
   } {
     const { L, m } = this;
     const s = m + 1;
@@ -261,8 +280,12 @@ export class PpoPolicy {
       const active = ratio * A <= clipped * A;
       const dLogProb = active ? -A * ratio * scale : 0;
 
-      const { dz, entropy } = this.logitGrad(f.probs, sample.action, dLogProb,
-        (entropyCoef / L) * scale);
+      const { dz, entropy } = this.logitGrad(
+        f.probs,
+        sample.action,
+        dLogProb,
+        (entropyCoef / L) * scale,
+      );
       entropyTerm += entropy * scale;
 
       const diff = f.value - sample.reward;
@@ -281,7 +304,10 @@ export class PpoPolicy {
    * d logProb / dz_a = [a taken] - p_a, dH / dz_a = -p_a (log p_a + H).
    */
   private logitGrad(
-    probs: Float64Array, action: readonly number[], dLogProb: number, entW: number,
+    probs: Float64Array,
+    action: readonly number[],
+    dLogProb: number,
+    entW: number,
   ): { dz: Float64Array; entropy: number } {
     const s = this.m + 1;
     const dz = new Float64Array(this.L * s);
@@ -299,7 +325,9 @@ export class PpoPolicy {
   }
 
   private backward(
-    f: Forward, dz: Float64Array, dv: number,
+    f: Forward,
+    dz: Float64Array,
+    dv: number,
     g: Record<"gw1" | "gb1" | "gwp" | "gbp" | "gwv" | "gbv", Float64Array>,
   ): void {
     const { L, m, H } = this;

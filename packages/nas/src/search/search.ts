@@ -25,8 +25,14 @@
 import { Rng } from "@fairnas/kernels";
 import { hypervolume } from "./hypervolume.ts";
 import {
-  constrainedDominates, dominates, environmentalSelection, mutateLayers,
-  rankAndCrowding, tournament, uniformCrossover, type RankCrowding,
+  constrainedDominates,
+  dominates,
+  environmentalSelection,
+  mutateLayers,
+  rankAndCrowding,
+  tournament,
+  uniformCrossover,
+  type RankCrowding,
 } from "./nsga2.ts";
 import { PpoPolicy, type PpoConfig, type PpoSample } from "./ppo.ts";
 
@@ -142,7 +148,9 @@ const REWARD_INFEASIBLE = -0.5;
 
 /** Linear policy-share schedule; generation 0 (random init) uses none. */
 export function ppoMixAt(
-  generation: number, generations: number, mix: { start: number; end: number },
+  generation: number,
+  generations: number,
+  mix: { start: number; end: number },
 ): number {
   if (generation < 1) return 0;
   if (generations <= 1) return mix.start;
@@ -173,7 +181,8 @@ export function buildLayerCostTable(cfg: SearchConfig): LayerCostTable {
   if (cfg.layerCosts) {
     const lc = cfg.layerCosts;
     const table = Array.from({ length: L }, (_, l) =>
-      Array.from({ length: m }, (_, c) => lc(l, c)));
+      Array.from({ length: m }, (_, c) => lc(l, c)),
+    );
     const offset = table.reduce((acc, row) => addCosts(acc, row[0], -1), base);
     return { offset, table };
   }
@@ -182,7 +191,8 @@ export function buildLayerCostTable(cfg: SearchConfig): LayerCostTable {
       const a = [...zeros];
       a[l] = c;
       return addCosts(cfg.costs(a), base, -1);
-    }));
+    }),
+  );
   return { offset: base, table };
 }
 
@@ -257,13 +267,20 @@ interface Proposal {
   readonly ppo?: { state: number[]; action: number[]; logProb: number };
 }
 
-interface GenCounters { infeasible: number; duplicate: number; repairs: number }
+interface GenCounters {
+  infeasible: number;
+  duplicate: number;
+  repairs: number;
+}
 
 class Search {
   readonly records = new Map<string, Rec>();
   evaluations = 0;
 
-  constructor(readonly cfg: SearchConfig, readonly t: LayerCostTable) {}
+  constructor(
+    readonly cfg: SearchConfig,
+    readonly t: LayerCostTable,
+  ) {}
 
   record(arch: number[]): Rec {
     const key = this.cfg.key(arch);
@@ -283,7 +300,10 @@ class Search {
    * retries run out the last proposal is repaired toward feasibility.
    */
   admit(
-    make: () => Proposal, pending: Set<string>, n: GenCounters, samples: PpoSample[],
+    make: () => Proposal,
+    pending: Set<string>,
+    n: GenCounters,
+    samples: PpoSample[],
   ): { rec: Rec; proposal: Proposal } {
     const retries = this.cfg.maxRetries ?? 20;
     let last: { rec: Rec; proposal: Proposal } | null = null;
@@ -326,7 +346,9 @@ class Search {
       if (top1.length !== fresh.length) {
         throw new Error(`evaluate: returned ${top1.length} values for ${fresh.length} archs`);
       }
-      fresh.forEach((r, i) => { r.top1 = top1[i]; });
+      fresh.forEach((r, i) => {
+        r.top1 = top1[i];
+      });
       this.evaluations += fresh.length;
     }
     return recs.map((r) => this.records.get(r.key)!);
@@ -355,7 +377,9 @@ function normalizer(cfg: SearchConfig, t: LayerCostTable): Normalizer {
   const lo = (k: CostKey): number => cfg.costs(extremeArch(t, k, 1))[k];
   const hi = (k: CostKey): number => cfg.costs(extremeArch(t, k, -1))[k];
   const ref = cfg.refPoint ?? {
-    top1: 0, madds: 1.1 * hi("madds"), third: 1.1 * hi(cfg.third),
+    top1: 0,
+    madds: 1.1 * hi("madds"),
+    third: 1.1 * hi(cfg.third),
   };
   const scale = (k: CostKey, r: number): ((x: number) => number) => {
     const base = lo(k);
@@ -383,7 +407,11 @@ interface Ctx {
 }
 
 function logGeneration(
-  ctx: Ctx, g: number, pop: readonly Rec[], n: GenCounters, mix: number,
+  ctx: Ctx,
+  g: number,
+  pop: readonly Rec[],
+  n: GenCounters,
+  mix: number,
   ppo: PpoLog | null,
 ): void {
   const feasible = pop.filter((r) => r.violation <= 0 && r.top1 !== null);
@@ -407,7 +435,10 @@ function logGeneration(
 
 /** A batch of up to `count` distinct admitted records drawn by `make`. */
 function drawBatch(
-  s: Search, count: number, make: () => Proposal, n: GenCounters,
+  s: Search,
+  count: number,
+  make: () => Proposal,
+  n: GenCounters,
   samples: PpoSample[],
 ): { rec: Rec; proposal: Proposal }[] {
   const pending = new Set<string>();
@@ -450,7 +481,10 @@ function survivors(s: Search, pool: readonly Rec[], size: number): Rec[] {
   for (const r of pool) if (!byKey.has(r.key)) byKey.set(r.key, r);
   const union = [...byKey.values()];
   const kept = environmentalSelection(
-    union.map((r) => s.objectives(r)), size, union.map((r) => r.violation));
+    union.map((r) => s.objectives(r)),
+    size,
+    union.map((r) => r.violation),
+  );
   return kept.map((i) => union[i]);
 }
 
@@ -459,7 +493,9 @@ function survivors(s: Search, pool: readonly Rec[], size: number): Rec[] {
  * REWARD_FRONT when no parent dominates it (constrained), else REWARD_STALE.
  */
 function childRewards(
-  s: Search, parents: readonly Rec[], kids: readonly { rec: Rec; proposal: Proposal }[],
+  s: Search,
+  parents: readonly Rec[],
+  kids: readonly { rec: Rec; proposal: Proposal }[],
   samples: PpoSample[],
 ): void {
   const pObjs = parents.map((r) => s.objectives(r));
@@ -471,7 +507,8 @@ function childRewards(
     else if (!seen.has(rec.key) && !parents.some((p) => p.key === rec.key)) {
       const o = s.objectives(rec);
       const beaten = parents.some((p, i) =>
-        constrainedDominates(pObjs[i], o, p.violation, rec.violation));
+        constrainedDominates(pObjs[i], o, p.violation, rec.violation),
+      );
       if (!beaten) reward = REWARD_FRONT;
     }
     seen.add(rec.key);
@@ -485,8 +522,12 @@ function childRewards(
  * random per-layer mutation.
  */
 function proposer(
-  cfg: SearchConfig, rng: Rng, parents: readonly Rec[], rc: RankCrowding,
-  policy: PpoPolicy | null, mix: number,
+  cfg: SearchConfig,
+  rng: Rng,
+  parents: readonly Rec[],
+  rc: RankCrowding,
+  policy: PpoPolicy | null,
+  mix: number,
 ): () => Proposal {
   const rate = cfg.mutationRate ?? 1 / cfg.layers;
   const crossoverRate = cfg.crossoverRate ?? 0.9;
@@ -520,7 +561,10 @@ async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
 
   for (let g = 1; g <= G; g++) {
     const rng = Rng.derive(seed, STREAM_VARY, g);
-    const rc = rankAndCrowding(pop.map((r) => s.objectives(r)), pop.map((r) => r.violation));
+    const rc = rankAndCrowding(
+      pop.map((r) => s.objectives(r)),
+      pop.map((r) => r.violation),
+    );
     const mix = policy ? ppoMixAt(g, G, mixCfg) : 0;
     const parents = pop;
 
@@ -546,7 +590,8 @@ async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
 // Entry point
 
 function costBounds(
-  cfg: SearchConfig, t: LayerCostTable,
+  cfg: SearchConfig,
+  t: LayerCostTable,
 ): { cheapest: Partial<Record<CostKey, number>>; largest: Partial<Record<CostKey, number>> } {
   const cheapest: Partial<Record<CostKey, number>> = {};
   const largest: Partial<Record<CostKey, number>> = {};
@@ -558,9 +603,7 @@ function costBounds(
 }
 
 /** Bounds no architecture can meet, one phrase each; empty if none is provable. */
-function impossibleBounds(
-  cfg: SearchConfig, b: ReturnType<typeof costBounds>,
-): string[] {
+function impossibleBounds(cfg: SearchConfig, b: ReturnType<typeof costBounds>): string[] {
   const out: string[] = [];
   for (const c of cfg.constraints) {
     const lo = b.cheapest[c.key]!;
@@ -575,11 +618,12 @@ function impossibleBounds(
 
 function validate(cfg: SearchConfig): void {
   const { layers: L, numChoices: m, population: P, generations: G } = cfg;
-  const ok = [L, m, P].every((x) => Number.isInteger(x) && x >= 1) &&
-    Number.isInteger(G) && G >= 0;
+  const ok = [L, m, P].every((x) => Number.isInteger(x) && x >= 1) && Number.isInteger(G) && G >= 0;
   if (!ok) {
-    throw new Error(`runSearch: need integer layers, numChoices, population >= 1 and ` +
-      `generations >= 0; got L ${L} m ${m} population ${P} generations ${G}`);
+    throw new Error(
+      `runSearch: need integer layers, numChoices, population >= 1 and ` +
+        `generations >= 0; got L ${L} m ${m} population ${P} generations ${G}`,
+    );
   }
   for (const c of cfg.constraints) {
     if (!COST_KEYS.includes(c.key)) throw new Error(`runSearch: unknown constraint key ${c.key}`);
@@ -593,8 +637,9 @@ function finalFront(s: Search): FrontMember[] {
   return done
     .filter((_, i) => !objs.some((p) => dominates(p, objs[i])))
     .map((r) => ({ arch: [...r.arch], top1: r.top1!, ...r.costs }))
-    .sort((a, b) => a.madds - b.madds || b.top1 - a.top1 ||
-      a.arch.join().localeCompare(b.arch.join()));
+    .sort(
+      (a, b) => a.madds - b.madds || b.top1 - a.top1 || a.arch.join().localeCompare(b.arch.join()),
+    );
 }
 
 export async function runSearch(cfg: SearchConfig): Promise<SearchResult> {
@@ -606,7 +651,9 @@ export async function runSearch(cfg: SearchConfig): Promise<SearchResult> {
   const impossible = impossibleBounds(cfg, bounds);
   if (impossible.length > 0) {
     return {
-      front: [], history: [], evaluations: 0,
+      front: [],
+      history: [],
+      evaluations: 0,
       infeasible: { ...bounds, message: `no architecture can meet ${impossible.join("; ")}` },
     };
   }
@@ -619,10 +666,13 @@ export async function runSearch(cfg: SearchConfig): Promise<SearchResult> {
   const front = finalFront(s);
   if (front.length > 0) return { front, history: ctx.history, evaluations: s.evaluations };
   return {
-    front, history: ctx.history, evaluations: s.evaluations,
+    front,
+    history: ctx.history,
+    evaluations: s.evaluations,
     infeasible: {
       ...bounds,
-      message: "no feasible architecture found; each bound may be reachable alone " +
+      message:
+        "no feasible architecture found; each bound may be reachable alone " +
         "but not all together",
     },
   };

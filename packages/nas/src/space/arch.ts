@@ -14,13 +14,16 @@ export function checkArch(space: ResolvedSpace, arch: Arch): void {
   const L = space.layers.length;
   const n = space.spec.choices.length;
   if (arch.length !== L) {
-    throw new Error(`arch for space '${space.spec.name}': expected ${L} layers, ` +
-      `got ${arch.length}`);
+    throw new Error(
+      `arch for space '${space.spec.name}': expected ${L} layers, ` + `got ${arch.length}`,
+    );
   }
   arch.forEach((c, i) => {
     if (!Number.isInteger(c) || c < 0 || c >= n) {
-      throw new Error(`arch for space '${space.spec.name}': layer ${i} ` +
-        `(${space.layers[i].label}) choice ${c} is not an integer in [0, ${n})`);
+      throw new Error(
+        `arch for space '${space.spec.name}': layer ${i} ` +
+          `(${space.layers[i].label}) choice ${c} is not an integer in [0, ${n})`,
+      );
     }
   });
 }
@@ -38,15 +41,18 @@ export function parseArch(space: ResolvedSpace, text: string): Arch {
   const arch = parts.map((tok, i) => {
     const c = space.tokens.indexOf(tok);
     if (c < 0) {
-      throw new Error(`parseArch: unknown token '${tok}' at position ${i + 1} of ${parts.length} ` +
-        `(layer ${space.layers[i]?.label ?? "beyond the last"}); valid tokens for ` +
-        `space '${space.spec.name}': ${space.tokens.join(", ")}`);
+      throw new Error(
+        `parseArch: unknown token '${tok}' at position ${i + 1} of ${parts.length} ` +
+          `(layer ${space.layers[i]?.label ?? "beyond the last"}); valid tokens for ` +
+          `space '${space.spec.name}': ${space.tokens.join(", ")}`,
+      );
     }
     return c;
   });
   if (arch.length !== L) {
-    throw new Error(`parseArch: space '${space.spec.name}' expects ${L} tokens, ` +
-      `got ${arch.length}`);
+    throw new Error(
+      `parseArch: space '${space.spec.name}' expects ${L} tokens, ` + `got ${arch.length}`,
+    );
   }
   return Object.freeze(arch);
 }

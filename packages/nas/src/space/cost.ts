@@ -4,9 +4,7 @@
 
 import type { Arch } from "./arch.ts";
 import { checkArch } from "./arch.ts";
-import {
-  type ChoiceSpec, type ResolvedSpace, choiceToken, expandedWidth, seWidth,
-} from "./spec.ts";
+import { type ChoiceSpec, type ResolvedSpace, expandedWidth, seWidth } from "./spec.ts";
 
 export interface LayerCost {
   /** "stem", "first", "stage2.block1", "head" or "fc". */
@@ -55,7 +53,10 @@ function depthwise(t: Tally, C: number, K: number, OH: number, OW: number): void
 
 function finish(name: string, t: Tally): LayerCost {
   return Object.freeze({
-    name, madds: t.madds, params: t.params, paramsWithBn: t.params + 2 * t.bn,
+    name,
+    madds: t.madds,
+    params: t.params,
+    paramsWithBn: t.params + 2 * t.bn,
   });
 }
 
@@ -75,8 +76,10 @@ export interface BlockShape {
 
 /** Stable key of a block shape, "Ci16 Co24 H112xW112 OH56xOW56 K3 E6 SE0". */
 export function blockShapeKey(b: BlockShape): string {
-  return `Ci${b.inC} Co${b.outC} H${b.inH}xW${b.inW} OH${b.outH}xOW${b.outW} ` +
-    `K${b.kernel} E${b.expand} SE${b.seC}`;
+  return (
+    `Ci${b.inC} Co${b.outC} H${b.inH}xW${b.inW} OH${b.outH}xOW${b.outW} ` +
+    `K${b.kernel} E${b.expand} SE${b.seC}`
+  );
 }
 
 /** expand 1x1 (skipped at expansion 1), depthwise KxK, [SE], project 1x1. */
@@ -98,8 +101,14 @@ function layerShape(space: ResolvedSpace, layerIndex: number, choice: ChoiceSpec
   const g = space.layers[layerIndex];
   const E = expandedWidth(g.inC, choice.expand);
   return {
-    inC: g.inC, outC: g.outC, inH: g.inH, inW: g.inW, outH: g.outH, outW: g.outW,
-    kernel: choice.kernel, expand: choice.expand,
+    inC: g.inC,
+    outC: g.outC,
+    inH: g.inH,
+    inW: g.inW,
+    outH: g.outH,
+    outW: g.outW,
+    kernel: choice.kernel,
+    expand: choice.expand,
     seC: choice.se ? seWidth(space.spec, g.inC, E) : 0,
   };
 }
@@ -113,12 +122,14 @@ export class CostTable {
   private readonly keys: readonly (readonly string[])[];
 
   constructor(readonly space: ResolvedSpace) {
-    this.keys = space.layers.map((_, i) => space.spec.choices.map((choice) => {
-      const shape = layerShape(space, i, choice);
-      const key = blockShapeKey(shape);
-      if (!this.entries.has(key)) this.entries.set(key, shapeCost(key, shape));
-      return key;
-    }));
+    this.keys = space.layers.map((_, i) =>
+      space.spec.choices.map((choice) => {
+        const shape = layerShape(space, i, choice);
+        const key = blockShapeKey(shape);
+        if (!this.entries.has(key)) this.entries.set(key, shapeCost(key, shape));
+        return key;
+      }),
+    );
   }
 
   /** Number of distinct block shapes in the table. */
@@ -130,8 +141,9 @@ export class CostTable {
   lookup(key: string): LayerCost {
     const hit = this.entries.get(key);
     if (hit === undefined) {
-      throw new Error(`cost table of space '${this.space.spec.name}': ` +
-        `no block with shape key '${key}'`);
+      throw new Error(
+        `cost table of space '${this.space.spec.name}': ` + `no block with shape key '${key}'`,
+      );
     }
     return hit;
   }
@@ -143,8 +155,10 @@ export class CostTable {
       const { layers, tokens } = this.space;
       const token = tokens[choiceIndex] ?? `#${choiceIndex}`;
       const label = layers[layerIndex]?.label ?? `layer#${layerIndex}`;
-      throw new Error(`cost table of space '${this.space.spec.name}': no block ` +
-        `'${label}/${token}' (${layers.length} layers, ${tokens.length} choices)`);
+      throw new Error(
+        `cost table of space '${this.space.spec.name}': no block ` +
+          `'${label}/${token}' (${layers.length} layers, ${tokens.length} choices)`,
+      );
     }
     return { ...this.lookup(key), name: this.space.layers[layerIndex].label };
   }
@@ -162,7 +176,9 @@ export function costTable(space: ResolvedSpace): CostTable {
 }
 
 export function blockCost(
-  space: ResolvedSpace, layerIndex: number, choiceIndex: number,
+  space: ResolvedSpace,
+  layerIndex: number,
+  choiceIndex: number,
 ): LayerCost {
   return costTable(space).block(layerIndex, choiceIndex);
 }

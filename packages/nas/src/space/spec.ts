@@ -270,7 +270,16 @@ function validateSe(v: unknown, needed: boolean): SeSpec | null {
  */
 export function validateSpace(json: unknown): SpaceSpec {
   const keys = [
-    "name", "input", "classes", "stem", "firstBlock", "stages", "choices", "se", "head", "bn",
+    "name",
+    "input",
+    "classes",
+    "stem",
+    "firstBlock",
+    "stages",
+    "choices",
+    "se",
+    "head",
+    "bn",
   ];
   const r = obj(json, "", keys);
   if (typeof r.name !== "string" || r.name.length === 0) {
@@ -296,13 +305,19 @@ export function validateSpace(json: unknown): SpaceSpec {
       kernel: oddKernel(stem.kernel, "stem.kernel"),
       stride: stride(stem.stride, "stem.stride"),
     }),
-    firstBlock: fb === null ? null : Object.freeze({
-      width: int(fb.width, "firstBlock.width", 1),
-      kernel: oddKernel(fb.kernel, "firstBlock.kernel"),
-    }),
+    firstBlock:
+      fb === null
+        ? null
+        : Object.freeze({
+            width: int(fb.width, "firstBlock.width", 1),
+            kernel: oddKernel(fb.kernel, "firstBlock.kernel"),
+          }),
     stages: Object.freeze(validateStages(r.stages)),
     choices: Object.freeze(choices),
-    se: validateSe(r.se, choices.some((c) => c.se)),
+    se: validateSe(
+      r.se,
+      choices.some((c) => c.se),
+    ),
     head: Object.freeze({
       width: int(head.width, "head.width", 0),
       dropout: num(head.dropout, "head.dropout", 0, 0.99, false),
@@ -323,7 +338,8 @@ export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(",")}]`;
   if (typeof v === "object" && v !== null) {
     const rec = v as Record<string, unknown>;
-    const parts = Object.keys(rec).sort()
+    const parts = Object.keys(rec)
+      .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson(rec[k])}`);
     return `{${parts.join(",")}}`;
   }
@@ -348,8 +364,17 @@ function resolveFirst(spec: SpaceSpec, stem: ConvGeom): FirstBlockGeom | null {
   const H = stem.outH;
   const W = stem.outW;
   return Object.freeze({
-    index: -1, label: "first", stage: -1, kernel,
-    inC: stem.outC, outC, stride: 1, inH: H, inW: W, outH: H, outW: W,
+    index: -1,
+    label: "first",
+    stage: -1,
+    kernel,
+    inC: stem.outC,
+    outC,
+    stride: 1,
+    inH: H,
+    inW: W,
+    outH: H,
+    outW: W,
     residual: stem.outC === outC,
   });
 }
@@ -363,11 +388,21 @@ function resolveLayers(spec: SpaceSpec, C0: number, H0: number, W0: number): Lay
       // Spatial size is kernel-independent for odd K with padding K >> 1.
       const OH = convOut(H, 3, S);
       const OW = convOut(W, 3, S);
-      layers.push(Object.freeze({
-        index: layers.length, label: `stage${s + 1}.block${b + 1}`, stage: s,
-        inC: C, outC: st.width, stride: S, inH: H, inW: W, outH: OH, outW: OW,
-        residual: S === 1 && C === st.width,
-      }));
+      layers.push(
+        Object.freeze({
+          index: layers.length,
+          label: `stage${s + 1}.block${b + 1}`,
+          stage: s,
+          inC: C,
+          outC: st.width,
+          stride: S,
+          inH: H,
+          inW: W,
+          outH: OH,
+          outW: OW,
+          residual: S === 1 && C === st.width,
+        }),
+      );
       [C, H, W] = [st.width, OH, OW];
     }
   });
@@ -383,12 +418,19 @@ export function resolveSpace(spec: SpaceSpec): ResolvedSpace {
 
   const last = layers[layers.length - 1];
   const head: HeadGeom = Object.freeze({
-    inC: last.outC, width: spec.head.width, classes: spec.classes,
-    H: last.outH, W: last.outW,
+    inC: last.outC,
+    width: spec.head.width,
+    classes: spec.classes,
+    H: last.outH,
+    W: last.outW,
     fcIn: spec.head.width > 0 ? spec.head.width : last.outC,
   });
   return Object.freeze({
-    spec, stem, firstBlock, layers: Object.freeze(layers), head,
+    spec,
+    stem,
+    firstBlock,
+    layers: Object.freeze(layers),
+    head,
     tokens: Object.freeze(spec.choices.map(choiceToken)),
     signature: sha256Hex(canonicalJson(spec)).slice(0, 16),
   });

@@ -6,8 +6,8 @@
 // seed start from the same weights on that path.
 //
 import { softmaxCrossEntropy, type Gpu, type Tensor } from "@fairnas/kernels";
-import { archToString, checkArch, type Arch } from "../space/arch.ts";
-import type { LayerGeom, ResolvedSpace } from "../space/spec.ts";
+import { archToString, type Arch } from "../space/arch.ts";
+import type { ResolvedSpace } from "../space/spec.ts";
 import { Supernet } from "../supernet/network.ts";
 import type { ParamGroup } from "../supernet/params.ts";
 import type { DeviceBatch, PathOptions, TrainableModel } from "../train/trainer.ts";
