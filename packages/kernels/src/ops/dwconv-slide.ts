@@ -57,6 +57,17 @@ function weightLoads(K: number): string[] {
   return out;
 }
 
+/** The invocation's strip: image n and first row `first` of TH rows out of `rows`. */
+function stripOf(rows: string, first: string, TH: number): string[] {
+  return [
+    `  let strips = (${rows} + ${TH - 1}u) / ${TH}u;`,
+    "  let live = i < p.N * strips * p.CV;",
+    "  let r = min(i / p.CV, p.N * strips - 1u);",
+    `  let ${first} = (r % strips) * ${TH}u;`,
+    "  let n = r / strips;",
+  ];
+}
+
 /** Row r of a strip: validity ok{r} and pixel base{r} of (n, clamped row). */
 function rowSetup(
   prefix: string,
@@ -103,11 +114,7 @@ export function slideForwardWgsl(K: number, S: number, TH: number): string {
     "@group(0) @binding(3) var<uniform> p: Params;",
     "",
     ENTRY,
-    `  let strips = (p.OH + ${TH - 1}u) / ${TH}u;`,
-    "  let live = i < p.N * strips * p.CV;",
-    "  let r = min(i / p.CV, p.N * strips - 1u);",
-    `  let oh0 = (r % strips) * ${TH}u;`,
-    "  let n = r / strips;",
+    ...stripOf("p.OH", "oh0", TH),
     ...weightLoads(K),
     ...rowSetup("", R, `i32(oh0 * ${S}u) - ${P}`, "p.H", "p.W"),
   ];
@@ -165,11 +172,7 @@ export function slideBackwardInputWgsl(K: number, S: number, TH: number): string
     "@group(0) @binding(3) var<uniform> p: Params;",
     "",
     ENTRY,
-    `  let strips = (p.H + ${TH - 1}u) / ${TH}u;`,
-    "  let live = i < p.N * strips * p.CV;",
-    "  let r = min(i / p.CV, p.N * strips - 1u);",
-    `  let row0 = (r % strips) * ${TH}u;`,
-    "  let n = r / strips;",
+    ...stripOf("p.H", "row0", TH),
     ...weightLoads(K),
     ...rowSetup("", RB, `i32(row0 / ${S}u) - ${F}`, "p.OH", "p.OW"),
   ];

@@ -193,49 +193,41 @@ export class Gpu {
    * and a single wait (many small reads cost a round trip each).
    */
   async readMany(ts: readonly Tensor[]): Promise<Float32Array[]> {
-    this.assertUsable();
     if (ts.length === 0) return [];
     const offsets: number[] = [];
-    let bytes = 0;
+    let elems = 0;
     for (const t of ts) {
-      offsets.push(bytes);
-      bytes += t.size * 4;
+      offsets.push(elems);
+      elems += t.size;
     }
-    const staging = this.device.createBuffer({
-      label: "readMany.readback",
-      size: Math.max(bytes, 4),
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    this.endPass();
-    const enc = this.ensureEncoder();
-    ts.forEach((t, i) => {
-      if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[i], t.size * 4);
-    });
-    this.flush();
-    await this.sleepThroughWork(0);
-    try {
-      await staging.mapAsync(GPUMapMode.READ);
-    } catch (e) {
-      this.throwIfFailed();
-      throw e;
-    }
-    const all = new Float32Array(staging.getMappedRange().slice(0));
-    staging.destroy();
-    this.workDone();
-    this.throwIfFailed();
-    return ts.map((t, i) => all.slice(offsets[i] / 4, offsets[i] / 4 + t.size));
+    const all = await this.readBack("readMany", elems, (enc, staging) =>
+      ts.forEach((t, i) => {
+        if (t.size > 0) enc.copyBufferToBuffer(t.buffer, 0, staging, offsets[i] * 4, t.size * 4);
+      }),
+    );
+    return ts.map((t, i) => all.slice(offsets[i], offsets[i] + t.size));
   }
 
   async readRange(t: Tensor, start: number, count: number): Promise<Float32Array> {
+    return this.readBack(t.label, count, (enc, staging) =>
+      enc.copyBufferToBuffer(t.buffer, start * 4, staging, 0, count * 4),
+    );
+  }
+
+  /** Records `copy` into a fresh staging buffer of `elems` floats, submits, waits, maps. */
+  private async readBack(
+    label: string,
+    elems: number,
+    copy: (enc: GPUCommandEncoder, staging: GPUBuffer) => void,
+  ): Promise<Float32Array> {
     this.assertUsable();
-    const bytes = count * 4;
     const staging = this.device.createBuffer({
-      label: `${t.label}.readback`,
-      size: Math.max(Math.ceil(bytes / 4) * 4, 4),
+      label: `${label}.readback`,
+      size: Math.max(elems * 4, 4),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     this.endPass();
-    this.ensureEncoder().copyBufferToBuffer(t.buffer, start * 4, staging, 0, bytes);
+    copy(this.ensureEncoder(), staging);
     this.flush();
     await this.sleepThroughWork(0);
     try {
@@ -244,7 +236,7 @@ export class Gpu {
       this.throwIfFailed();
       throw e;
     }
-    const out = new Float32Array(staging.getMappedRange().slice(0));
+    const out = new Float32Array(staging.getMappedRange().slice(0, elems * 4));
     staging.destroy();
     this.workDone();
     this.throwIfFailed();
