@@ -89,6 +89,32 @@ describe("nas-cli run --preset quick", () => {
     expect(readFileSync(join(dir, "report.html"), "utf8")).toMatch(/<svg/);
   }, 900_000);
 
+  it("refuses to overwrite the finished run; train --resume finds it complete", async () => {
+    const before = readFileSync(join(dir, "summary.json"), "utf8");
+    const again = await cli(["run", "--preset", "quick", "--out", dir]);
+    expect(again.code).toBe(2);
+    expect(again.err).toMatch(/already holds a run.*--resume.*--overwrite/);
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(before);
+
+    const resumed = await cli(["train", "--resume", "--out", dir]);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out).toMatch(/training already complete \(\d+ steps\)/);
+    const segments = readFileSync(join(dir, "metrics.jsonl"), "utf8")
+      .split("\n")
+      .filter((l) => l.includes('"train-segment"'));
+    expect(segments).toHaveLength(1);
+    const summary = JSON.parse(before);
+    const seg = JSON.parse(segments[0]);
+    expect(seg.step).toBe(summary.trainSteps);
+    expect(seg.pathImages / seg.seconds).toBeCloseTo(summary.pathImagesPerSec, 6);
+  });
+
+  it("--help after any command prints the usage and exits 0", async () => {
+    const r = await cli(["search", "--help"]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/usage: nas-cli <command>/);
+  });
+
   it("eval --json scores one architecture with inherited weights", async () => {
     const arch = readFileSync(join(dir, "architectures.csv"), "utf8").split("\n")[1].split(",")[0];
     const r = await cli(["eval", "--run", dir, "--arch", arch, "--bn", "tracked", "--json"]);

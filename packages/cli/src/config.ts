@@ -223,6 +223,22 @@ function positiveInt(v: number): boolean {
   return Number.isInteger(v) && v > 0;
 }
 
+/** More passes than this is a typo (1e308 would otherwise train forever). */
+const MAX_EPOCHS = 1000;
+
+/**
+ * The batch sizes that train on the training split must fit in it (batches
+ * drop their remainder); checked once the split size is known, before a
+ * run writes anything.
+ */
+export function checkTrainBatches(c: RunConfig, trainImages: number): void {
+  const where = `the ${trainImages} training images (after train.valSize and train.trainLimit)`;
+  if (c.train.batchSize > trainImages)
+    throw new ConfigError(`train.batchSize: ${c.train.batchSize} is more than ${where}`);
+  if (c.standalone.batchSize > trainImages)
+    throw new ConfigError(`standalone.batchSize: ${c.standalone.batchSize} is more than ${where}`);
+}
+
 export function validate(c: RunConfig): RunConfig {
   const t = c.train;
   check(
@@ -235,7 +251,11 @@ export function validate(c: RunConfig): RunConfig {
     "train.sampler",
     `must be fair, spos, ef or ef-lr, got ${t.sampler}`,
   );
-  check(t.epochs > 0 && Number.isFinite(t.epochs), "train.epochs", `must be > 0, got ${t.epochs}`);
+  check(
+    t.epochs > 0 && t.epochs <= MAX_EPOCHS,
+    "train.epochs",
+    `must be in (0, ${MAX_EPOCHS}], got ${t.epochs}`,
+  );
   check(
     positiveInt(t.batchSize),
     "train.batchSize",
@@ -306,14 +326,18 @@ export function validate(c: RunConfig): RunConfig {
     check(s[k] >= 0, `search.${k}`, "must be >= 0 (0: no budget)");
   const a = c.standalone;
   check(Number.isInteger(a.archs) && a.archs >= 0, "standalone.archs", "must be an integer >= 0");
-  check(a.epochs > 0, "standalone.epochs", "must be > 0");
+  check(
+    a.epochs > 0 && a.epochs <= MAX_EPOCHS,
+    "standalone.epochs",
+    `must be in (0, ${MAX_EPOCHS}]`,
+  );
   check(positiveInt(a.batchSize), "standalone.batchSize", "must be a positive integer");
   check(a.lr > 0, "standalone.lr", "must be > 0");
   const p = c.ponas;
   check(
-    p.metaEpochs > 0 && p.finetuneEpochs >= 0,
+    p.metaEpochs > 0 && p.finetuneEpochs >= 0 && p.metaEpochs + p.finetuneEpochs <= MAX_EPOCHS,
     "ponas.metaEpochs",
-    "metaEpochs must be > 0 and finetuneEpochs >= 0",
+    `metaEpochs must be > 0 and finetuneEpochs >= 0, together at most ${MAX_EPOCHS}`,
   );
   check(
     Number.isInteger(p.tableValImages) && p.tableValImages >= 0,

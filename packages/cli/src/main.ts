@@ -19,6 +19,7 @@ import { rankCommand } from "./commands/rank.ts";
 import { ablateCommand } from "./commands/ablate.ts";
 import { ponasCommand } from "./commands/ponas.ts";
 import { specializeCommand } from "./commands/specialize.ts";
+import { claimRunDir } from "./session.ts";
 import { int, parse, UsageError } from "./args.ts";
 
 const USAGE = `usage: nas-cli <command> [options]
@@ -27,7 +28,7 @@ commands:
   run     the whole job: strict-fair supernet training, scoring, search, stand-alone
           retraining, report; --mode ponas runs the PONAS pipeline instead
           [--preset fmnist|quick] [--config FILE] [--data DIR] [--out DIR] [--seed N]
-          [--resume] [--mode fairnas|ponas]
+          [--resume | --overwrite] [--mode fairnas|ponas]
   train   supernet training only: run's options plus --sampler fair|spos|ef|ef-lr
   eval    score one architecture with inherited weights
           --run DIR --arch ARCH [--bn recal|tracked] [--json]
@@ -43,7 +44,7 @@ commands:
   report  RUN_DIR [--out FILE]: self-contained HTML report
   bench   kernels|train: benchmarks against ceilings measured in the same run
 
-run \`nas-cli <command> --help\` style details are in the README.
+Every option of every command is described in the README (Commands).
 `;
 
 const RUN_OPTIONS = {
@@ -54,6 +55,7 @@ const RUN_OPTIONS = {
   seed: { type: "string" },
   sampler: { type: "string" },
   resume: { type: "boolean" },
+  overwrite: { type: "boolean" },
   mode: { type: "string" },
   verbose: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
@@ -74,6 +76,8 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   const file = v.config ? loadConfigFile(v.config) : null;
   const cfg0 = resolveConfig(preset, file, overrides);
   const dir = v.out ?? join("runs", `${cfg0.preset}-${cfg0.train.sampler}-seed${cfg0.seed}`);
+  if (v.resume && v.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
   const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   const mode = v.mode ?? "fairnas";
   if (mode !== "fairnas" && mode !== "ponas")
@@ -97,6 +101,10 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
 
 export async function main(argv: string[], log = new Logger()): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    log.info(USAGE);
+    return 0;
+  }
   try {
     switch (cmd) {
       case "run":

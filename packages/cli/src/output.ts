@@ -36,14 +36,23 @@ export class Metrics {
    * interrupted run, so the file reads as one uninterrupted run.
    */
   truncateAfter(step: number): void {
+    this.keep((r) => r.step === undefined || r.step <= step);
+  }
+
+  /** Drops every record of `type` (a stage that is measured again from scratch). */
+  dropType(type: string): void {
+    this.keep((r) => r.type !== type);
+  }
+
+  // Rewrites the file with the parseable records `pred` keeps.
+  private keep(pred: (r: { step?: number; type?: string }) => boolean): void {
     if (!existsSync(this.path)) return;
     const keep = readFileSync(this.path, "utf8")
       .split("\n")
       .filter((line) => {
         if (!line.trim()) return false;
         try {
-          const r = JSON.parse(line) as { step?: number; type?: string };
-          return r.step === undefined || r.step <= step;
+          return pred(JSON.parse(line) as { step?: number; type?: string });
         } catch {
           return false;
         }

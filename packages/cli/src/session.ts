@@ -1,7 +1,7 @@
 // Pieces every command shares: the run directory layout, data splits,
 // device batches for evaluation, and the device itself.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
@@ -20,6 +20,7 @@ import {
   type Normalization,
   type ResolvedSpace,
 } from "@fairnas/nas";
+import { UsageError } from "./args.ts";
 import { validate, type RunConfig } from "./config.ts";
 
 export const RUN_FILES = {
@@ -32,6 +33,42 @@ export const RUN_FILES = {
 
 export function runPath(dir: string, file: keyof typeof RUN_FILES): string {
   return join(dir, RUN_FILES[file]);
+}
+
+/** Everything a run writes into its directory (files and folders). */
+const RUN_OUTPUTS = [
+  "config.json",
+  "metrics.jsonl",
+  "summary.json",
+  "architectures.csv",
+  "pareto.json",
+  "pareto.csv",
+  "ranking.json",
+  "ranking.csv",
+  "ablation.json",
+  "ablation.md",
+  "similarity.json",
+  "ponas.json",
+  "ponas-table.json",
+  "report.html",
+  "checkpoints",
+  "standalone",
+];
+
+/**
+ * Makes `dir` ready for a new run. A directory that already holds a run is
+ * refused unless the run is resumed or `overwrite` is given, in which case
+ * the earlier run's outputs (and nothing else) are removed first.
+ */
+export function claimRunDir(dir: string, resume: boolean, overwrite: boolean): void {
+  if (resume || !existsSync(runPath(dir, "config"))) return;
+  if (!overwrite) {
+    throw new UsageError(
+      `${dir} already holds a run (${RUN_FILES.config}); continue it with --resume, ` +
+        `choose another --out, or replace it with --overwrite`,
+    );
+  }
+  for (const name of RUN_OUTPUTS) rmSync(join(dir, name), { recursive: true, force: true });
 }
 
 export interface DataSplits {
@@ -53,8 +90,10 @@ export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<
     );
   }
   if (set.classes > space.spec.classes) {
+    const at = set.labels.findIndex((l) => l >= space.spec.classes);
     throw new Error(
-      `dataset has ${set.classes} classes, search space '${space.spec.name}' has ${space.spec.classes}`,
+      `${set.source}: label ${set.labels[at]} at index ${at} is out of range for search space ` +
+        `'${space.spec.name}' (${space.spec.classes} classes, labels 0..${space.spec.classes - 1})`,
     );
   }
   const t = cfg.train;

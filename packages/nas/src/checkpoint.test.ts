@@ -115,6 +115,18 @@ describe("checkpoint files", () => {
     expect((await readdir(root)).filter((f) => f.startsWith("crash.ckpt"))).toEqual(["crash.ckpt"]);
   });
 
+  it("a save removes temp files of dead writers and keeps a live one's", async () => {
+    const path = join(root, "stale.ckpt");
+    // pid 2^22 + 1 is above Linux's pid_max ceiling, so no process has it.
+    const dead = `${path}.tmp-${2 ** 22 + 1}`;
+    const live = `${path}.tmp-${process.ppid}`;
+    await writeFile(dead, "half");
+    await writeFile(live, "busy");
+    await saveCheckpoint(path, { meta: { step: 1 }, tensors: { w: ramp(10, 1) } });
+    const names = (await readdir(root)).filter((f) => f.startsWith("stale.ckpt"));
+    expect(names.sort()).toEqual(["stale.ckpt", `stale.ckpt.tmp-${process.ppid}`]);
+  });
+
   it("a failed save (tensor not a Float32Array) keeps the old file and leaves no temp file", async () => {
     const path = join(root, "fail.ckpt");
     await saveCheckpoint(path, { meta: { step: 1 }, tensors: { w: ramp(8, 1) } });

@@ -12,9 +12,9 @@
 //   32  meta | table | pad | f32 data | sha256 of every byte before it (32)
 
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { endianness } from "node:os";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export const CHECKPOINT_MAGIC = "FNASCKPT";
 export const CHECKPOINT_VERSION = 1;
@@ -47,6 +47,7 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
   checkHost();
   const parts = encodeParts(ckpt);
   await mkdir(dirname(path), { recursive: true });
+  await removeStaleTemps(path);
 
   const tmp = `${path}.tmp-${process.pid}`;
   const file = await open(tmp, "w");
@@ -66,6 +67,26 @@ export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<vo
   await file.close();
   await rename(tmp, path);
   await syncDir(dirname(path));
+}
+
+/** Deletes temporaries of `path` left by writers that were killed mid-write. */
+async function removeStaleTemps(path: string): Promise<void> {
+  const prefix = `${basename(path)}.tmp-`;
+  for (const name of await readdir(dirname(path))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 // The rename is durable only once the directory entry is on disk.

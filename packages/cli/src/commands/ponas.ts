@@ -4,10 +4,10 @@
 
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
-import { int, parse } from "../args.ts";
+import { int, parse, UsageError } from "../args.ts";
 import { loadConfigFile, resolveConfig } from "../config.ts";
 import { ponasStage } from "../stages/ponas-stage.ts";
-import { readRunConfig } from "../session.ts";
+import { claimRunDir, readRunConfig } from "../session.ts";
 
 export async function ponasCommand(args: string[], log: Logger): Promise<void> {
   const { values: v } = parse(args, {
@@ -17,6 +17,7 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
     out: { type: "string" },
     seed: { type: "string" },
     resume: { type: "boolean" },
+    overwrite: { type: "boolean" },
     "no-sweep": { type: "boolean" },
     "no-compare": { type: "boolean" },
     verbose: { type: "boolean", short: "v" },
@@ -29,6 +30,8 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
   const file = v.config ? loadConfigFile(v.config) : null;
   let cfg = resolveConfig(v.preset ?? "fmnist", file, overrides);
   const dir = v.out ?? join("runs", `${cfg.preset}-ponas-seed${cfg.seed}`);
+  if (v.resume && v.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
   if (v.resume) {
     // A resumed run continues with the configuration it began with.
     cfg = readRunConfig(dir);

@@ -31,6 +31,9 @@ import {
   type SweepRecordPoint,
 } from "../stages/ponas-sweep.ts";
 
+/** A sweep is a curve to plot; more points than this is a typo. */
+const MAX_SWEEP_POINTS = 1000;
+
 const KEYS = [
   ["madds", "max-madds", "min-madds"],
   ["params", "max-params", "min-params"],
@@ -126,6 +129,8 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   if (v.sweep) {
     const key = (budgets[0]?.key ?? "madds") as Key;
     const points = int("points", v.points) ?? readRunConfig(v.run).ponas.sweepPoints;
+    if (points < 1 || points > MAX_SWEEP_POINTS)
+      throw new UsageError(`--points must be in 1..${MAX_SWEEP_POINTS}, got ${points}`);
     await runSweep(v.run, table, key, points, latency, !v["no-measure"], v.json ?? false, log);
     return;
   }
@@ -183,7 +188,13 @@ async function runSweep(
     if (measure) log.warn(`no fine-tuned supernet at ${ckpt}: sweep without measured accuracy`);
     result = await sweepPoints(table, key, points, latency, null);
   }
-  writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(recordFile(table, result), null, 1)}\n`);
+  // The sweep is replaced; what else the record holds (the search comparison) is kept.
+  const path = ponasPath(dir, "record");
+  const old = existsSync(path)
+    ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>)
+    : {};
+  const record = { ...old, ...recordFile(table, result) };
+  writeAtomic(path, `${JSON.stringify(record, null, 1)}\n`);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else logSweep(log, result);
 }

@@ -17,7 +17,7 @@ import {
   type StepReport,
   type StreamState,
 } from "@fairnas/nas";
-import { configTable, validate, type RunConfig } from "../config.ts";
+import { checkTrainBatches, configTable, validate, type RunConfig } from "../config.ts";
 import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
 import { loadSplits, loadSpace, openGpu, runPath, type DataSplits } from "../session.ts";
 
@@ -26,11 +26,36 @@ export interface TrainOutcome {
   readonly net: Supernet;
   readonly space: ResolvedSpace;
   readonly data: DataSplits;
+  /** Steps of the whole training (all invocations, resumed or not). */
   readonly steps: number;
-  /** Path-images per second over this invocation's steps (images x paths / s). */
+  /** Steps run by this invocation. */
+  readonly stepsNow: number;
+  /**
+   * Path-images per second, seconds and pool high-water over every
+   * completed training invocation of this run (`train-segment` records in
+   * metrics.jsonl); an interrupted invocation's steps are not timed.
+   */
   readonly pathImagesPerSec: number;
   readonly trainSeconds: number;
   readonly poolHighWaterBytes: number;
+}
+
+type SegmentRecord = {
+  readonly type: "train-segment";
+  readonly step: number;
+  readonly fromStep: number;
+  readonly seconds: number;
+  readonly pathImages: number;
+  readonly poolHighWaterBytes: number;
+};
+
+/** The completed training segments recorded in a metrics file. */
+function segmentsIn(path: string): SegmentRecord[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.includes('"train-segment"'))
+    .map((l) => JSON.parse(l) as SegmentRecord);
 }
 
 /**
@@ -61,6 +86,7 @@ export async function trainSupernet(
 ): Promise<TrainOutcome> {
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);
+  checkTrainBatches(cfg, data.train.length);
   mkdirSync(dir, { recursive: true });
   const gpu = await openGpu(log);
   try {
@@ -217,17 +243,38 @@ async function trainOn(
   const seconds = (performance.now() - t0) / 1000;
   const high = gpu.pool.stats().highWaterBytes;
   const steps = totalSteps - startStep;
-  log.info(
-    `trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`,
-  );
+  if (steps > 0) {
+    log.info(
+      `trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`,
+    );
+    const segment: SegmentRecord = {
+      type: "train-segment",
+      step: totalSteps,
+      fromStep: startStep,
+      seconds,
+      pathImages,
+      poolHighWaterBytes: high,
+    };
+    metrics.write(segment);
+  } else {
+    log.info(`training already complete (${totalSteps} steps)`);
+  }
+  const all = segmentsIn(metrics.path);
+  const sum = (f: (r: SegmentRecord) => number) => all.reduce((a, r) => a + f(r), 0);
   return {
     gpu,
     net,
     space,
     data,
-    steps,
-    pathImagesPerSec: pathImages / Math.max(seconds, 1e-9),
-    trainSeconds: seconds,
-    poolHighWaterBytes: high,
+    steps: totalSteps,
+    stepsNow: steps,
+    pathImagesPerSec:
+      sum((r) => r.pathImages) /
+      Math.max(
+        sum((r) => r.seconds),
+        1e-9,
+      ),
+    trainSeconds: sum((r) => r.seconds),
+    poolHighWaterBytes: Math.max(0, ...all.map((r) => r.poolHighWaterBytes)),
   };
 }

@@ -121,10 +121,12 @@ export async function compareWithSearch(
 ): Promise<CompareRecord> {
   const cfg: RunConfig = run.cfg;
   const valImages = cfg.ponas.tableValImages;
+  // What the table and the search actually score on (the split may be smaller).
+  const images = valImages > 0 ? Math.min(valImages, run.data.val.length) : run.data.val.length;
   log.info(
     `comparison: ${cfg.search.algo} search on the fine-tuned supernet ` +
       `(population ${cfg.search.population}, ${cfg.search.generations} generations, ` +
-      `${valImages || run.data.val.length} validation images, as the table)`,
+      `${images} validation images, as the table)`,
   );
   const t0 = performance.now();
   const res = await searchStage(run, { valImages, print: false }, log);
@@ -136,7 +138,7 @@ export async function compareWithSearch(
   );
   const record: CompareRecord = {
     key: "madds",
-    valImages: valImages || run.data.val.length,
+    valImages: images,
     search: {
       algo: res.algo,
       population: cfg.search.population,

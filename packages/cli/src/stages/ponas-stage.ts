@@ -54,7 +54,7 @@ import {
   type TableRow,
   type TrainableModel,
 } from "@fairnas/nas";
-import { configTable, type RunConfig } from "../config.ts";
+import { checkTrainBatches, configTable, type RunConfig } from "../config.ts";
 import { compareWithSearch, type CompareRecord } from "./ponas-compare.ts";
 import {
   logSweep,
@@ -354,6 +354,8 @@ async function measureTable(ctx: Ctx, ev: EvalData): Promise<TableRow[]> {
   log.info(
     `candidate table: ${space.layers.length} layers x ${space.spec.choices.length} choices on ${ev.batches.reduce((s, b) => s + b.n, 0)} validation images`,
   );
+  // The table is always measured again: rows of an earlier attempt go.
+  ctx.metrics.dropType("ponas-row");
   const res = await progressiveTable(gpu, net, {
     meta,
     data: ev,
@@ -425,6 +427,7 @@ export async function ponasStage(
 ): Promise<PonasOutcome> {
   const space = ponasSpace(cfg);
   const data = await loadSplits(cfg, space);
+  checkTrainBatches(cfg, data.train.length);
   mkdirSync(dir, { recursive: true });
   const gpu = await openGpu(log);
   const net = new Supernet(gpu, space, cfg.seed);

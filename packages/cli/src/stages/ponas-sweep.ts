@@ -72,8 +72,11 @@ export async function sweepPoints(
   const { loss, costs, base } = specializeInput(table, [], latency);
   const measured = new Map<string, number>();
   const out: SweepRecordPoint[] = [];
+  let last = Number.NaN;
   for (const p of sweep({ loss, costs, base }, key, points)) {
-    if (!p.exact.feasible) continue;
+    // Equal budgets (the cheapest network is the startpoint) give one point.
+    if (!p.exact.feasible || p.budget === last) continue;
+    last = p.budget;
     const arch = tableArchString(table, p.exact.arch);
     if (score && !measured.has(arch)) measured.set(arch, await score(p.exact.arch));
     const g = p.greedy.feasible ? p.greedy : null;

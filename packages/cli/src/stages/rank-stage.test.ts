@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { getSpace, resolveSpace } from "@fairnas/nas";
+import { readArchFile } from "./rank-stage.ts";
 
 const BIN = join(import.meta.dirname, "..", "..", "bin", "nas-cli.mjs");
 const FMNIST = "/usr/share/datasets/fashion-mnist";
@@ -27,6 +29,37 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
 }
 
 const tmp = mkdtempSync(join(tmpdir(), "nas-rank-"));
+
+describe("readArchFile", () => {
+  const space = resolveSpace(getSpace("fmnist"));
+  const a = "k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3";
+  const b = "k5e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3";
+  const c = "k7e6-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3";
+  const file = (name: string, text: string) => {
+    const f = join(tmp, name);
+    writeFileSync(f, text);
+    return f;
+  };
+
+  it("reads one architecture per line, skipping blanks and comments", () => {
+    const archs = readArchFile(space, file("ok.txt", `# three\n${a}\n\n${b} # second\n${c}\n`));
+    expect(archs.map((x) => x[0])).toEqual([0, 2, 5]);
+  });
+
+  it("names the file line of a bad token and of a repeat", () => {
+    expect(() => readArchFile(space, file("bad.txt", `${a}\n\nk9e3${b.slice(4)}\n`))).toThrow(
+      /bad\.txt: line 3: .*k9e3/,
+    );
+    expect(() => readArchFile(space, file("dup.txt", `${a}\n${b}\n# c\n${a}\n`))).toThrow(
+      /dup\.txt: line 4 repeats the architecture of line 1/,
+    );
+  });
+
+  it("refuses fewer than 3 architectures", () => {
+    expect(() => readArchFile(space, file("two.txt", `${a}\n${b}\n`))).toThrow(/2 architecture/);
+    expect(() => readArchFile(space, file("none.txt", "# nothing\n"))).toThrow(/0 architecture/);
+  });
+});
 const config = join(tmp, "tiny.json");
 writeFileSync(
   config,

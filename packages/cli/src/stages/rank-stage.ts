@@ -61,18 +61,29 @@ export function rankArchs(
 
 /** Architectures listed in a file, one per line ('#' comments and blank lines skipped). */
 export function readArchFile(space: ResolvedSpace, file: string): Arch[] {
-  const lines = readFileSync(file, "utf8")
+  const seen = new Map<string, number>();
+  const archs: Arch[] = [];
+  readFileSync(file, "utf8")
     .split("\n")
-    .map((l) => l.replace(/#.*/, "").trim());
-  return lines
-    .filter((l) => l !== "")
-    .map((l, i) => {
+    .forEach((raw, i) => {
+      const l = raw.replace(/#.*/, "").trim();
+      if (l === "") return;
+      let a: Arch;
       try {
-        return parseArch(space, l);
+        a = parseArch(space, l);
       } catch (e) {
         throw new Error(`${file}: line ${i + 1}: ${(e as Error).message}`);
       }
+      const key = a.join(",");
+      const first = seen.get(key);
+      if (first !== undefined)
+        throw new Error(`${file}: line ${i + 1} repeats the architecture of line ${first}`);
+      seen.set(key, i + 1);
+      archs.push(a);
     });
+  if (archs.length < 3)
+    throw new Error(`${file}: ${archs.length} architecture(s); rank statistics need at least 3`);
+  return archs;
 }
 
 export interface RankPanelOut {

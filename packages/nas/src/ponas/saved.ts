@@ -154,9 +154,14 @@ export function tableArchString(t: PonasTableFile, arch: Arch): string {
   return arch.map((c) => t.tokens[c]).join("-");
 }
 
-/** Measured startpoint top-1 minus the summed table loss. */
+/**
+ * Measured startpoint top-1 minus the summed table loss, floored at 0: the
+ * sum can exceed the startpoint's accuracy when the layers' losses are far
+ * from additive, and an accuracy below zero means nothing (the loss itself
+ * is reported unclipped as predictedLoss).
+ */
 export function predictedTop1(t: PonasTableFile, predictedLoss: number): number {
-  return t.startTop1 - predictedLoss;
+  return Math.max(0, t.startTop1 - predictedLoss);
 }
 
 /**
