@@ -17,10 +17,16 @@ export const PWCONV_CONFIG = {
   TM: 8,
   /** row blocks per invocation there (amortises the index set-up) */
   RB: 8,
-  /** target row count per dw partial sum in the split kernel */
+  /** target row count per dw partial sum when the tile count is not given */
   SPLIT_ROWS: 512,
   /** upper bound on the number of dw partial sums */
   MAX_SPLITS: 256,
+  /** the split kernel aims for this many invocations (tiles x slices)... */
+  SPLIT_LANES: 2048,
+  /** ...with at least this many rows per slice */
+  MIN_SPLIT_ROWS: 64,
+  /** and partial sums of at most this many floats */
+  MAX_PARTIAL_FLOATS: 16 * 2 ** 20,
 } as const;
 
 interface Gemm {
@@ -168,10 +174,23 @@ export function pwconvBackwardWeight(
   );
 }
 
-/** Slices of the M rows for the split dw kernel; fixed by M alone. */
-export function pwconvSlices(M: number): { readonly slices: number; readonly rows: number } {
-  const { SPLIT_ROWS, MAX_SPLITS } = PWCONV_CONFIG;
-  const slices = Math.max(1, Math.min(MAX_SPLITS, Math.ceil(M / SPLIT_ROWS)));
+/**
+ * Slices of the M rows for a split weight-gradient kernel, fixed by the
+ * shape. Without `tiles`: about SPLIT_ROWS rows each. With the kernel's tile
+ * count per slice and the weight's size: enough slices to keep SPLIT_LANES
+ * invocations busy (a narrow dw, such as 96 -> 24, has few tiles and ran
+ * 2.7x faster split finer), within the row and partial-size bounds.
+ */
+export function pwconvSlices(
+  M: number,
+  tiles = 0,
+  weightFloats = 0,
+): { readonly slices: number; readonly rows: number } {
+  const { SPLIT_ROWS, MAX_SPLITS, SPLIT_LANES, MIN_SPLIT_ROWS, MAX_PARTIAL_FLOATS } = PWCONV_CONFIG;
+  const wanted = tiles > 0 ? Math.ceil(SPLIT_LANES / tiles) : Math.ceil(M / SPLIT_ROWS);
+  const byRows = tiles > 0 ? Math.ceil(M / MIN_SPLIT_ROWS) : MAX_SPLITS;
+  const bySize = weightFloats > 0 ? Math.floor(MAX_PARTIAL_FLOATS / weightFloats) : MAX_SPLITS;
+  const slices = Math.max(1, Math.min(wanted, byRows, bySize, MAX_SPLITS));
   return { slices, rows: Math.ceil(M / slices) };
 }
 
@@ -204,7 +223,9 @@ export function pwconvBackwardWeightWith(
       `pwconv.backward-weight.split: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`,
     );
   }
-  const { slices, rows } = pwconvSlices(g.M);
+  // One invocation per 8 x 8 tile of dw per slice.
+  const tiles = Math.ceil(g.CI / 8) * Math.ceil(g.CO / 8);
+  const { slices, rows } = pwconvSlices(g.M, tiles, g.CI * g.CO);
   const params = [g.M, g.CI, g.CO, rows, slices, acc];
   const part = gpu.empty([slices, g.CI, g.CO], "pwconv.dw.partial");
   const split = gpu.pipeline({
@@ -213,7 +234,6 @@ export function pwconvBackwardWeightWith(
     entryPoint: "split",
     constants: { WG },
   });
-  const tiles = Math.ceil(g.CI / 8) * Math.ceil(g.CO / 8);
   gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
   recordSliceReduce(gpu, part, dw, slices, accumulate);
 }
