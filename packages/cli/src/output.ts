@@ -44,8 +44,13 @@ export class Metrics {
     this.keep((r) => r.type !== type);
   }
 
+  /** Drops the records `pred` picks (it sees each parsed record). */
+  dropWhere(pred: (r: Readonly<Record<string, unknown>>) => boolean): void {
+    this.keep((r) => !pred(r));
+  }
+
   // Rewrites the file with the parseable records `pred` keeps.
-  private keep(pred: (r: { step?: number; type?: string }) => boolean): void {
+  private keep(pred: (r: { step?: number; type?: string; [k: string]: unknown }) => boolean): void {
     if (!existsSync(this.path)) return;
     const keep = readFileSync(this.path, "utf8")
       .split("\n")

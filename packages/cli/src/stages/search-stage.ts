@@ -10,7 +10,8 @@
 //
 // Files: pareto.json and pareto.csv hold one front per algorithm (a new
 // search replaces the fronts of its own algorithm and keeps the others);
-// metrics.jsonl gets one `search-generation` record per generation.
+// metrics.jsonl gets one `search-generation` record per generation (again
+// replacing the algorithm's earlier records).
 //
 // Called by `nas-cli search`, by `nas-cli run` after supernet training, and
 // by packages/nas/bench/search-hv.ts.
@@ -197,6 +198,8 @@ export async function searchStage(
   const ev = evalData(run.gpu, run.cfg, { ...run.data, val }, space);
   const cache = opts.cache ?? new Map<string, number>();
   const metrics = write ? new Metrics(runPath(run.dir, "metrics")) : null;
+  // Like its front in pareto.json, a new search replaces its algorithm's generation records.
+  metrics?.dropWhere((rec) => rec.type === "search-generation" && rec.algo === r.algo);
   const t0 = performance.now();
   let cacheHits = 0;
   try {
