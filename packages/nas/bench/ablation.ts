@@ -12,7 +12,7 @@
 //   quick  quick preset (2048 training images), 20 architectures, 1 stand-alone epoch, 1000 test images
 //   medium fmnist preset (55k training images), supernets 0.75 strict-fair epochs (equal
 //          path-images for the others), 4 recalibration batches of 500, 20 architectures,
-//          1 stand-alone epoch each, all test images: about 80 minutes on 2 cores
+//          1 stand-alone epoch each, all test images: about 90 minutes on 2 cores
 //   full   fmnist preset (55k training images), 20 architectures, cfg.standalone epochs, all test images
 
 import { spawnSync } from "node:child_process";
