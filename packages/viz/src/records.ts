@@ -167,6 +167,7 @@ export interface PonasCompareSide {
   readonly arch: string;
   readonly madds: number;
   readonly params: number;
+  /** Supernet-scored top-1 (fraction) on the table's validation images. */
   readonly measured: number | null;
 }
 
@@ -181,12 +182,17 @@ export interface PonasCompareRecord {
     readonly seconds: number;
     readonly front: number;
   };
+  /** Median wall time of one specialization (exact + greedy). */
   readonly specializeMs: number;
+  /** One-time cost of the table the specializations read. */
   readonly tableSeconds: number;
   readonly points: readonly {
+    /** MAdds upper bound shared by both methods. */
     readonly budget: number;
     readonly ponas: PonasCompareSide & { readonly predicted: number };
+    /** Most accurate front member within the budget; null when none fits. */
     readonly search: PonasCompareSide | null;
+    /** search minus PONAS measured top-1 (fraction); null when either is missing. */
     readonly delta: number | null;
   }[];
 }

@@ -17,43 +17,12 @@ import type { RunConfig } from "../config.ts";
 import { fmt } from "../output.ts";
 import type { OpenRun } from "../session.ts";
 import type { SweepRecordPoint } from "./ponas-sweep.ts";
-import { searchStage, type ParetoEntry, type SearchAlgo } from "./search-stage.ts";
+import type { PonasCompareRecord } from "@fairnas/viz";
+import { searchStage, type ParetoEntry } from "./search-stage.ts";
 
-export interface CompareSide {
-  readonly arch: string;
-  readonly madds: number;
-  readonly params: number;
-  /** Supernet-scored top-1 (fraction) on the table's validation images. */
-  readonly measured: number | null;
-}
-
-export interface ComparePoint {
-  /** MAdds upper bound shared by both methods. */
-  readonly budget: number;
-  readonly ponas: CompareSide & { readonly predicted: number };
-  /** Most accurate front member within the budget; null when none fits. */
-  readonly search: CompareSide | null;
-  /** search minus PONAS measured top-1 (fraction); null when either is missing. */
-  readonly delta: number | null;
-}
-
-export interface CompareRecord {
-  readonly key: "madds";
-  readonly valImages: number;
-  readonly search: {
-    readonly algo: SearchAlgo;
-    readonly population: number;
-    readonly generations: number;
-    readonly evaluations: number;
-    readonly seconds: number;
-    readonly front: number;
-  };
-  /** Median wall time of one specialization (exact + greedy). */
-  readonly specializeMs: number;
-  /** One-time cost of the table the specializations read. */
-  readonly tableSeconds: number;
-  readonly points: ComparePoint[];
-}
+// The record's shape is the one the report reads (viz owns the format).
+export type CompareRecord = PonasCompareRecord;
+export type ComparePoint = PonasCompareRecord["points"][number];
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
