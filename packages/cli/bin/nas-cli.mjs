@@ -8,7 +8,8 @@ register();
 // last one; the same command with --resume continues from it.
 process.once("SIGINT", () => {
   process.stderr.write(
-    "\ninterrupted: checkpoints on disk are complete; rerun the same command with --resume to continue\n",
+    "\ninterrupted: checkpoints on disk are complete; " +
+      "rerun the same command with --resume to continue\n",
   );
   process.exit(130);
 });
