@@ -45,8 +45,9 @@ function budget(name: string, s: string | undefined): number | undefined {
 function thirdObjective(s: string | undefined): SearchStageOptions["third"] {
   if (s === undefined) return undefined;
   if (s === "params") return "params";
-  if (s === "latency") return "latencyMs";
-  throw new UsageError(`--third must be params or latency, got '${s}'`);
+  // The config spells it latencyMs; both spellings are accepted here.
+  if (s === "latency" || s === "latencyMs") return "latencyMs";
+  throw new UsageError(`--third must be params or latency (latencyMs), got '${s}'`);
 }
 
 export interface SearchArgs {

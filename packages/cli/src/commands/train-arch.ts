@@ -3,6 +3,7 @@
 // OUT/<hash>.json (the ground-truth record), OUT/<hash>.metrics.jsonl and
 // OUT/checkpoints/<hash>.ckpt; --resume continues from the checkpoint.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import { archHash, parseArch } from "@fairnas/nas";
@@ -64,6 +65,9 @@ export async function trainArchCommand(args: string[], log: Logger): Promise<voi
   const dir =
     v.out ??
     (v.run ? join(v.run, "standalone") : join("runs", `standalone-${cfg.preset}-seed${cfg.seed}`));
+  const ckpt = join(dir, "checkpoints", `${archHash(space, arch)}.ckpt`);
+  if (v.resume && !existsSync(ckpt))
+    log.warn(`--resume: no checkpoint at ${ckpt}; training from step 0`);
   const data = await loadSplits(cfg, space);
   const gpu = await openGpu(log);
   try {
