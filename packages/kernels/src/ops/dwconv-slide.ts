@@ -8,13 +8,13 @@
 // lavapipe a private array indexed in a loop lives in memory and loops over
 // override constants are not reliably unrolled, while named values stay in
 // registers (or in plain spill slots, still far cheaper than the per-lane
-// storage loads they replace). Measured on the 2-core lavapipe machine
-// against the tiled kernels: about 2x for every pass at stride 1 (3x3, 5x5),
-// and 1.6x (forward) to 2.4x (input gradient) for 7x7 stride 2.
+// storage loads they replace). Measured side by side with the tiled kernels
+// on the 2-core lavapipe machine: about 2x for every pass at stride 1 (3x3,
+// 5x5); for 7x7 stride 2 about 1.5x forward and 2x for both gradients.
 //
 // Padding is "same" (P = (K - 1) / 2). Loads outside the image read a
-// clamped address and select zero, so there are no divergent branches in
-// the loops; stores outside the output are skipped.
+// clamped address and select zero, so the column loops hold no branches;
+// stores outside the output are skipped.
 //
 // Bindings follow dwconv.forward.wgsl / dwconv.backward-*.wgsl: inputs,
 // then the output, then the uniform parameters.
