@@ -29,6 +29,17 @@ export interface TrainSettings {
   readonly logEvery: number;
 }
 
+/** The optimizer part of a trainer's step config, from the train settings. */
+export function optimSettings(t: TrainSettings): {
+  readonly momentum: number;
+  readonly nesterov: boolean;
+  readonly weightDecay: number;
+  readonly labelSmoothing: number;
+} {
+  const { momentum, nesterov, weightDecay, labelSmoothing } = t;
+  return { momentum, nesterov, weightDecay, labelSmoothing };
+}
+
 export interface EvalSettings {
   /** Architectures sampled (seeded) and scored after training. */
   readonly archs: number;

@@ -151,8 +151,10 @@ export async function ablateJob(input: AblateInput): Promise<void> {
   const wallSeconds = (performance.now() - t0) / 1000;
   const budgetText =
     input.budget === "images"
-      ? "equal path-images: every sampler sees as many images through the shared layers (counted once per path) as strict fairness in train.epochs"
-      : "equal optimizer updates: every sampler makes as many updates as strict fairness in train.epochs";
+      ? "equal path-images: every sampler sees as many images through the shared layers " +
+        "(counted once per path) as strict fairness in train.epochs"
+      : "equal optimizer updates: every sampler makes as many updates as strict fairness " +
+        "in train.epochs";
   const ablation = {
     rows,
     undefinedRows,
@@ -285,16 +287,20 @@ function ablationTable(
   const num = (v: unknown, d: number) => (v as number).toFixed(d);
   const lines = [
     `Sampler ablation: ${n} architectures; budget: ${budgetText}.`,
-    `Truth: stand-alone test top-1. Proxy: supernet validation top-1. CI: 95% percentile bootstrap.`,
+    "Truth: stand-alone test top-1. Proxy: supernet validation top-1. " +
+      "CI: 95% percentile bootstrap.",
     "",
     "| sampler | BN | tau-b | 95% CI | p | Spearman | gap (pp) | n | max spread (final) |",
     "|---|---|---|---|---|---|---|---|---|",
     ...rows.map((r) => {
       const f = results.get(r.sampler as SamplerName)!.fairness;
       const spread = f.length > 0 ? String(f[f.length - 1].maxSpread) : "-";
+      const ci = `[${num(r.tauLo, 3)}, ${num(r.tauHi, 3)}]`;
+      const p = (r.pValue as number).toPrecision(2);
+      const gap = num(100 * (r.gap as number), 2);
       return (
-        `| ${r.sampler} | ${r.bn} | ${num(r.tauB, 3)} | [${num(r.tauLo, 3)}, ${num(r.tauHi, 3)}] | ` +
-        `${(r.pValue as number).toPrecision(2)} | ${num(r.spearman, 3)} | ${num(100 * (r.gap as number), 2)} | ${r.n} | ${spread} |`
+        `| ${r.sampler} | ${r.bn} | ${num(r.tauB, 3)} | ${ci} | ${p} | ` +
+        `${num(r.spearman, 3)} | ${gap} | ${r.n} | ${spread} |`
       );
     }),
     "",
@@ -302,10 +308,12 @@ function ablationTable(
     "|---|---|---|---|---|---|",
     ...[...results.values()].map((r) => {
       const b = r.budget;
-      return `| ${b.sampler} | ${b.epochs} | ${b.steps} | ${b.updates} | ${b.pathImages} | ${r.cpuSeconds.toFixed(0)} |`;
+      const cells = [b.sampler, b.epochs, b.steps, b.updates, b.pathImages];
+      return `| ${cells.join(" | ")} | ${r.cpuSeconds.toFixed(0)} |`;
     }),
     "",
-    `CPU time ${cpuSeconds.toFixed(0)} s (user + system, all threads of this process), wall ${wallSeconds.toFixed(0)} s.`,
+    `CPU time ${cpuSeconds.toFixed(0)} s (user + system, all threads of this process), ` +
+      `wall ${wallSeconds.toFixed(0)} s.`,
   ];
   return `${lines.join("\n")}\n`;
 }

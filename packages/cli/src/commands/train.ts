@@ -17,7 +17,13 @@ import {
   type StepReport,
   type StreamState,
 } from "@fairnas/nas";
-import { checkTrainBatches, configTable, validate, type RunConfig } from "../config.ts";
+import {
+  checkTrainBatches,
+  configTable,
+  optimSettings,
+  validate,
+  type RunConfig,
+} from "../config.ts";
 import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
 import { loadSplits, loadSpace, openGpu, runPath, type DataSplits } from "../session.ts";
 
@@ -156,12 +162,7 @@ async function trainOn(
         totalUpdates,
         warmupUpdates: Math.round(t.warmupEpochs * updatesPerEpoch),
       },
-      optim: {
-        momentum: t.momentum,
-        nesterov: t.nesterov,
-        weightDecay: t.weightDecay,
-        labelSmoothing: t.labelSmoothing,
-      },
+      optim: optimSettings(t),
     },
     start,
   );

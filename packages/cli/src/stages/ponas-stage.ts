@@ -54,7 +54,7 @@ import {
   type TableRow,
   type TrainableModel,
 } from "@fairnas/nas";
-import { checkTrainBatches, configTable, type RunConfig } from "../config.ts";
+import { checkTrainBatches, configTable, optimSettings, type RunConfig } from "../config.ts";
 import { compareWithSearch, type CompareRecord } from "./ponas-compare.ts";
 import {
   logSweep,
@@ -190,12 +190,7 @@ async function runStage(
         totalUpdates: total,
         warmupUpdates: Math.round((stage.warmupEpochs / stage.epochs) * total),
       },
-      optim: {
-        momentum: t.momentum,
-        nesterov: t.nesterov,
-        weightDecay: t.weightDecay,
-        labelSmoothing: t.labelSmoothing,
-      },
+      optim: optimSettings(t),
     },
     start,
   );
@@ -398,12 +393,7 @@ async function trainLayerCandidates(ctx: Ctx, layer: number, base: Arch): Promis
       totalUpdates: steps,
       warmupUpdates: 0,
     },
-    optim: {
-      momentum: t.momentum,
-      nesterov: t.nesterov,
-      weightDecay: t.weightDecay,
-      labelSmoothing: t.labelSmoothing,
-    },
+    optim: optimSettings(t),
   });
   const batches = await trainStream(ctx, { epoch: layer + 1, position: 0, batches: 0 });
   const source = { next: async () => upload(gpu, await batches.next(), ctx.space.spec.input) };
