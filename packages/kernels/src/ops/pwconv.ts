@@ -59,11 +59,17 @@ export type PwconvPass = "forward" | "backward-input" | "backward-weight";
 
 /**
  * The variant used for a pass and shape. The tiled forward reads x as
- * scalars and needs only Co in vec4s; the tiled backward kernels read both
- * sides in vec4s.
+ * scalars and needs only its output width in vec4s: Co forward, Ci for the
+ * input gradient (the same kernel on w^T). The tiled weight gradient reads
+ * both sides in vec4s.
  */
 export function selectPwconvVariant(pass: PwconvPass, ci: number, co: number): PwconvVariant {
-  const vec4 = pass === "forward" ? co % 4 === 0 : ci % 4 === 0 && co % 4 === 0;
+  const vec4 =
+    pass === "forward"
+      ? co % 4 === 0
+      : pass === "backward-input"
+        ? ci % 4 === 0
+        : ci % 4 === 0 && co % 4 === 0;
   return vec4 ? "tiled" : "naive";
 }
 
@@ -123,7 +129,11 @@ export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
   return out;
 }
 
-/** Records the backward-input GEMM with an explicit variant. */
+/**
+ * Records the backward-input GEMM with an explicit variant. The tiled one
+ * transposes w and runs the tiled forward GEMM dx = dy w^T (Ci is its
+ * output width, so only Ci % 4 == 0 is needed).
+ */
 export function pwconvBackwardInputWith(
   gpu: Gpu,
   variant: PwconvVariant,
@@ -132,21 +142,39 @@ export function pwconvBackwardInputWith(
   dx: Tensor,
   g: Gemm,
 ): void {
-  const { WG, TM, RB } = PWCONV_CONFIG;
-  const tiled = variant === "tiled";
-  if (tiled && (g.CI % 4 !== 0 || g.CO % 4 !== 0)) {
-    throw new Error(
-      `pwconv.backward-input.tiled: needs Ci and Co multiples of 4, got ${g.CI}, ${g.CO}`,
-    );
+  const { WG } = PWCONV_CONFIG;
+  if (variant === "tiled") {
+    if (g.CI % 4 !== 0) {
+      throw new Error(`pwconv.backward-input.tiled: needs Ci a multiple of 4, got ${g.CI}`);
+    }
+    const wt = gpu.empty([g.CO, g.CI], "pwconv.wt");
+    const transpose = gpu.pipeline({
+      name: "pwconv.transpose",
+      code: wgsl("pwconv.transpose.wgsl"),
+      entryPoint: "main",
+      constants: { WG },
+    });
+    gpu.dispatch(transpose, {
+      tensors: [w, wt],
+      params: [g.CI, g.CO],
+      groups: groups(g.CI * g.CO),
+    });
+    pwconvForwardWith(gpu, "tiled", dy, wt, dx, { M: g.M, CI: g.CO, CO: g.CI });
+    // Later users of the buffer are recorded after these dispatches.
+    wt.dispose();
+    return;
   }
   const pipe = gpu.pipeline({
-    name: tiled ? `pwconv.backward-input.tiled${TM}x8` : "pwconv.backward-input.naive",
+    name: "pwconv.backward-input.naive",
     code: wgsl("pwconv.backward-input.wgsl"),
-    entryPoint: variant,
-    constants: { WG, TM, RB },
+    entryPoint: "naive",
+    constants: { WG },
   });
-  const inv = tiled ? Math.ceil(g.M / (TM * RB)) * Math.ceil(g.CI / 8) : g.M * g.CI;
-  gpu.dispatch(pipe, { tensors: [dy, w, dx], params: [g.M, g.CI, g.CO], groups: groups(inv) });
+  gpu.dispatch(pipe, {
+    tensors: [dy, w, dx],
+    params: [g.M, g.CI, g.CO],
+    groups: groups(g.M * g.CI),
+  });
 }
 
 /** dw[Ci, Co] = x^T dy, or dw += x^T dy when `accumulate`. */
