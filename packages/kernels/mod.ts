@@ -30,13 +30,16 @@ export { globalAvgPool, globalAvgPoolBackward } from "./src/ops/pool.ts";
 export { add, addInto, scaleInto } from "./src/ops/arith.ts";
 export {
   batchNormTrain,
+  batchNormTrainDeferred,
   batchNormInfer,
+  batchNormInferDeferred,
+  batchNormApply,
   batchNormBackward,
   batchNormStats,
   selectBatchNormVariant,
   forceBatchNormVariant,
 } from "./src/ops/batchnorm.ts";
-export type { BnParams, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
+export type { BnParams, BnPrologue, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
 export { softmaxCrossEntropy } from "./src/ops/loss.ts";
 export type { CrossEntropyOptions } from "./src/ops/loss.ts";
 export {

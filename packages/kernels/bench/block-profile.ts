@@ -57,7 +57,12 @@ const dwe = gpu.zeros([Ci, E], "dwe"),
   dwd = gpu.zeros([K, K, E], "dwd");
 const savedE = batchNormTrain(gpu, h, bnE, { momentum: 0.1, eps: 1e-5 }).saved;
 const savedC = batchNormTrain(gpu, x, bnC, { momentum: 0.1, eps: 1e-5 }).saved;
+const pre = { coef: t([3, E]), relu6: true };
 const cases: [string, () => void][] = [
+  ["dw 5x5 fwd 144 +pre", () => dwconv(gpu, h, wd, { stride: 1, pre }).dispose()],
+  ["pw project fwd +pre", () => pwconv(gpu, h, wp, undefined, pre).dispose()],
+  ["pw project dW +pre", () => pwconvBackwardWeight(gpu, h, dyC, dwp, false, pre)],
+  ["dw 5x5 dW +pre", () => dwconvBackwardWeight(gpu, h, dyE, dwd, { stride: 1, pre }, false)],
   ["pw expand fwd 24->144", () => pwconv(gpu, x, we).dispose()],
   [
     "bn1 train relu6 144",

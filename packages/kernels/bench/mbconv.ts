@@ -1,15 +1,17 @@
 // One inverted-bottleneck (MBConv) block composed from the kernels exactly as
 // the supernet composes it (packages/nas/src/supernet/network.ts): expand 1x1,
 // BN + ReLU6, depthwise KxK, BN + ReLU6, optional squeeze-and-excitation,
-// project 1x1, BN, residual when S == 1 and Cin == Cout. Training-mode BN.
+// project 1x1, BN, residual when S == 1 and Cin == Cout. Training-mode BN;
+// the first two are applied by the next convolution as it loads its input.
 // The whole-block test checks this code and the benchmark times it, so the
 // figures in bench.json belong to tested code.
 
 import {
   add,
   addInto,
+  batchNormApply,
   batchNormBackward,
-  batchNormTrain,
+  batchNormTrainDeferred,
   channelScale,
   channelScaleBackward,
   dwconv,
@@ -29,6 +31,7 @@ import {
   sigmoidBackward,
   dwconvOutSize,
   type BnParams,
+  type BnPrologue,
   type Gpu,
   type Shape,
   type Tensor,
@@ -143,49 +146,61 @@ export class MbconvBlock {
     };
   }
 
-  /** x: [N, H, W, Cin], kept by the caller. With `grad`, saves what backward needs. */
+  /**
+   * x: [N, H, W, Cin], kept by the caller. With `grad`, saves what backward
+   * needs. The first two batch norms (+ReLU6) are deferred into the loads
+   * of the next convolution (BnPrologue), so their outputs are never
+   * written; with SE the second is materialized for the SE branch.
+   */
   forward(x: Tensor, grad: boolean): BlockPass {
     const gpu = this.gpu;
     const s = this.spec;
     const h1 = pwconv(gpu, x, this.t("expand"));
-    const a1 = this.bn(h1, "bn1", true, grad);
-    const h2 = dwconv(gpu, a1.y, this.t("dw"), { stride: s.S });
-    const a2 = this.bn(h2, "bn2", true, grad);
-    const se = s.R > 0 ? this.seForward(a2.y, grad) : null;
-    const projIn = se ? se.y : a2.y;
-    const h3 = pwconv(gpu, projIn, this.t("project"));
-    const a3 = this.bn(h3, "bn3", false, grad);
+    const b1 = this.bn(h1, "bn1", true, grad);
+    const h2 = dwconv(gpu, h1, this.t("dw"), { stride: s.S, pre: b1.pre });
+    const b2 = this.bn(h2, "bn2", true, grad);
+    const a2 = s.R > 0 ? batchNormApply(gpu, h2, b2.pre) : null;
+    const se = a2 ? this.seForward(a2, grad) : null;
+    const projIn = se ? se.y : h2;
+    const projPre = se ? undefined : b2.pre;
+    const h3 = pwconv(gpu, projIn, this.t("project"), undefined, projPre);
+    const b3 = this.bn(h3, "bn3", false, grad);
+    const a3 = batchNormApply(gpu, h3, b3.pre);
+    b3.pre.coef.dispose();
     const residual = mbconvResidual(s);
-    const y = residual ? add(gpu, a3.y, x) : a3.y;
-    if (residual) a3.y.dispose();
+    const y = residual ? add(gpu, a3, x) : a3;
+    if (residual) a3.dispose();
     if (!grad) {
-      for (const t of [h1, a1.y, h2, projIn, h3]) t.dispose();
-      if (se) a2.y.dispose();
+      for (const t of [h1, h2, h3, b1.pre.coef, b2.pre.coef]) t.dispose();
+      if (se) se.y.dispose();
+      a2?.dispose();
       return { y, backward: null };
     }
     const backward = (dy: Tensor): Tensor => {
       const acc = this.accumulate;
-      const dh3 = a3.back!(dy);
-      pwconvBackwardWeight(gpu, projIn, dh3, this.grad("project"), acc);
+      const dh3 = b3.back!(dy);
+      pwconvBackwardWeight(gpu, projIn, dh3, this.grad("project"), acc, projPre);
       let da2 = pwconvBackwardInput(gpu, dh3, this.t("project"));
       dh3.dispose();
       if (se) {
-        projIn.dispose();
+        se.y.dispose();
         const d = se.back!(da2);
         da2.dispose();
         da2 = d;
+        a2!.dispose();
       }
-      a2.y.dispose();
-      const dh2 = a2.back!(da2);
+      b2.pre.coef.dispose();
+      const dh2 = b2.back!(da2);
       da2.dispose();
-      dwconvBackwardWeight(gpu, a1.y, dh2, this.grad("dw"), { stride: s.S }, acc);
+      const dwOpts = { stride: s.S, pre: b1.pre };
+      dwconvBackwardWeight(gpu, h1, dh2, this.grad("dw"), dwOpts, acc);
       const da1 = dwconvBackwardInput(gpu, dh2, this.t("dw"), {
         stride: s.S,
-        inputShape: a1.y.shape,
+        inputShape: h1.shape,
       });
       dh2.dispose();
-      a1.y.dispose();
-      const dh1 = a1.back!(da1);
+      b1.pre.coef.dispose();
+      const dh1 = b1.back!(da1);
       da1.dispose();
       pwconvBackwardWeight(gpu, x, dh1, this.grad("expand"), acc);
       const dx = pwconvBackwardInput(gpu, dh1, this.t("expand"));
@@ -206,21 +221,25 @@ export class MbconvBlock {
     return t;
   }
 
-  /** Training-mode BN (+ReLU6) of h; with `grad` keeps h and the batch stats for back. */
+  /**
+   * Training-mode BN (+ReLU6) of h, deferred: the statistics and the
+   * prologue table (the caller disposes pre.coef). With `grad`, `back` maps
+   * dy to dh and frees h and the batch stats.
+   */
   private bn(
     h: Tensor,
     name: string,
     relu6: boolean,
     grad: boolean,
-  ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+  ): { pre: BnPrologue; back: ((dy: Tensor) => Tensor) | null } {
     const gpu = this.gpu;
     const p = this.bnParams(name);
     const { momentum, eps } = this.spec;
-    const { y, saved } = batchNormTrain(gpu, h, p, { momentum, eps, relu6 });
+    const { pre, saved } = batchNormTrainDeferred(gpu, h, p, { momentum, eps, relu6 });
     if (!grad) {
       saved.mean.dispose();
       saved.invStd.dispose();
-      return { y, back: null };
+      return { pre, back: null };
     }
     const back = (dy: Tensor): Tensor => {
       const grads = { dgamma: this.grad(`${name}.gamma`), dbeta: this.grad(`${name}.beta`) };
@@ -233,7 +252,7 @@ export class MbconvBlock {
       h.dispose();
       return dx;
     };
-    return { y, back };
+    return { pre, back };
   }
 
   /** SE on a: [N, OH, OW, E]; `a` stays owned by the caller. */

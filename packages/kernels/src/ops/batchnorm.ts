@@ -27,6 +27,19 @@ export interface BnTrainOptions {
   readonly updateRunning?: boolean;
 }
 
+/**
+ * A batch norm (and optional ReLU6) left for its consumer to apply as it
+ * loads its input: v' = (v - coef[0]) * coef[1] + coef[2], then clamped to
+ * [0, 6] when `relu6`. coef is [3, C] (mean, gamma * invStd, beta) from the
+ * train or infer statistics. The pointwise and depthwise kernels that read
+ * activations take it (`pre`), so the normalized tensor is never written;
+ * kernels without it materialize it with `batchNormApply`.
+ */
+export interface BnPrologue {
+  readonly coef: Tensor;
+  readonly relu6: boolean;
+}
+
 /** naive: one chunk, scalar; scalar: many chunks; vec4: many chunks, 4 channels. */
 export type BnVariant = "naive" | "scalar" | "vec4";
 
@@ -156,6 +169,26 @@ export function batchNormTrain(
   opts: BnTrainOptions,
   y?: Tensor,
 ): { y: Tensor; saved: BnSaved } {
+  // Checked before anything is recorded: a bad y must not update running stats.
+  if (y) expectShape("batchNormTrain", "y", y, x.shape);
+  const { pre, saved } = batchNormTrainDeferred(gpu, x, p, opts);
+  const out = batchNormApply(gpu, x, pre, y);
+  // Later recorded work runs after these dispatches, so the pool may reuse them.
+  pre.coef.dispose();
+  return { y: out, saved };
+}
+
+/**
+ * Training-mode batch norm without the apply pass: the batch statistics,
+ * the running-statistics update and the table a consumer applies as its
+ * prologue (`pre`, whose coef the caller disposes).
+ */
+export function batchNormTrainDeferred(
+  gpu: Gpu,
+  x: Tensor,
+  p: BnParams,
+  opts: BnTrainOptions,
+): { pre: BnPrologue; saved: BnSaved } {
   const pl = plan("batchNormTrain", x);
   checkParams("batchNormTrain", p, pl.C);
   if (pl.M < 2) {
@@ -163,9 +196,6 @@ export function batchNormTrain(
       `batchNormTrain: need more than one value per channel, x is ${shapeStr(x.shape)}`,
     );
   }
-  const out = y ?? gpu.empty(x.shape, "batchnorm.y");
-  expectShape("batchNormTrain", "y", out, x.shape);
-
   const part = recordMoments(gpu, x, pl);
   const mean = gpu.empty([pl.C], "batchnorm.mean");
   const invStd = gpu.empty([pl.C], "batchnorm.invStd");
@@ -176,12 +206,8 @@ export function batchNormTrain(
     params: finalizeParams(pl, opts.momentum, opts.eps, flags),
     groups: groups(pl.C),
   });
-  recordApply(gpu, x, coef, out, pl, opts.relu6 ?? false);
-
-  // Later recorded work runs after these dispatches, so the pool may reuse them.
   part.dispose();
-  coef.dispose();
-  return { y: out, saved: { mean, invStd } };
+  return { pre: { coef, relu6: opts.relu6 ?? false }, saved: { mean, invStd } };
 }
 
 /** Inference-mode batch norm with the running stats. `y` must not alias `x`. */
@@ -192,19 +218,38 @@ export function batchNormInfer(
   opts: { readonly eps: number; readonly relu6?: boolean },
   y?: Tensor,
 ): Tensor {
+  if (y) expectShape("batchNormInfer", "y", y, x.shape);
+  const pre = batchNormInferDeferred(gpu, x, p, opts);
+  const out = batchNormApply(gpu, x, pre, y);
+  pre.coef.dispose();
+  return out;
+}
+
+/** Inference-mode batch norm as a prologue table (the caller disposes coef). */
+export function batchNormInferDeferred(
+  gpu: Gpu,
+  x: Tensor,
+  p: BnParams,
+  opts: { readonly eps: number; readonly relu6?: boolean },
+): BnPrologue {
   const pl = plan("batchNormInfer", x);
   checkParams("batchNormInfer", p, pl.C);
-  const out = y ?? gpu.empty(x.shape, "batchnorm.y");
-  expectShape("batchNormInfer", "y", out, x.shape);
-
   const coef = gpu.empty([3, pl.C], "batchnorm.coef");
   gpu.dispatch(finalizePipe(gpu, "infer"), {
     tensors: [p.gamma, p.beta, p.runningMean, p.runningVar, coef],
     params: finalizeParams(pl, 0, opts.eps, 0),
     groups: groups(pl.C),
   });
-  recordApply(gpu, x, coef, out, pl, opts.relu6 ?? false);
-  coef.dispose();
+  return { coef, relu6: opts.relu6 ?? false };
+}
+
+/** y = the deferred batch norm `pre` applied to x. `y` must not alias `x`. */
+export function batchNormApply(gpu: Gpu, x: Tensor, pre: BnPrologue, y?: Tensor): Tensor {
+  const pl = plan("batchNormApply", x);
+  expectShape("batchNormApply", "coef", pre.coef, [3, pl.C]);
+  const out = y ?? gpu.empty(x.shape, "batchnorm.y");
+  expectShape("batchNormApply", "y", out, x.shape);
+  recordApply(gpu, x, pre.coef, out, pl, pre.relu6);
   return out;
 }
 

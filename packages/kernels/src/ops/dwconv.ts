@@ -10,14 +10,23 @@
 import type { Gpu } from "../runtime/gpu.ts";
 import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
+import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 import {
   slideBackwardInputWgsl,
   slideBackwardWeightWgsl,
   slideForwardWgsl,
+  type SlidePrologue,
 } from "./dwconv-slide.ts";
 
 export interface DwconvOptions {
   readonly stride: number;
+  /**
+   * Forward and weight gradient: x is the input before this batch norm
+   * (+ReLU6), which the kernel applies as it loads x (the slide kernels;
+   * the others get the normalized tensor materialized). The input gradient
+   * ignores it: dx is the gradient of the normalized input either way.
+   */
+  readonly pre?: BnPrologue;
 }
 
 /** Which kernel runs a pass: `vec` is the channel vector width (1 or 4). */
@@ -45,7 +54,7 @@ const CONFIG = {
     WG: 64,
     forward: { 1: 4, 2: 14 },
     backwardInput: { 1: 4, 2: 6 },
-    backwardWeight: { 1: 4, 2: 2 },
+    backwardWeight: { 1: 6, 2: 2 },
   },
 } as const;
 
@@ -135,6 +144,12 @@ function shapeParams(g: Geometry, vec: number): number[] {
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
+function prologueOf(pre: BnPrologue | undefined, g: Geometry, op: string): SlidePrologue {
+  if (!pre) return "none";
+  expectShape(op, "pre.coef", pre.coef, [3, g.C]);
+  return pre.relu6 ? "bn6" : "bn";
+}
+
 const SLIDE_SOURCES = {
   forward: slideForwardWgsl,
   "backward-input": slideBackwardInputWgsl,
@@ -153,12 +168,13 @@ function slideDispatch(
   tensors: Tensor[],
   extra: number[],
   invocations: number,
+  pre: SlidePrologue = "none",
 ): void {
   const { WG } = CONFIG.slide;
-  const name = `dwconv.${pass}.slide.k${g.K}s${g.S}th${TH}`;
+  const name = `dwconv.${pass}.slide.k${g.K}s${g.S}th${TH}${pre === "none" ? "" : `.${pre}`}`;
   let code = slideCode.get(name);
   if (code === undefined) {
-    code = SLIDE_SOURCES[pass](g.K, g.S, TH);
+    code = SLIDE_SOURCES[pass](g.K, g.S, TH, pre);
     slideCode.set(name, code);
   }
   const pipe = gpu.pipeline({
@@ -191,10 +207,18 @@ export function dwconvWith(
   const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   expectShape("dwconv", "y", out, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
+  const pre = prologueOf(opts.pre, g, "dwconv");
   if (k.variant === "slide") {
     const TH = CONFIG.slide.forward[g.S as 1 | 2];
     const strips = g.N * ceilDiv(g.OH, TH) * (g.C / 4);
-    slideDispatch(gpu, "forward", g, TH, [x, w, out], [0, 0, 0], strips);
+    const ins = opts.pre ? [x, w, opts.pre.coef] : [x, w];
+    slideDispatch(gpu, "forward", g, TH, [...ins, out], [0, 0, 0], strips, pre);
+    return out;
+  }
+  if (opts.pre) {
+    const a = batchNormApply(gpu, x, opts.pre);
+    dwconvWith(gpu, k, a, w, { stride: opts.stride }, out);
+    a.dispose();
     return out;
   }
   const sz = blockSizes("forward", k, g.K);
@@ -279,6 +303,13 @@ export function dwconvBackwardWeightWith(
   const g = geometry(op, x.shape, dw, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
+  const pre = prologueOf(opts.pre, g, op);
+  if (opts.pre && k.variant !== "slide") {
+    const a = batchNormApply(gpu, x, opts.pre);
+    dwconvBackwardWeightWith(gpu, k, a, dy, dw, { stride: opts.stride }, accumulate);
+    a.dispose();
+    return;
+  }
   const file = "dwconv.backward-weight.wgsl";
   if (k.variant === "naive") {
     const sizes = { WG: CONFIG.naive.WG, TILE_H: 1, TILE_W: 1 };
@@ -299,7 +330,9 @@ export function dwconvBackwardWeightWith(
   const CV = g.C / k.vec;
   const partial = gpu.empty([G, g.K, g.K, g.C], "dwconv.dw.partial");
   if (slide) {
-    slideDispatch(gpu, "backward-weight", g, blockRows, [x, dy, partial], [G, perGroup, 0], G * CV);
+    const ins = opts.pre ? [x, dy, opts.pre.coef] : [x, dy];
+    const extra = [G, perGroup, 0];
+    slideDispatch(gpu, "backward-weight", g, blockRows, [...ins, partial], extra, G * CV, pre);
   } else {
     const sizes = { WG: cfg.WG, TILE_H: cfg.TILE_H, TILE_W: cfg.TILE_W };
     const pipe = gpu.pipeline(source(file, "backward-weight", k, g, sizes));

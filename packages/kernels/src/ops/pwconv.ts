@@ -5,7 +5,8 @@
 
 import type { Gpu } from "../runtime/gpu.ts";
 import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
-import { wgsl } from "../runtime/wgsl.ts";
+import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
+import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 
 export type PwconvVariant = "naive" | "tiled";
 
@@ -37,6 +38,60 @@ interface Gemm {
 
 function groups(invocations: number): number {
   return Math.ceil(invocations / PWCONV_CONFIG.WG);
+}
+
+/** "" (none), ".bn" or ".bn6": the pipeline-name suffix of a prologue. */
+function preTag(pre: BnPrologue | undefined): string {
+  return pre ? (pre.relu6 ? ".bn6" : ".bn") : "";
+}
+
+const clamp6 = (v: string, t: string): string => `clamp(${v}, ${t}(0.0), ${t}(6.0))`;
+
+/** pwconv.forward.wgsl with its prologue slot filled (scalar x, coef [3, Ci] as f32). */
+function forwardCode(pre: BnPrologue | undefined): string {
+  const file = "pwconv.forward.wgsl";
+  const PRE = pre
+    ? [
+        "@group(0) @binding(3) var<storage, read> coef: array<f32>;  // [3, Ci]",
+        "fn prek(k: u32) -> vec3f {",
+        "  return vec3f(coef[k], coef[p.CI + k], coef[2u * p.CI + k]);",
+        "}",
+        "fn pre(v: f32, c: vec3f) -> f32 {",
+        `  return ${pre.relu6 ? clamp6("fma(v - c.x, c.y, c.z)", "f32") : "fma(v - c.x, c.y, c.z)"};`,
+        "}",
+      ].join("\n")
+    : [
+        "fn prek(k: u32) -> vec3f { return vec3f(0.0, 1.0, 0.0); }",
+        "fn pre(v: f32, c: vec3f) -> f32 { return v; }",
+      ].join("\n");
+  return fillTemplate(file, wgsl(file), { PB: pre ? 4 : 3, PRE });
+}
+
+/** pwconv.backward-weight.wgsl with its prologue slot filled (vec4 x, coef [3, Ci] as vec4). */
+function weightCode(pre: BnPrologue | undefined): string {
+  const file = "pwconv.backward-weight.wgsl";
+  const PRE = pre
+    ? [
+        "@group(0) @binding(3) var<storage, read> coef4: array<vec4f>;  // [3, Ci]",
+        "struct Pre { m: vec4f, a: vec4f, b: vec4f }",
+        "fn prek4(g: u32) -> Pre {",
+        "  let n = p.CI / 4u;",
+        "  return Pre(coef4[g], coef4[n + g], coef4[2u * n + g]);",
+        "}",
+        "fn pre4(v: vec4f, c: Pre) -> vec4f {",
+        `  return ${pre.relu6 ? clamp6("fma(v - c.m, c.a, c.b)", "vec4f") : "fma(v - c.m, c.a, c.b)"};`,
+        "}",
+      ].join("\n")
+    : [
+        "struct Pre { m: vec4f, a: vec4f, b: vec4f }",
+        "fn prek4(g: u32) -> Pre { return Pre(vec4f(0.0), vec4f(1.0), vec4f(0.0)); }",
+        "fn pre4(v: vec4f, c: Pre) -> vec4f { return v; }",
+      ].join("\n");
+  return fillTemplate(file, wgsl(file), { PB: pre ? 4 : 3, PRE });
+}
+
+function checkPrologue(op: string, pre: BnPrologue | undefined, ci: number): void {
+  if (pre) expectShape(op, "pre.coef", pre.coef, [3, ci]);
 }
 
 function rowsOf(op: string, t: Tensor): number {
@@ -75,15 +130,20 @@ export function selectPwconvVariant(pass: PwconvPass, ci: number, co: number): P
 
 // ---- forward ----
 
-/** y[..., Co] = x[..., Ci] w[Ci, Co]. */
-export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor): Tensor {
+/**
+ * y[..., Co] = x[..., Ci] w[Ci, Co]. With `pre`, x is the input before a
+ * batch norm (+ReLU6) that the tiled kernel applies as it loads x (the
+ * naive one gets the normalized tensor materialized).
+ */
+export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnPrologue): Tensor {
   const ci = lastDim(x);
   const co = checkWeight("pwconv", w, ci, `x is ${shapeStr(x.shape)}`);
   const outShape = [...x.shape.slice(0, -1), co];
   const out = y ?? gpu.empty(outShape, "pwconv.y");
   expectShape("pwconv", "y", out, outShape);
+  checkPrologue("pwconv", pre, ci);
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
-  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g);
+  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, pre);
   return out;
 }
 
@@ -95,20 +155,28 @@ export function pwconvForwardWith(
   w: Tensor,
   y: Tensor,
   g: Gemm,
+  pre?: BnPrologue,
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const tiled = variant === "tiled";
   if (tiled && g.CO % 4 !== 0) {
     throw new Error(`pwconv.forward.tiled: needs Co a multiple of 4, got ${g.CO}`);
   }
+  if (pre && !tiled) {
+    const a = batchNormApply(gpu, x, pre);
+    pwconvForwardWith(gpu, variant, a, w, y, g);
+    a.dispose();
+    return;
+  }
   const pipe = gpu.pipeline({
-    name: tiled ? `pwconv.forward.tiled${TM}x8` : "pwconv.forward.naive",
-    code: wgsl("pwconv.forward.wgsl"),
+    name: tiled ? `pwconv.forward.tiled${TM}x8${preTag(pre)}` : "pwconv.forward.naive",
+    code: forwardCode(pre),
     entryPoint: variant,
     constants: { WG, TM, RB },
   });
   const inv = tiled ? Math.ceil(g.M / (TM * RB)) * Math.ceil(g.CO / 8) : g.M * g.CO;
-  gpu.dispatch(pipe, { tensors: [x, w, y], params: [g.M, g.CI, g.CO], groups: groups(inv) });
+  const tensors = pre ? [x, w, y, pre.coef] : [x, w, y];
+  gpu.dispatch(pipe, { tensors, params: [g.M, g.CI, g.CO], groups: groups(inv) });
 }
 
 // ---- backward ----
@@ -177,29 +245,27 @@ export function pwconvBackwardInputWith(
   });
 }
 
-/** dw[Ci, Co] = x^T dy, or dw += x^T dy when `accumulate`. */
+/**
+ * dw[Ci, Co] = x^T dy, or dw += x^T dy when `accumulate`. With `pre`, x is
+ * the input before a batch norm (+ReLU6), applied as in `pwconv`.
+ */
 export function pwconvBackwardWeight(
   gpu: Gpu,
   x: Tensor,
   dy: Tensor,
   dw: Tensor,
   accumulate: boolean,
+  pre?: BnPrologue,
 ): void {
   const op = "pwconvBackwardWeight";
   const ci = lastDim(x);
   const co = lastDim(dy);
   expectShape(op, "dy", dy, [...x.shape.slice(0, -1), co]);
   expectShape(op, "dw", dw, [ci, co]);
+  checkPrologue(op, pre, ci);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
-  pwconvBackwardWeightWith(
-    gpu,
-    selectPwconvVariant("backward-weight", ci, co),
-    x,
-    dy,
-    dw,
-    accumulate,
-    g,
-  );
+  const variant = selectPwconvVariant("backward-weight", ci, co);
+  pwconvBackwardWeightWith(gpu, variant, x, dy, dw, accumulate, g, pre);
 }
 
 /**
@@ -231,10 +297,17 @@ export function pwconvBackwardWeightWith(
   dw: Tensor,
   accumulate: boolean,
   g: Gemm,
+  pre?: BnPrologue,
 ): void {
   const { WG } = PWCONV_CONFIG;
-  const code = wgsl("pwconv.backward-weight.wgsl");
   const acc = accumulate ? 1 : 0;
+  if (pre && variant === "naive") {
+    const a = batchNormApply(gpu, x, pre);
+    pwconvBackwardWeightWith(gpu, variant, a, dy, dw, accumulate, g);
+    a.dispose();
+    return;
+  }
+  const code = weightCode(pre);
   if (variant === "naive") {
     const pipe = gpu.pipeline({
       name: "pwconv.backward-weight.naive",
@@ -257,12 +330,13 @@ export function pwconvBackwardWeightWith(
   const params = [g.M, g.CI, g.CO, rows, slices, acc];
   const part = gpu.empty([slices, g.CI, g.CO], "pwconv.dw.partial");
   const split = gpu.pipeline({
-    name: "pwconv.backward-weight.split8x8",
+    name: `pwconv.backward-weight.split8x8${preTag(pre)}`,
     code,
     entryPoint: "split",
     constants: { WG },
   });
-  gpu.dispatch(split, { tensors: [x, dy, part], params, groups: groups(tiles * slices) });
+  const tensors = pre ? [x, dy, part, pre.coef] : [x, dy, part];
+  gpu.dispatch(split, { tensors, params, groups: groups(tiles * slices) });
   recordSliceReduce(gpu, part, dw, slices, accumulate);
 }
 
@@ -286,7 +360,7 @@ export function recordSliceReduce(
   const { WG } = PWCONV_CONFIG;
   const reduce = gpu.pipeline({
     name: "pwconv.backward-weight.reduce",
-    code: wgsl("pwconv.backward-weight.wgsl"),
+    code: weightCode(undefined),
     entryPoint: "reduce",
     constants: { WG },
   });

@@ -4,6 +4,12 @@
 // rows and `reduce` adds the slices in a fixed order, so results are
 // bit-for-bit repeatable. No workgroup memory, no barriers. The linear
 // workgroup index is wid.x + wid.y * nwg.x (the grid may be folded).
+//
+// The PRE slot holds prek4/pre4: the split kernel's optional batch-norm prologue
+// on x (BnPrologue in batchnorm.ts), a table coef [3, Ci] at binding 3 read
+// once per invocation for its two input-channel groups. Without it they are
+// the identity and compile away. The PB slot is the split's uniform binding (3,
+// or 4 after coef).
 
 struct Params {
   M: u32,            // rows (product of the leading dims)
@@ -22,7 +28,9 @@ override WG: u32;   // invocations per workgroup
 @group(0) @binding(0) var<storage, read> x: array<f32>;         // [M, Ci]
 @group(0) @binding(1) var<storage, read> dy: array<f32>;        // [M, Co]
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;  // [Ci, Co]
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding({{PB}}) var<uniform> p: Params;
+
+{{PRE}}
 
 @compute @workgroup_size(WG)
 fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -67,6 +75,8 @@ fn split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let g1 = min(g0 + 1u, ci4 - 1u);
   let o1 = min(o0 + 1u, co4 - 1u);
   let mEnd = min(p.M, (s + 1u) * p.ROWS);
+  let pa = prek4(g0);
+  let pb = prek4(g1);
 
   var a00 = vec4f(0.0);
   var a01 = vec4f(0.0);
@@ -85,8 +95,8 @@ fn split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var a70 = vec4f(0.0);
   var a71 = vec4f(0.0);
   for (var m = s * p.ROWS; m < mEnd; m++) {
-    let xa = x4[m * ci4 + g0];
-    let xb = x4[m * ci4 + g1];
+    let xa = pre4(x4[m * ci4 + g0], pa);
+    let xb = pre4(x4[m * ci4 + g1], pb);
     let da = dy4[m * co4 + o0];
     let db = dy4[m * co4 + o1];
     a00 = fma(vec4f(xa.x), da, a00);

@@ -3,6 +3,12 @@
 // and no barriers: on a software device registers beat shared tiles.
 // The grid may be folded into x,y, so the linear workgroup index is
 // wid.x + wid.y * nwg.x.
+//
+// The PRE slot holds prek/pre: the tiled kernel's optional batch-norm prologue
+// on x (BnPrologue in batchnorm.ts), a table coef [3, Ci] at binding 3
+// whose three values for input channel k are loaded once per k and applied
+// to the eight x values of that k. Without it they are the identity and
+// compile away. The PB slot is the uniform's binding (3, or 4 after coef).
 
 struct Params {
   M: u32,    // rows (product of the leading dims)
@@ -20,7 +26,9 @@ override RB: u32;   // row blocks per invocation (tiled variant)
 @group(0) @binding(0) var<storage, read> x: array<f32>;        // [M, Ci]
 @group(0) @binding(1) var<storage, read> w: array<f32>;        // [Ci, Co]
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;  // [M, Co]
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding({{PB}}) var<uniform> p: Params;
+
+{{PRE}}
 
 @compute @workgroup_size(WG)
 fn naive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -93,30 +101,31 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     var a70 = vec4f(0.0);
     var a71 = vec4f(0.0);
     for (var k = 0u; k < p.CI; k++) {
+      let pk = prek(k);
       let w0 = w4[k * co4 + c0];
       let w1 = w4[k * co4 + c1];
-      let xs0 = vec4f(x[r0 + k]);
+      let xs0 = vec4f(pre(x[r0 + k], pk));
       a00 = fma(xs0, w0, a00);
       a01 = fma(xs0, w1, a01);
-      let xs1 = vec4f(x[r1 + k]);
+      let xs1 = vec4f(pre(x[r1 + k], pk));
       a10 = fma(xs1, w0, a10);
       a11 = fma(xs1, w1, a11);
-      let xs2 = vec4f(x[r2 + k]);
+      let xs2 = vec4f(pre(x[r2 + k], pk));
       a20 = fma(xs2, w0, a20);
       a21 = fma(xs2, w1, a21);
-      let xs3 = vec4f(x[r3 + k]);
+      let xs3 = vec4f(pre(x[r3 + k], pk));
       a30 = fma(xs3, w0, a30);
       a31 = fma(xs3, w1, a31);
-      let xs4 = vec4f(x[r4 + k]);
+      let xs4 = vec4f(pre(x[r4 + k], pk));
       a40 = fma(xs4, w0, a40);
       a41 = fma(xs4, w1, a41);
-      let xs5 = vec4f(x[r5 + k]);
+      let xs5 = vec4f(pre(x[r5 + k], pk));
       a50 = fma(xs5, w0, a50);
       a51 = fma(xs5, w1, a51);
-      let xs6 = vec4f(x[r6 + k]);
+      let xs6 = vec4f(pre(x[r6 + k], pk));
       a60 = fma(xs6, w0, a60);
       a61 = fma(xs6, w1, a61);
-      let xs7 = vec4f(x[r7 + k]);
+      let xs7 = vec4f(pre(x[r7 + k], pk));
       a70 = fma(xs7, w0, a70);
       a71 = fma(xs7, w1, a71);
     }

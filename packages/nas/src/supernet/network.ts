@@ -8,10 +8,11 @@
 import {
   addInto,
   add,
+  batchNormApply,
   batchNormBackward,
-  batchNormInfer,
+  batchNormInferDeferred,
   batchNormStats,
-  batchNormTrain,
+  batchNormTrainDeferred,
   channelScale,
   channelScaleBackward,
   conv2d,
@@ -34,6 +35,7 @@ import {
   sigmoid,
   sigmoidBackward,
   type BnParams,
+  type BnPrologue,
   type Gpu,
   type Tensor,
 } from "@fairnas/kernels";
@@ -308,22 +310,22 @@ export class Supernet {
     const p = this.firstParts!;
     const geom = this.space.firstBlock!;
     const h1 = dwconv(gpu, x, p.dw.w, { stride: 1 });
-    const a1 = this.bnForward(ctx, h1, p.bn1, true);
-    const h2 = pwconv(gpu, a1.y, p.pw.w);
+    const b1 = this.bnDeferred(ctx, h1, p.bn1, true);
+    const h2 = pwconv(gpu, h1, p.pw.w, undefined, b1.pre);
     const a2 = this.bnForward(ctx, h2, p.bn2, false);
     const y = geom.residual ? add(gpu, a2.y, x) : a2.y;
     if (geom.residual) a2.y.dispose();
     if (!ctx.tape) {
-      for (const t of [x, h1, a1.y, h2]) t.dispose();
+      for (const t of [x, h1, h2, b1.pre.coef]) t.dispose();
       return y;
     }
     ctx.tape.push((dy) => {
       const dh2 = a2.back!(dy);
-      pwconvBackwardWeight(gpu, a1.y, dh2, p.pw.g, p.pw.takeAccumulate());
+      pwconvBackwardWeight(gpu, h1, dh2, p.pw.g, p.pw.takeAccumulate(), b1.pre);
       const da1 = pwconvBackwardInput(gpu, dh2, p.pw.w);
       dh2.dispose();
-      a1.y.dispose();
-      const dh1 = a1.back!(da1);
+      b1.pre.coef.dispose();
+      const dh1 = b1.back!(da1);
       da1.dispose();
       dwconvBackwardWeight(gpu, x, dh1, p.dw.g, { stride: 1 }, p.dw.takeAccumulate());
       const dx = dwconvBackwardInput(gpu, dh1, p.dw.w, { stride: 1, inputShape: x.shape });
@@ -335,27 +337,36 @@ export class Supernet {
     return y;
   }
 
+  /**
+   * One choice block. The first two batch norms (+ReLU6) are deferred into
+   * the next convolution's loads (BnPrologue): the depthwise conv and the
+   * projection read the raw h1 and h2, so the normalized tensors are never
+   * written. With SE the second one is materialized for the SE branch.
+   */
   private blockForward(ctx: Ctx, b: ChoiceBlock, geom: LayerGeom, x: Tensor): Tensor {
     const gpu = this.gpu;
     const stride = geom.stride;
     const h1 = pwconv(gpu, x, b.wExpand.w);
-    const a1 = this.bnForward(ctx, h1, b.bn1, true);
-    const h2 = dwconv(gpu, a1.y, b.wDw.w, { stride });
-    const a2 = this.bnForward(ctx, h2, b.bn2, true);
-    const se = b.se ? this.seForward(ctx, b, a2.y) : null;
-    const projIn = se ? se.y : a2.y;
-    const h3 = pwconv(gpu, projIn, b.wProject.w);
+    const b1 = this.bnDeferred(ctx, h1, b.bn1, true);
+    const h2 = dwconv(gpu, h1, b.wDw.w, { stride, pre: b1.pre });
+    const b2 = this.bnDeferred(ctx, h2, b.bn2, true);
+    const a2 = b.se ? batchNormApply(gpu, h2, b2.pre) : null;
+    const se = a2 ? this.seForward(ctx, b, a2) : null;
+    const projIn = se ? se.y : h2;
+    const projPre = se ? undefined : b2.pre;
+    const h3 = pwconv(gpu, projIn, b.wProject.w, undefined, projPre);
     const a3 = this.bnForward(ctx, h3, b.bn3, false);
     const y = geom.residual ? add(gpu, a3.y, x) : a3.y;
     if (geom.residual) a3.y.dispose();
     if (!ctx.tape) {
-      for (const t of [x, h1, a1.y, h2, projIn, h3]) t.dispose();
-      if (se) a2.y.dispose();
+      for (const t of new Set([x, h1, h2, projIn, h3, b1.pre.coef, b2.pre.coef])) t.dispose();
+      a2?.dispose();
       return y;
     }
     ctx.tape.push((dy) => {
       const dh3 = a3.back!(dy);
-      pwconvBackwardWeight(gpu, projIn, dh3, b.wProject.g, b.wProject.takeAccumulate());
+      const accP = b.wProject.takeAccumulate();
+      pwconvBackwardWeight(gpu, projIn, dh3, b.wProject.g, accP, projPre);
       let da2 = pwconvBackwardInput(gpu, dh3, b.wProject.w);
       dh3.dispose();
       if (se) {
@@ -363,15 +374,17 @@ export class Supernet {
         const d = se.back(da2);
         da2.dispose();
         da2 = d;
+        a2!.dispose();
       }
-      a2.y.dispose();
-      const dh2 = a2.back!(da2);
+      b2.pre.coef.dispose();
+      const dh2 = b2.back!(da2);
       da2.dispose();
-      dwconvBackwardWeight(gpu, a1.y, dh2, b.wDw.g, { stride }, b.wDw.takeAccumulate());
-      const da1 = dwconvBackwardInput(gpu, dh2, b.wDw.w, { stride, inputShape: a1.y.shape });
+      const dwOpts = { stride, pre: b1.pre };
+      dwconvBackwardWeight(gpu, h1, dh2, b.wDw.g, dwOpts, b.wDw.takeAccumulate());
+      const da1 = dwconvBackwardInput(gpu, dh2, b.wDw.w, { stride, inputShape: h1.shape });
       dh2.dispose();
-      a1.y.dispose();
-      const dh1 = a1.back!(da1);
+      b1.pre.coef.dispose();
+      const dh1 = b1.back!(da1);
       da1.dispose();
       pwconvBackwardWeight(gpu, x, dh1, b.wExpand.g, b.wExpand.takeAccumulate());
       const dx = pwconvBackwardInput(gpu, dh1, b.wExpand.w);
@@ -483,9 +496,9 @@ export class Supernet {
   }
 
   /**
-   * Batch norm (+ReLU6) in the pass's BN mode. In training mode the
-   * returned `back` maps dy to dx, writes this BN's parameter gradients and
-   * frees `x` and the saved statistics.
+   * Batch norm (+ReLU6) in the pass's BN mode, applied. In training mode
+   * the returned `back` maps dy to dx, writes this BN's parameter gradients
+   * and frees `x` and the saved statistics.
    */
   private bnForward(
     ctx: Ctx,
@@ -493,17 +506,33 @@ export class Supernet {
     bn: BnState,
     relu6: boolean,
   ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
+    const { pre, back } = this.bnDeferred(ctx, x, bn, relu6);
+    const y = batchNormApply(this.gpu, x, pre);
+    pre.coef.dispose();
+    return { y, back };
+  }
+
+  /**
+   * Batch norm (+ReLU6) in the pass's BN mode, left for the consumer to
+   * apply (`pre`; the caller disposes pre.coef). `back` as in bnForward.
+   */
+  private bnDeferred(
+    ctx: Ctx,
+    x: Tensor,
+    bn: BnState,
+    relu6: boolean,
+  ): { pre: BnPrologue; back: ((dy: Tensor) => Tensor) | null } {
     const gpu = this.gpu;
     const p = bnParams(bn);
     const { momentum, eps } = this.space.spec.bn;
     const mode = ctx.opts.bn;
     switch (mode.kind) {
       case "train": {
-        const { y, saved } = batchNormTrain(gpu, x, p, { momentum, eps, relu6 });
+        const { pre, saved } = batchNormTrainDeferred(gpu, x, p, { momentum, eps, relu6 });
         if (!ctx.tape) {
           saved.mean.dispose();
           saved.invStd.dispose();
-          return { y, back: null };
+          return { pre, back: null };
         }
         const back = (dy: Tensor): Tensor => {
           const acc = takeAccumulate2(bn.gamma, bn.beta);
@@ -514,12 +543,12 @@ export class Supernet {
           x.dispose();
           return dx;
         };
-        return { y, back };
+        return { pre, back };
       }
       case "collect": {
         const stats = batchNormStats(gpu, x);
         mode.sink(bn, stats.mean, stats.variance, x.size / bn.channels);
-        const { y, saved } = batchNormTrain(gpu, x, p, {
+        const { pre, saved } = batchNormTrainDeferred(gpu, x, p, {
           momentum,
           eps,
           relu6,
@@ -527,14 +556,14 @@ export class Supernet {
         });
         saved.mean.dispose();
         saved.invStd.dispose();
-        return { y, back: null };
+        return { pre, back: null };
       }
       case "tracked":
-        return { y: batchNormInfer(gpu, x, p, { eps, relu6 }), back: null };
+        return { pre: batchNormInferDeferred(gpu, x, p, { eps, relu6 }), back: null };
       case "override": {
         const s = mode.stats.get(bn);
         const q: BnParams = s ? { ...p, runningMean: s.mean, runningVar: s.variance } : p;
-        return { y: batchNormInfer(gpu, x, q, { eps, relu6 }), back: null };
+        return { pre: batchNormInferDeferred(gpu, x, q, { eps, relu6 }), back: null };
       }
     }
   }

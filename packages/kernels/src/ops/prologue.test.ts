@@ -1,0 +1,148 @@
+// The batch-norm prologue (BnPrologue): pointwise and depthwise kernels that
+// apply a deferred batch norm (+ReLU6) to x as they load it must equal the
+// same kernel on the materialized normalized tensor, for every kernel
+// variant (the ones without a prologue materialize it themselves), against
+// float64 references.
+import { describe, expect, it } from "vitest";
+import { expectClose, randn, testGpu } from "../testing.ts";
+import { dwconvBackwardWeightRef, dwconvRef, type DwconvGeometry } from "../reference/dwconv.ts";
+import { pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
+import type { Gpu } from "../runtime/gpu.ts";
+import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
+import { dwconvBackwardWeightWith, dwconvWith, type DwconvKernel } from "./dwconv.ts";
+import {
+  pwconvBackwardWeightWith,
+  pwconvForwardWith,
+  selectPwconvVariant,
+  type PwconvPass,
+  type PwconvVariant,
+} from "./pwconv.ts";
+
+const gpu = await testGpu();
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+/** coef [3, C] = mean, scale (both signs), shift; x spread so ReLU6 clamps both ends. */
+function table(C: number, seed: number): Float64Array {
+  const c = Float64Array.from(Float32Array.from(randn(3 * C, seed)));
+  for (let i = 0; i < C; i++) {
+    c[C + i] = Math.fround(1.5 * c[C + i]);
+    c[2 * C + i] = Math.fround(2 + 2 * c[2 * C + i]);
+  }
+  return c;
+}
+
+/** float64 (v - m) * a + b per channel of the last dim, clamped when relu6. */
+function applyRef(x: Float64Array, coef: Float64Array, C: number, relu6: boolean): Float64Array {
+  return x.map((v, i) => {
+    const c = i % C;
+    const y = (v - coef[c]) * coef[C + c] + coef[2 * C + c];
+    return relu6 ? Math.min(Math.max(y, 0), 6) : y;
+  });
+}
+
+const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
+
+function prologue(g: Gpu, coef: Float64Array, C: number, relu6: boolean): BnPrologue {
+  return { coef: g.tensor([3, C], coef), relu6 };
+}
+
+describe.runIf(gpu)("batch-norm prologue", () => {
+  it("batchNormApply matches the reference, and refuses a table of the wrong width", async () => {
+    const g = gpu!;
+    const C = 12;
+    const xs = f32(randn(5 * C, 1, 3));
+    const coef = table(C, 2);
+    const x = g.tensor([5, C], xs);
+    for (const relu6 of [false, true]) {
+      const pre = prologue(g, coef, C, relu6);
+      const y = batchNormApply(g, x, pre);
+      expectClose(`apply relu6=${relu6}`, await g.read(y), applyRef(xs, coef, C, relu6), TOL);
+      y.dispose();
+      pre.coef.dispose();
+    }
+    const bad = prologue(g, table(8, 3), 8, false);
+    expect(() => batchNormApply(g, x, bad)).toThrow(/coef/);
+    bad.coef.dispose();
+    x.dispose();
+  });
+
+  // Ci off the vec4 grid takes the naive kernels (materialized prologue).
+  const PW: readonly [number, number, number][] = [
+    [37, 8, 12],
+    [70, 24, 8],
+    [19, 12, 20],
+    [23, 6, 8],
+  ];
+  for (const [M, ci, co] of PW) {
+    for (const variant of ["naive", "tiled"] as PwconvVariant[]) {
+      for (const relu6 of [false, true]) {
+        const tag = `pwconv ${variant} M${M} Ci${ci} Co${co} relu6=${relu6}`;
+        it(`${tag} forward and weight gradient`, async () => {
+          const g = gpu!;
+          const xs = f32(randn(M * ci, M + ci, 3));
+          const ws = f32(randn(ci * co, co, 0.5));
+          const dys = f32(randn(M * co, M + co + 1));
+          const coef = table(ci, ci + co);
+          const pre = prologue(g, coef, ci, relu6);
+          const x = g.tensor([M, ci], xs);
+          const w = g.tensor([ci, co], ws);
+          const dy = g.tensor([M, co], dys);
+          const y = g.empty([M, co]);
+          const dw = g.empty([ci, co]);
+          const gm = { M, CI: ci, CO: co };
+          const pick = (pass: PwconvPass): PwconvVariant =>
+            variant === "tiled" ? selectPwconvVariant(pass, ci, co) : "naive";
+          pwconvForwardWith(g, pick("forward"), x, w, y, gm, pre);
+          pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dw, false, gm, pre);
+          const a = applyRef(xs, coef, ci, relu6);
+          expectClose(`${tag} y`, await g.read(y), pwconvRef(a, ws, M, ci, co), TOL);
+          const dwRef = pwconvBackwardWeightRef(a, dys, M, ci, co);
+          expectClose(`${tag} dw`, await g.read(dw), dwRef, TOL);
+          for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();
+        });
+      }
+    }
+  }
+
+  const DW: readonly DwconvGeometry[] = [
+    { N: 2, H: 9, W: 13, C: 8, K: 5, S: 1 },
+    { N: 1, H: 3, W: 5, C: 4, K: 7, S: 2 },
+    { N: 3, H: 10, W: 6, C: 12, K: 3, S: 2 },
+    { N: 2, H: 5, W: 7, C: 5, K: 3, S: 1 },
+  ];
+  for (const geo of DW) {
+    const kernels: DwconvKernel[] =
+      geo.C % 4 === 0
+        ? [
+            { variant: "slide", vec: 4 },
+            { variant: "tiled", vec: 4 },
+          ]
+        : [{ variant: "tiled", vec: 1 }];
+    for (const k of kernels) {
+      for (const relu6 of [false, true]) {
+        const { N, H, W, C, K, S } = geo;
+        const tag = `dwconv ${k.variant}/${k.vec} N${N} H${H} W${W} C${C} K${K} S${S} relu6=${relu6}`;
+        it(`${tag} forward and weight gradient (padding stays zero)`, async () => {
+          const g = gpu!;
+          const OH = Math.floor((H - 1) / S) + 1;
+          const OW = Math.floor((W - 1) / S) + 1;
+          const xs = f32(randn(N * H * W * C, H * W + C, 3));
+          const ws = f32(randn(K * K * C, K + C, 0.5));
+          const dys = f32(randn(N * OH * OW * C, OH + OW));
+          const coef = table(C, C + K);
+          const pre = prologue(g, coef, C, relu6);
+          const x = g.tensor([N, H, W, C], xs);
+          const w = g.tensor([K, K, C], ws);
+          const dy = g.tensor([N, OH, OW, C], dys);
+          const dw = g.empty([K, K, C]);
+          const y = dwconvWith(g, k, x, w, { stride: S, pre });
+          dwconvBackwardWeightWith(g, k, x, dy, dw, { stride: S, pre }, false);
+          const a = applyRef(xs, coef, C, relu6);
+          expectClose(`${tag} y`, await g.read(y), dwconvRef(geo, a, ws), TOL);
+          expectClose(`${tag} dw`, await g.read(dw), dwconvBackwardWeightRef(geo, a, dys), TOL);
+          for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();
+        });
+      }
+    }
+  }
+});
