@@ -39,7 +39,13 @@ export {
   selectBatchNormVariant,
   forceBatchNormVariant,
 } from "./src/ops/batchnorm.ts";
-export type { BnParams, BnPrologue, BnSaved, BnTrainOptions, BnVariant } from "./src/ops/batchnorm.ts";
+export type {
+  BnParams,
+  BnPrologue,
+  BnSaved,
+  BnTrainOptions,
+  BnVariant,
+} from "./src/ops/batchnorm.ts";
 export { softmaxCrossEntropy } from "./src/ops/loss.ts";
 export type { CrossEntropyOptions } from "./src/ops/loss.ts";
 export {
