@@ -7,7 +7,6 @@
 // figures in bench.json belong to tested code.
 
 import {
-  add,
   addInto,
   batchNormApply,
   batchNormBackward,
@@ -165,11 +164,9 @@ export class MbconvBlock {
     const projPre = se ? undefined : b2.pre;
     const h3 = pwconv(gpu, projIn, this.t("project"), undefined, projPre);
     const b3 = this.bn(h3, "bn3", false, grad);
-    const a3 = batchNormApply(gpu, h3, b3.pre);
-    b3.pre.coef.dispose();
     const residual = mbconvResidual(s);
-    const y = residual ? add(gpu, a3, x) : a3;
-    if (residual) a3.dispose();
+    const y = batchNormApply(gpu, h3, b3.pre, undefined, residual ? x : undefined);
+    b3.pre.coef.dispose();
     if (!grad) {
       for (const t of [h1, h2, h3, b1.pre.coef, b2.pre.coef]) t.dispose();
       if (se) se.y.dispose();
@@ -203,9 +200,9 @@ export class MbconvBlock {
       const dh1 = b1.back!(da1);
       da1.dispose();
       pwconvBackwardWeight(gpu, x, dh1, this.grad("expand"), acc);
-      const dx = pwconvBackwardInput(gpu, dh1, this.t("expand"));
+      const skip = residual ? dy : undefined;
+      const dx = pwconvBackwardInput(gpu, dh1, this.t("expand"), undefined, skip);
       dh1.dispose();
-      if (residual) addInto(gpu, dx, dy);
       return dx;
     };
     return { y, backward };

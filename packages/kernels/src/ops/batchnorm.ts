@@ -243,13 +243,40 @@ export function batchNormInferDeferred(
   return { coef, relu6: opts.relu6 ?? false };
 }
 
-/** y = the deferred batch norm `pre` applied to x. `y` must not alias `x`. */
-export function batchNormApply(gpu: Gpu, x: Tensor, pre: BnPrologue, y?: Tensor): Tensor {
-  const pl = plan("batchNormApply", x);
-  expectShape("batchNormApply", "coef", pre.coef, [3, pl.C]);
+/**
+ * y = the deferred batch norm `pre` applied to x, plus `residual` (same
+ * shape, a skip connection fused into the pass; not with ReLU6) when given.
+ * `y` must not alias `x` or `residual`.
+ */
+export function batchNormApply(
+  gpu: Gpu,
+  x: Tensor,
+  pre: BnPrologue,
+  y?: Tensor,
+  residual?: Tensor,
+): Tensor {
+  const op = "batchNormApply";
+  const pl = plan(op, x);
+  expectShape(op, "coef", pre.coef, [3, pl.C]);
   const out = y ?? gpu.empty(x.shape, "batchnorm.y");
-  expectShape("batchNormApply", "y", out, x.shape);
-  recordApply(gpu, x, pre.coef, out, pl, pre.relu6);
+  expectShape(op, "y", out, x.shape);
+  if (!residual) {
+    recordApply(gpu, x, pre.coef, out, pl, pre.relu6);
+    return out;
+  }
+  expectShape(op, "residual", residual, x.shape);
+  if (pre.relu6) throw new Error(`${op}: a fused residual is added after BN without ReLU6`);
+  const pipe = gpu.pipeline({
+    name: `batchnorm.forward.applyAdd.${pl.variant}`,
+    code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), { T: typeOf(pl) }),
+    entryPoint: "applyAdd",
+    constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS },
+  });
+  gpu.dispatch(pipe, {
+    tensors: [x, pre.coef, residual, out],
+    params: [pl.M, pl.cols],
+    groups: applyGroups(pl),
+  });
   return out;
 }
 

@@ -1,16 +1,18 @@
-// The batch-norm prologue (BnPrologue): pointwise and depthwise kernels that
-// apply a deferred batch norm (+ReLU6) to x as they load it must equal the
-// same kernel on the materialized normalized tensor, for every kernel
-// variant (the ones without a prologue materialize it themselves), against
-// float64 references.
+// The fused batch-norm paths. The prologue (BnPrologue): pointwise and
+// depthwise kernels that apply a deferred batch norm (+ReLU6) to x as they
+// load it must equal the same kernel on the materialized normalized tensor,
+// for every kernel variant (the ones without a prologue materialize it
+// themselves). The fused residuals: BN apply + skip, and the pointwise input
+// gradient + skip gradient. All against float64 references.
 import { describe, expect, it } from "vitest";
 import { expectClose, randn, testGpu } from "../testing.ts";
 import { dwconvBackwardWeightRef, dwconvRef, type DwconvGeometry } from "../reference/dwconv.ts";
-import { pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
+import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
 import type { Gpu } from "../runtime/gpu.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 import { dwconvBackwardWeightWith, dwconvWith, type DwconvKernel } from "./dwconv.ts";
 import {
+  pwconvBackwardInput,
   pwconvBackwardWeightWith,
   pwconvForwardWith,
   selectPwconvVariant,
@@ -66,6 +68,46 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     x.dispose();
   });
 
+  for (const C of [12, 6]) {
+    it(`batchNormApply with a fused residual, C${C} (${C % 4 === 0 ? "vec4" : "scalar"})`, async () => {
+      const g = gpu!;
+      const xs = f32(randn(7 * C, C, 3));
+      const rs = f32(randn(7 * C, C + 1));
+      const coef = table(C, C + 2);
+      const x = g.tensor([7, C], xs);
+      const r = g.tensor([7, C], rs);
+      const pre = prologue(g, coef, C, false);
+      const y = batchNormApply(g, x, pre, undefined, r);
+      const ref = applyRef(xs, coef, C, false).map((v, i) => v + rs[i]);
+      expectClose(`applyAdd C${C}`, await g.read(y), ref, TOL);
+      const pre6 = prologue(g, coef, C, true);
+      expect(() => batchNormApply(g, x, pre6, undefined, r)).toThrow(/ReLU6/);
+      for (const t of [x, r, y, pre.coef, pre6.coef]) t.dispose();
+    });
+  }
+
+  // The input gradient with a fused residual: tiled (Ci % 4 == 0) and naive.
+  for (const [M, ci, co] of [
+    [37, 8, 12],
+    [21, 12, 5],
+    [19, 6, 8],
+  ] as const) {
+    it(`pwconvBackwardInput + residual M${M} Ci${ci} Co${co}`, async () => {
+      const g = gpu!;
+      const dys = f32(randn(M * co, M));
+      const ws = f32(randn(ci * co, ci, 0.5));
+      const rs = f32(randn(M * ci, co));
+      const dy = g.tensor([M, co], dys);
+      const w = g.tensor([ci, co], ws);
+      const r = g.tensor([M, ci], rs);
+      const dx = pwconvBackwardInput(g, dy, w, undefined, r);
+      const ref = pwconvBackwardInputRef(dys, ws, M, ci, co).map((v, i) => v + rs[i]);
+      expectClose(`dx + r M${M} Ci${ci} Co${co}`, await g.read(dx), ref, TOL);
+      expect(() => pwconvBackwardInput(g, dy, w, undefined, dy)).toThrow(/residual/);
+      for (const t of [dy, w, r, dx]) t.dispose();
+    });
+  }
+
   // Ci off the vec4 grid takes the naive kernels (materialized prologue).
   const PW: readonly [number, number, number][] = [
     [37, 8, 12],
@@ -92,7 +134,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
           const gm = { M, CI: ci, CO: co };
           const pick = (pass: PwconvPass): PwconvVariant =>
             variant === "tiled" ? selectPwconvVariant(pass, ci, co) : "naive";
-          pwconvForwardWith(g, pick("forward"), x, w, y, gm, pre);
+          pwconvForwardWith(g, pick("forward"), x, w, y, gm, { pre });
           pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dw, false, gm, pre);
           const a = applyRef(xs, coef, ci, relu6);
           expectClose(`${tag} y`, await g.read(y), pwconvRef(a, ws, M, ci, co), TOL);

@@ -6,6 +6,7 @@
 import type { Gpu } from "../runtime/gpu.ts";
 import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
+import { addInto } from "./arith.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 
 export type PwconvVariant = "naive" | "tiled";
@@ -47,24 +48,39 @@ function preTag(pre: BnPrologue | undefined): string {
 
 const clamp6 = (v: string, t: string): string => `clamp(${v}, ${t}(0.0), ${t}(6.0))`;
 
-/** pwconv.forward.wgsl with its prologue slot filled (scalar x, coef [3, Ci] as f32). */
-function forwardCode(pre: BnPrologue | undefined): string {
+/**
+ * pwconv.forward.wgsl with its slots filled: the prologue on x (coef
+ * [3, Ci] as f32) and the residual r added on store, each one more binding
+ * after y in that order.
+ */
+function forwardCode(pre: BnPrologue | undefined, residual: boolean): string {
   const file = "pwconv.forward.wgsl";
-  const PRE = pre
-    ? [
-        "@group(0) @binding(3) var<storage, read> coef: array<f32>;  // [3, Ci]",
-        "fn prek(k: u32) -> vec3f {",
-        "  return vec3f(coef[k], coef[p.CI + k], coef[2u * p.CI + k]);",
-        "}",
-        "fn pre(v: f32, c: vec3f) -> f32 {",
-        `  return ${pre.relu6 ? clamp6("fma(v - c.x, c.y, c.z)", "f32") : "fma(v - c.x, c.y, c.z)"};`,
-        "}",
-      ].join("\n")
-    : [
-        "fn prek(k: u32) -> vec3f { return vec3f(0.0, 1.0, 0.0); }",
-        "fn pre(v: f32, c: vec3f) -> f32 { return v; }",
-      ].join("\n");
-  return fillTemplate(file, wgsl(file), { PB: pre ? 4 : 3, PRE });
+  let b = 3;
+  const L: string[] = [];
+  if (pre) {
+    const v = "fma(v - c.x, c.y, c.z)";
+    L.push(
+      `@group(0) @binding(${b++}) var<storage, read> coef: array<f32>;  // [3, Ci]`,
+      "fn prek(k: u32) -> vec3f {",
+      "  return vec3f(coef[k], coef[p.CI + k], coef[2u * p.CI + k]);",
+      "}",
+      `fn pre(v: f32, c: vec3f) -> f32 { return ${pre.relu6 ? clamp6(v, "f32") : v}; }`,
+    );
+  } else {
+    L.push(
+      "fn prek(k: u32) -> vec3f { return vec3f(0.0, 1.0, 0.0); }",
+      "fn pre(v: f32, c: vec3f) -> f32 { return v; }",
+    );
+  }
+  if (residual) {
+    L.push(
+      `@group(0) @binding(${b++}) var<storage, read> r4: array<vec4f>;  // [M, Co]`,
+      "fn post(i: u32) -> vec4f { return r4[i]; }",
+    );
+  } else {
+    L.push("fn post(i: u32) -> vec4f { return vec4f(0.0); }");
+  }
+  return fillTemplate(file, wgsl(file), { PB: b, PRE: L.join("\n") });
 }
 
 /** pwconv.backward-weight.wgsl with its prologue slot filled (vec4 x, coef [3, Ci] as vec4). */
@@ -143,7 +159,7 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   expectShape("pwconv", "y", out, outShape);
   checkPrologue("pwconv", pre, ci);
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
-  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, pre);
+  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, { pre });
   return out;
 }
 
@@ -155,34 +171,48 @@ export function pwconvForwardWith(
   w: Tensor,
   y: Tensor,
   g: Gemm,
-  pre?: BnPrologue,
+  fused: { readonly pre?: BnPrologue; readonly residual?: Tensor } = {},
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
+  const { pre, residual } = fused;
   const tiled = variant === "tiled";
   if (tiled && g.CO % 4 !== 0) {
     throw new Error(`pwconv.forward.tiled: needs Co a multiple of 4, got ${g.CO}`);
   }
-  if (pre && !tiled) {
-    const a = batchNormApply(gpu, x, pre);
+  if (!tiled && (pre || residual)) {
+    // The naive kernel has neither: materialize the prologue, add the residual after.
+    const a = pre ? batchNormApply(gpu, x, pre) : x;
     pwconvForwardWith(gpu, variant, a, w, y, g);
-    a.dispose();
+    if (pre) a.dispose();
+    if (residual) addInto(gpu, y, residual);
     return;
   }
+  const tag = `${preTag(pre)}${residual ? ".residual" : ""}`;
   const pipe = gpu.pipeline({
-    name: tiled ? `pwconv.forward.tiled${TM}x8${preTag(pre)}` : "pwconv.forward.naive",
-    code: forwardCode(pre),
+    name: tiled ? `pwconv.forward.tiled${TM}x8${tag}` : "pwconv.forward.naive",
+    code: forwardCode(pre, residual !== undefined),
     entryPoint: variant,
     constants: { WG, TM, RB },
   });
   const inv = tiled ? Math.ceil(g.M / (TM * RB)) * Math.ceil(g.CO / 8) : g.M * g.CO;
-  const tensors = pre ? [x, w, y, pre.coef] : [x, w, y];
+  const tensors = [x, w, y, ...(pre ? [pre.coef] : []), ...(residual ? [residual] : [])];
   gpu.dispatch(pipe, { tensors, params: [g.M, g.CI, g.CO], groups: groups(inv) });
 }
 
 // ---- backward ----
 
-/** dx[..., Ci] = dy[..., Co] w[Ci, Co]^T. */
-export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor): Tensor {
+/**
+ * dx[..., Ci] = dy[..., Co] w[Ci, Co]^T, plus `residual` (the gradient a
+ * skip connection adds, same shape as dx) when given. `residual` must not
+ * alias dx.
+ */
+export function pwconvBackwardInput(
+  gpu: Gpu,
+  dy: Tensor,
+  w: Tensor,
+  dx?: Tensor,
+  residual?: Tensor,
+): Tensor {
   if (w.shape.length !== 2 || w.shape[1] !== lastDim(dy)) {
     throw new Error(
       `pwconvBackwardInput: w has shape ${shapeStr(w.shape)}, expected [Ci, ${lastDim(dy)}] (dy is ${shapeStr(dy.shape)})`,
@@ -192,8 +222,10 @@ export function pwconvBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
   const inShape = [...dy.shape.slice(0, -1), ci];
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
   expectShape("pwconvBackwardInput", "dx", out, inShape);
+  if (residual) expectShape("pwconvBackwardInput", "residual", residual, inShape);
   const g = { M: rowsOf("pwconvBackwardInput", dy), CI: ci, CO: co };
-  pwconvBackwardInputWith(gpu, selectPwconvVariant("backward-input", ci, co), dy, w, out, g);
+  const variant = selectPwconvVariant("backward-input", ci, co);
+  pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);
   return out;
 }
 
@@ -209,6 +241,7 @@ export function pwconvBackwardInputWith(
   w: Tensor,
   dx: Tensor,
   g: Gemm,
+  residual?: Tensor,
 ): void {
   const { WG } = PWCONV_CONFIG;
   if (variant === "tiled") {
@@ -227,7 +260,7 @@ export function pwconvBackwardInputWith(
       params: [g.CI, g.CO],
       groups: groups(g.CI * g.CO),
     });
-    pwconvForwardWith(gpu, "tiled", dy, wt, dx, { M: g.M, CI: g.CO, CO: g.CI });
+    pwconvForwardWith(gpu, "tiled", dy, wt, dx, { M: g.M, CI: g.CO, CO: g.CI }, { residual });
     // Later users of the buffer are recorded after these dispatches.
     wt.dispose();
     return;
@@ -243,6 +276,7 @@ export function pwconvBackwardInputWith(
     params: [g.M, g.CI, g.CO],
     groups: groups(g.M * g.CI),
   });
+  if (residual) addInto(gpu, dx, residual);
 }
 
 /**

@@ -42,3 +42,27 @@ fn apply(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     y[i] = v;
   }
 }
+
+// applyAdd: the same, then adds a residual r (y = BN(x) + r, no ReLU6).
+@group(0) @binding(2) var<storage, read> r: array<{{T}}>;              // [M, C]
+@group(0) @binding(3) var<storage, read_write> yr: array<{{T}}>;       // [M, C]
+@group(0) @binding(4) var<uniform> pr: Params;
+
+@compute @workgroup_size(WG)
+fn applyAdd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+            @builtin(local_invocation_index) lid: u32) {
+  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let c = g % pr.cols;
+  let r0 = (g / pr.cols) * ROWS;
+  if (r0 >= pr.rows) {
+    return;
+  }
+  let m = coef[c];
+  let a = coef[pr.cols + c];
+  let b = coef[2u * pr.cols + c];
+  let r1 = min(r0 + ROWS, pr.rows);
+  for (var row = r0; row < r1; row++) {
+    let i = row * pr.cols + c;
+    yr[i] = fma(x[i] - m, a, b) + r[i];
+  }
+}

@@ -8,7 +8,10 @@
 // on x (BnPrologue in batchnorm.ts), a table coef [3, Ci] at binding 3
 // whose three values for input channel k are loaded once per k and applied
 // to the eight x values of that k. Without it they are the identity and
-// compile away. The PB slot is the uniform's binding (3, or 4 after coef).
+// compile away. The same slot holds post: a tensor r [M, Co] the tiled
+// kernel adds to what it stores (a fused residual, y = x w + r), or zero.
+// The PB slot is the uniform's binding, after x, w, y and the optional
+// coef and r.
 
 struct Params {
   M: u32,    // rows (product of the leading dims)
@@ -131,36 +134,44 @@ fn tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
 
     if (m0 + 0u < p.M) {
-      y4[(m0 + 0u) * co4 + c0] = a00;
-      if (c0 + 1u < co4) { y4[(m0 + 0u) * co4 + c0 + 1u] = a01; }
+      let o0 = (m0 + 0u) * co4 + c0;
+      y4[o0] = a00 + post(o0);
+      if (c0 + 1u < co4) { y4[o0 + 1u] = a01 + post(o0 + 1u); }
     }
     if (m0 + 1u < p.M) {
-      y4[(m0 + 1u) * co4 + c0] = a10;
-      if (c0 + 1u < co4) { y4[(m0 + 1u) * co4 + c0 + 1u] = a11; }
+      let o1 = (m0 + 1u) * co4 + c0;
+      y4[o1] = a10 + post(o1);
+      if (c0 + 1u < co4) { y4[o1 + 1u] = a11 + post(o1 + 1u); }
     }
     if (m0 + 2u < p.M) {
-      y4[(m0 + 2u) * co4 + c0] = a20;
-      if (c0 + 1u < co4) { y4[(m0 + 2u) * co4 + c0 + 1u] = a21; }
+      let o2 = (m0 + 2u) * co4 + c0;
+      y4[o2] = a20 + post(o2);
+      if (c0 + 1u < co4) { y4[o2 + 1u] = a21 + post(o2 + 1u); }
     }
     if (m0 + 3u < p.M) {
-      y4[(m0 + 3u) * co4 + c0] = a30;
-      if (c0 + 1u < co4) { y4[(m0 + 3u) * co4 + c0 + 1u] = a31; }
+      let o3 = (m0 + 3u) * co4 + c0;
+      y4[o3] = a30 + post(o3);
+      if (c0 + 1u < co4) { y4[o3 + 1u] = a31 + post(o3 + 1u); }
     }
     if (m0 + 4u < p.M) {
-      y4[(m0 + 4u) * co4 + c0] = a40;
-      if (c0 + 1u < co4) { y4[(m0 + 4u) * co4 + c0 + 1u] = a41; }
+      let o4 = (m0 + 4u) * co4 + c0;
+      y4[o4] = a40 + post(o4);
+      if (c0 + 1u < co4) { y4[o4 + 1u] = a41 + post(o4 + 1u); }
     }
     if (m0 + 5u < p.M) {
-      y4[(m0 + 5u) * co4 + c0] = a50;
-      if (c0 + 1u < co4) { y4[(m0 + 5u) * co4 + c0 + 1u] = a51; }
+      let o5 = (m0 + 5u) * co4 + c0;
+      y4[o5] = a50 + post(o5);
+      if (c0 + 1u < co4) { y4[o5 + 1u] = a51 + post(o5 + 1u); }
     }
     if (m0 + 6u < p.M) {
-      y4[(m0 + 6u) * co4 + c0] = a60;
-      if (c0 + 1u < co4) { y4[(m0 + 6u) * co4 + c0 + 1u] = a61; }
+      let o6 = (m0 + 6u) * co4 + c0;
+      y4[o6] = a60 + post(o6);
+      if (c0 + 1u < co4) { y4[o6 + 1u] = a61 + post(o6 + 1u); }
     }
     if (m0 + 7u < p.M) {
-      y4[(m0 + 7u) * co4 + c0] = a70;
-      if (c0 + 1u < co4) { y4[(m0 + 7u) * co4 + c0 + 1u] = a71; }
+      let o7 = (m0 + 7u) * co4 + c0;
+      y4[o7] = a70 + post(o7);
+      if (c0 + 1u < co4) { y4[o7 + 1u] = a71 + post(o7 + 1u); }
     }
   }
 }

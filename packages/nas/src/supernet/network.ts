@@ -7,7 +7,6 @@
 
 import {
   addInto,
-  add,
   batchNormApply,
   batchNormBackward,
   batchNormInferDeferred,
@@ -312,9 +311,8 @@ export class Supernet {
     const h1 = dwconv(gpu, x, p.dw.w, { stride: 1 });
     const b1 = this.bnDeferred(ctx, h1, p.bn1, true);
     const h2 = pwconv(gpu, h1, p.pw.w, undefined, b1.pre);
-    const a2 = this.bnForward(ctx, h2, p.bn2, false);
-    const y = geom.residual ? add(gpu, a2.y, x) : a2.y;
-    if (geom.residual) a2.y.dispose();
+    const a2 = this.bnForward(ctx, h2, p.bn2, false, geom.residual ? x : undefined);
+    const y = a2.y;
     if (!ctx.tape) {
       for (const t of [x, h1, h2, b1.pre.coef]) t.dispose();
       return y;
@@ -355,9 +353,8 @@ export class Supernet {
     const projIn = se ? se.y : h2;
     const projPre = se ? undefined : b2.pre;
     const h3 = pwconv(gpu, projIn, b.wProject.w, undefined, projPre);
-    const a3 = this.bnForward(ctx, h3, b.bn3, false);
-    const y = geom.residual ? add(gpu, a3.y, x) : a3.y;
-    if (geom.residual) a3.y.dispose();
+    const a3 = this.bnForward(ctx, h3, b.bn3, false, geom.residual ? x : undefined);
+    const y = a3.y;
     if (!ctx.tape) {
       for (const t of new Set([x, h1, h2, projIn, h3, b1.pre.coef, b2.pre.coef])) t.dispose();
       a2?.dispose();
@@ -387,10 +384,10 @@ export class Supernet {
       const dh1 = b1.back!(da1);
       da1.dispose();
       pwconvBackwardWeight(gpu, x, dh1, b.wExpand.g, b.wExpand.takeAccumulate());
-      const dx = pwconvBackwardInput(gpu, dh1, b.wExpand.w);
+      const skip = geom.residual ? dy : undefined;
+      const dx = pwconvBackwardInput(gpu, dh1, b.wExpand.w, undefined, skip);
       dh1.dispose();
       x.dispose();
-      if (geom.residual) addInto(gpu, dx, dy);
       return dx;
     });
     return y;
@@ -496,18 +493,20 @@ export class Supernet {
   }
 
   /**
-   * Batch norm (+ReLU6) in the pass's BN mode, applied. In training mode
-   * the returned `back` maps dy to dx, writes this BN's parameter gradients
-   * and frees `x` and the saved statistics.
+   * Batch norm (+ReLU6) in the pass's BN mode, applied, plus `residual`
+   * when given (a skip connection fused into the apply pass). In training
+   * mode the returned `back` maps dy to dx (of x alone), writes this BN's
+   * parameter gradients and frees `x` and the saved statistics.
    */
   private bnForward(
     ctx: Ctx,
     x: Tensor,
     bn: BnState,
     relu6: boolean,
+    residual?: Tensor,
   ): { y: Tensor; back: ((dy: Tensor) => Tensor) | null } {
     const { pre, back } = this.bnDeferred(ctx, x, bn, relu6);
-    const y = batchNormApply(this.gpu, x, pre);
+    const y = batchNormApply(this.gpu, x, pre, undefined, residual);
     pre.coef.dispose();
     return { y, back };
   }
