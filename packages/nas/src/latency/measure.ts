@@ -3,13 +3,15 @@
 // back-to-back submissions followed by one `gpu.sync()`.
 //
 // The piece functions below run the same kernel sequence as
-// Supernet.forward in "tracked" BN mode, one piece at a time, and leave
+// Supernet.forward in "tracked" BN mode (batch norms deferred into the next
+// convolution and fused with the skip connection, as there), one piece at a time, and leave
 // their input alive so one input can be timed many times. A test checks
 // that chaining them reproduces Supernet.forward's logits exactly.
 
 import {
-  add,
+  batchNormApply,
   batchNormInfer,
+  batchNormInferDeferred,
   channelScale,
   conv2d,
   dwconv,
@@ -20,6 +22,7 @@ import {
   Rng,
   sigmoid,
   type BnParams,
+  type BnPrologue,
   type Gpu,
   type Tensor,
 } from "@fairnas/kernels";
@@ -109,6 +112,25 @@ function bnInfer(gpu: Gpu, net: Supernet, x: Tensor, bn: BnState, relu6: boolean
   return batchNormInfer(gpu, x, bnParams(bn), { eps: net.space.spec.bn.eps, relu6 });
 }
 
+/** Tracked BN left for the next convolution to apply as it loads x (as the supernet does). */
+function bnDeferred(gpu: Gpu, net: Supernet, x: Tensor, bn: BnState, relu6: boolean): BnPrologue {
+  return batchNormInferDeferred(gpu, x, bnParams(bn), { eps: net.space.spec.bn.eps, relu6 });
+}
+
+/** Tracked BN of x plus the skip input when `skip` is on, in one pass. */
+function bnResidual(
+  gpu: Gpu,
+  net: Supernet,
+  x: Tensor,
+  bn: BnState,
+  skip: Tensor | undefined,
+): Tensor {
+  const pre = bnDeferred(gpu, net, x, bn, false);
+  const y = batchNormApply(gpu, x, pre, undefined, skip);
+  pre.coef.dispose();
+  return y;
+}
+
 /** x: [N, H, W, Cin] image -> [N, OH, OW, stem width]. */
 export function stemInfer(gpu: Gpu, net: Supernet, x: Tensor): Tensor {
   const h = conv2d(gpu, x, param(net.stem, "stem.conv").w, { stride: net.space.stem.stride });
@@ -123,18 +145,11 @@ export function firstInfer(gpu: Gpu, net: Supernet, x: Tensor): Tensor {
   const geom = net.space.firstBlock;
   if (!g || !geom) throw new Error(`space '${net.space.spec.name}' has no first block`);
   const h1 = dwconv(gpu, x, param(g, "first.dw").w, { stride: 1 });
-  const a1 = bnInfer(gpu, net, h1, bnOf(g, "first.bn1"), true);
-  const h2 = pwconv(gpu, a1, param(g, "first.pw").w);
-  const a2 = bnInfer(gpu, net, h2, bnOf(g, "first.bn2"), false);
-  for (const t of [h1, a1, h2]) t.dispose();
-  return residual(gpu, geom.residual, a2, x);
-}
-
-function residual(gpu: Gpu, on: boolean, y: Tensor, x: Tensor): Tensor {
-  if (!on) return y;
-  const out = add(gpu, y, x);
-  y.dispose();
-  return out;
+  const pre1 = bnDeferred(gpu, net, h1, bnOf(g, "first.bn1"), true);
+  const h2 = pwconv(gpu, h1, param(g, "first.pw").w, undefined, pre1);
+  const y = bnResidual(gpu, net, h2, bnOf(g, "first.bn2"), geom.residual ? x : undefined);
+  for (const t of [h1, pre1.coef, h2]) t.dispose();
+  return y;
 }
 
 /** Choice `choice` of searchable layer `layer`: expand, depthwise, [SE], project. */
@@ -148,26 +163,29 @@ export function blockInfer(
   const b = net.blocks[layer][choice];
   const geom = net.space.layers[layer];
   const h1 = pwconv(gpu, x, b.wExpand.w);
-  const a1 = bnInfer(gpu, net, h1, b.bn1, true);
-  const h2 = dwconv(gpu, a1, b.wDw.w, { stride: geom.stride });
-  const a2 = bnInfer(gpu, net, h2, b.bn2, true);
-  for (const t of [h1, a1, h2]) t.dispose();
+  const pre1 = bnDeferred(gpu, net, h1, b.bn1, true);
+  const h2 = dwconv(gpu, h1, b.wDw.w, { stride: geom.stride, pre: pre1 });
+  const pre2 = bnDeferred(gpu, net, h2, b.bn2, true);
+  for (const t of [h1, pre1.coef]) t.dispose();
 
-  let projIn = a2;
+  let h3: Tensor;
   if (b.se) {
+    const a2 = batchNormApply(gpu, h2, pre2);
     const pooled = globalAvgPool(gpu, a2);
     const z = linear(gpu, pooled, b.se.w1.w, b.se.b1.w);
     const zr = relu(gpu, z);
     const gate = linear(gpu, zr, b.se.w2.w, b.se.b2.w);
     const s = sigmoid(gpu, gate);
-    projIn = channelScale(gpu, a2, s);
-    for (const t of [pooled, z, zr, gate, s, a2]) t.dispose();
+    const projIn = channelScale(gpu, a2, s);
+    h3 = pwconv(gpu, projIn, b.wProject.w);
+    for (const t of [pooled, z, zr, gate, s, a2, projIn]) t.dispose();
+  } else {
+    h3 = pwconv(gpu, h2, b.wProject.w, undefined, pre2);
   }
-  const h3 = pwconv(gpu, projIn, b.wProject.w);
-  const a3 = bnInfer(gpu, net, h3, b.bn3, false);
-  projIn.dispose();
+  for (const t of [h2, pre2.coef]) t.dispose();
+  const y = bnResidual(gpu, net, h3, b.bn3, geom.residual ? x : undefined);
   h3.dispose();
-  return residual(gpu, geom.residual, a3, x);
+  return y;
 }
 
 /** [N, H, W, C] features -> [N, classes] logits: 1x1 conv, pool, FC. */
