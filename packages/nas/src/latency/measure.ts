@@ -21,7 +21,6 @@ import {
   relu,
   Rng,
   sigmoid,
-  type BnParams,
   type BnPrologue,
   type Gpu,
   type Tensor,
@@ -29,6 +28,7 @@ import {
 import { checkArch, type Arch } from "../space/arch.ts";
 import type { ResolvedSpace } from "../space/spec.ts";
 import { Supernet } from "../supernet/network.ts";
+import { bnParams } from "../supernet/bn-mode.ts";
 import type { BnState, Param, ParamGroup } from "../supernet/params.ts";
 import {
   FIRST_KEY,
@@ -86,15 +86,6 @@ export async function timeRepeated(
 
 // ---------------------------------------------------------------------------
 // Inference pieces (tracked BN); none of them frees its input.
-
-function bnParams(bn: BnState): BnParams {
-  return {
-    gamma: bn.gamma.w,
-    beta: bn.beta.w,
-    runningMean: bn.runningMean,
-    runningVar: bn.runningVar,
-  };
-}
 
 function param(group: ParamGroup, name: string): Param {
   const p = group.params.find((q) => q.name === name);

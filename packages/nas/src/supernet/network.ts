@@ -8,10 +8,6 @@
 import {
   addInto,
   batchNormApply,
-  batchNormBackward,
-  batchNormInferDeferred,
-  batchNormStats,
-  batchNormTrainDeferred,
   channelScale,
   channelScaleBackward,
   conv2d,
@@ -33,8 +29,6 @@ import {
   reluBackward,
   sigmoid,
   sigmoidBackward,
-  type BnParams,
-  type BnPrologue,
   type Gpu,
   type Tensor,
 } from "@fairnas/kernels";
@@ -46,28 +40,11 @@ import {
   type LayerGeom,
   type ResolvedSpace,
 } from "../space/spec.ts";
+import { bnPass, takeAccumulate2, type BnMode, type BnPass } from "./bn-mode.ts";
 import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
 import { metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
 
-/** How batch norm behaves in a forward pass. */
-export type BnMode =
-  /** batch statistics, running statistics updated (training) */
-  | { readonly kind: "train" }
-  /** stored running statistics */
-  | { readonly kind: "tracked" }
-  /** batch statistics without touching running stats; per-batch stats handed to `sink` */
-  | {
-      readonly kind: "collect";
-      /** `count`: values per channel in this batch (images x height x width). */
-      readonly sink: (bn: BnState, mean: Tensor, variance: Tensor, count: number) => void;
-    }
-  /** statistics given per BN layer (recalibrated), falling back to running stats */
-  | { readonly kind: "override"; readonly stats: ReadonlyMap<BnState, BnStats> };
-
-export interface BnStats {
-  readonly mean: Tensor;
-  readonly variance: Tensor;
-}
+export type { BnMode, BnStats } from "./bn-mode.ts";
 
 export interface ForwardOptions {
   readonly bn: BnMode;
@@ -511,60 +488,9 @@ export class Supernet {
     return { y, back };
   }
 
-  /**
-   * Batch norm (+ReLU6) in the pass's BN mode, left for the consumer to
-   * apply (`pre`; the caller disposes pre.coef). `back` as in bnForward.
-   */
-  private bnDeferred(
-    ctx: Ctx,
-    x: Tensor,
-    bn: BnState,
-    relu6: boolean,
-  ): { pre: BnPrologue; back: ((dy: Tensor) => Tensor) | null } {
-    const gpu = this.gpu;
-    const p = bnParams(bn);
-    const { momentum, eps } = this.space.spec.bn;
-    const mode = ctx.opts.bn;
-    switch (mode.kind) {
-      case "train": {
-        const { pre, saved } = batchNormTrainDeferred(gpu, x, p, { momentum, eps, relu6 });
-        if (!ctx.tape) {
-          saved.mean.dispose();
-          saved.invStd.dispose();
-          return { pre, back: null };
-        }
-        const back = (dy: Tensor): Tensor => {
-          const acc = takeAccumulate2(bn.gamma, bn.beta);
-          const grads = { dgamma: bn.gamma.g, dbeta: bn.beta.g };
-          const dx = batchNormBackward(gpu, x, dy, p, saved, grads, { relu6, accumulate: acc });
-          saved.mean.dispose();
-          saved.invStd.dispose();
-          x.dispose();
-          return dx;
-        };
-        return { pre, back };
-      }
-      case "collect": {
-        const stats = batchNormStats(gpu, x);
-        mode.sink(bn, stats.mean, stats.variance, x.size / bn.channels);
-        const { pre, saved } = batchNormTrainDeferred(gpu, x, p, {
-          momentum,
-          eps,
-          relu6,
-          updateRunning: false,
-        });
-        saved.mean.dispose();
-        saved.invStd.dispose();
-        return { pre, back: null };
-      }
-      case "tracked":
-        return { pre: batchNormInferDeferred(gpu, x, p, { eps, relu6 }), back: null };
-      case "override": {
-        const s = mode.stats.get(bn);
-        const q: BnParams = s ? { ...p, runningMean: s.mean, runningVar: s.variance } : p;
-        return { pre: batchNormInferDeferred(gpu, x, q, { eps, relu6 }), back: null };
-      }
-    }
+  /** bnPass in this pass's mode (see bn-mode.ts); `back` only with a tape. */
+  private bnDeferred(ctx: Ctx, x: Tensor, bn: BnState, relu6: boolean): BnPass {
+    return bnPass(this.gpu, this.space.spec.bn, ctx.opts.bn, ctx.tape !== null, x, bn, relu6);
   }
 }
 
@@ -585,22 +511,6 @@ function layerDims(space: ResolvedSpace, layer: LayerGeom): LayerDims {
           )
         : 0,
   };
-}
-
-function bnParams(bn: BnState): BnParams {
-  return {
-    gamma: bn.gamma.w,
-    beta: bn.beta.w,
-    runningMean: bn.runningMean,
-    runningVar: bn.runningVar,
-  };
-}
-
-/** Two params written by one kernel share one accumulate decision. */
-function takeAccumulate2(a: Param, b: Param): boolean {
-  const acc = a.takeAccumulate();
-  b.fresh = true;
-  return acc;
 }
 
 /** He-normal initialization with fan-out `fanOut` (ReLU-family nets). */
