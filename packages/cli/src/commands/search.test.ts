@@ -142,6 +142,26 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(gens[1].evaluations).toBeGreaterThan(gens[0].evaluations);
   });
 
+  it("a second nsga2 search warns that it replaces the front and updates summary.json", async () => {
+    writeFileSync(
+      join(dir, "summary.json"),
+      JSON.stringify({ preset: "quick", front: [{ arch: "stale" }], searchEvaluations: 1 }),
+    );
+    const log = memoryLogger("info");
+    await searchCommand(["--run", dir, "--algo", "nsga2", ...SMALL, "--seed", "2"], log);
+    expect(log.text()).toMatch(/replacing the earlier nsga2 front \(\d+ architectures\)/);
+    const stored = JSON.parse(readFileSync(join(dir, "pareto.json"), "utf8")) as {
+      arch: string;
+      top1: number;
+    }[];
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    expect(summary.preset).toBe("quick");
+    expect(summary.front.map((p: { arch: string }) => p.arch)).toEqual(stored.map((p) => p.arch));
+    expect(summary.front[0].top1).toBe(stored[0].top1);
+    expect(summary.searchEvaluations).toBeGreaterThanOrEqual(4);
+    expect(summary.frontFrom).toMatchObject({ command: "search", algo: "nsga2", seed: 2 });
+  });
+
   it("random P4 G1 --third latency --max-latency-ms 4.6 with a table: every front member within budget", async () => {
     const table = join(tmp, "latency.json");
     writeFileSync(table, JSON.stringify(syntheticTable()));

@@ -6,15 +6,18 @@
 //          [--max-latency-ms Y --latency-table FILE] [--third params|latency]
 //          [--val-images N] [--seed N] [--json]
 
+import { existsSync, readFileSync } from "node:fs";
 import type { Logger, Sink } from "@fairnas/kernels";
 import { int, parse, UsageError } from "../args.ts";
-import { openRun, readRunConfig } from "../session.ts";
+import { writeAtomic } from "../output.ts";
+import { openRun, readRunConfig, runPath } from "../session.ts";
 import {
   frontJson,
   SEARCH_ALGOS,
   searchStage,
   type SearchAlgo,
   type SearchStageOptions,
+  type SearchStageResult,
 } from "../stages/search-stage.ts";
 
 const OPTIONS = {
@@ -88,6 +91,35 @@ export function searchOptions(args: string[]): SearchArgs {
   };
 }
 
+/**
+ * A run's summary.json (written by `run`) describes its search front; a
+ * later search replaces that part, naming the algorithm and budgets, so the
+ * summary and pareto.json agree. Nothing is written when there is no summary.
+ */
+export function updateSummary(dir: string, r: SearchStageResult, log: Logger): void {
+  const path = runPath(dir, "summary");
+  if (!existsSync(path)) return;
+  const summary = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+  summary.front = r.front.map((p) => ({
+    arch: p.arch,
+    top1: p.top1,
+    madds: p.madds,
+    params: p.params,
+  }));
+  summary.searchEvaluations = r.evaluations;
+  summary.frontFrom = {
+    command: "search",
+    algo: r.algo,
+    seed: r.seed,
+    third: r.third,
+    constraints: r.constraints,
+  };
+  writeAtomic(path, `${JSON.stringify(summary, null, 2)}\n`);
+  log.info(
+    `summary.json: front replaced by this ${r.algo} search (${r.front.length} architectures)`,
+  );
+}
+
 /** `out` receives the `--json` front (stdout unless a test hands a sink). */
 export async function searchCommand(
   args: string[],
@@ -101,6 +133,7 @@ export async function searchCommand(
   const run = await openRun(dir, log);
   try {
     const r = await searchStage(run, opts, log);
+    updateSummary(dir, r, log);
     if (json) out.write(`${frontJson(r.front)}\n`);
   } finally {
     run.close();

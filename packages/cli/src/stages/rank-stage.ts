@@ -218,6 +218,9 @@ export interface RankFiles {
 
 /** Writes ranking.csv, ranking.json and (when given) similarity.json; logs the table. */
 export function writeRankFiles(f: RankFiles, log: Logger): void {
+  const earlier = ["ranking.json", "ranking.csv", ...(f.similarity ? ["similarity.json"] : [])];
+  const found = earlier.filter((name) => existsSync(join(f.dir, name)));
+  if (found.length > 0) log.warn(`replacing the earlier ${found.join(", ")} in ${f.dir}`);
   writeAtomic(join(f.dir, "ranking.csv"), rankingCsv(f.scores, f.records));
   const { json, skipped } = rankingJson(f.panels);
   writeAtomic(join(f.dir, "ranking.json"), `${JSON.stringify(json, null, 2)}\n`);

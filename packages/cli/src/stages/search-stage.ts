@@ -246,7 +246,7 @@ export async function searchStage(
       params: m.params,
       latencyMs: r.latency ? m.latencyMs : null,
     }));
-    if (write) writeFronts(run.dir, space, r.algo, front);
+    if (write) writeFronts(run.dir, space, r.algo, front, log);
     if (print) printFront(log, front, result.evaluations, cacheHits);
     return {
       algo: r.algo,
@@ -323,6 +323,14 @@ function printFront(log: Logger, front: readonly ParetoEntry[], evals: number, h
 
 const CSV_HEAD = "algo,arch,hash,top1,madds,params,latency_ms";
 
+/** How many front entries pareto.json holds now (0 when there is none). */
+function storedCount(dir: string): number {
+  const path = join(dir, "pareto.json");
+  if (!existsSync(path)) return 0;
+  const old = JSON.parse(readFileSync(path, "utf8")) as unknown;
+  return Array.isArray(old) ? old.length : 0;
+}
+
 /** Stored fronts of other algorithms, kept when this one is rewritten. */
 function otherFronts(dir: string, space: ResolvedSpace, algo: SearchAlgo): ParetoEntry[] {
   const path = join(dir, "pareto.json");
@@ -342,8 +350,17 @@ function writeFronts(
   space: ResolvedSpace,
   algo: SearchAlgo,
   front: readonly ParetoEntry[],
+  log: Logger,
 ): void {
-  const all = [...otherFronts(dir, space, algo), ...front];
+  const others = otherFronts(dir, space, algo);
+  const replaced = storedCount(dir) - others.length;
+  if (replaced > 0) {
+    log.warn(
+      `pareto.json: replacing the earlier ${algo} front (${replaced} architectures); ` +
+        `other algorithms' fronts are kept`,
+    );
+  }
+  const all = [...others, ...front];
   writeAtomic(join(dir, "pareto.json"), `${JSON.stringify(all, null, 1)}\n`);
   const rows = all.map((p) =>
     [
