@@ -99,7 +99,7 @@ export const TARGET_BLOCK: MbconvSpec = {
 };
 
 const RUNS = {
-  quick: { warmup: 1, repeats: 3, blockRepeats: 3, peerRepeats: 1 },
+  quick: { warmup: 1, repeats: 5, blockRepeats: 9, peerRepeats: 1 },
   full: { warmup: 2, repeats: 7, blockRepeats: 5, peerRepeats: 3 },
 } as const;
 
