@@ -48,13 +48,14 @@ const CONFIG = {
   naive: { WG: 64 },
   // Generated sliding-window kernels (dwconv-slide.ts), vec4 only: rows per
   // strip by stride. Measured on lavapipe at 28x28, C 96-144: taller strips
-  // reuse more loads until the window spills too much (stride 2 forward: 14
-  // rows beat 7 by about 10%; stride 1: 4 rows beat 3, 6 and 8).
+  // reuse more loads until the window spills too much (stride 1: 4 rows beat
+  // 3, 6 and 8; stride 2 forward: 7 rows beat 14 by about 15% for 7x7 and
+  // 5x5 in four interleaved runs, 4 rows were no better).
   slide: {
     WG: 64,
-    forward: { 1: 4, 2: 14 },
+    forward: { 1: 4, 2: 7 },
     backwardInput: { 1: 4, 2: 6 },
-    backwardWeight: { 1: 6, 2: 2 },
+    backwardWeight: { 1: 4, 2: 2 },
   },
 } as const;
 
