@@ -9,7 +9,14 @@ export type {
 } from "./src/runtime/gpu.ts";
 export { BufferPool, sizeClass } from "./src/runtime/pool.ts";
 export type { PoolStats } from "./src/runtime/pool.ts";
-export { Tensor, numel, shapeStr, expectShape, expectRank } from "./src/runtime/tensor.ts";
+export {
+  Tensor,
+  numel,
+  shapeStr,
+  expectShape,
+  expectRank,
+  expectDistinct,
+} from "./src/runtime/tensor.ts";
 export type { Shape } from "./src/runtime/tensor.ts";
 export { wgsl, fillTemplate } from "./src/runtime/wgsl.ts";
 export { Logger, memoryLogger } from "./src/log.ts";

@@ -162,6 +162,25 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(summary.frontFrom).toMatchObject({ command: "search", algo: "nsga2", seed: 2 });
   });
 
+  for (const [what, text] of [
+    ["not JSON", "{broken"],
+    ["null", "null"],
+    ["an array", "[1,2]"],
+  ] as const) {
+    it(`a summary.json that is ${what} is named, left alone, and the front still printed`, async () => {
+      const path = join(dir, "summary.json");
+      writeFileSync(path, text);
+      const log = memoryLogger("info");
+      const out: string[] = [];
+      await searchCommand(["--run", dir, "--algo", "nsga2", ...SMALL, "--json"], log, {
+        write: (t: string) => out.push(t),
+      });
+      expect(log.text()).toMatch(/summary\.json .*the search will not update it/);
+      expect(readFileSync(path, "utf8")).toBe(text);
+      expect(JSON.parse(out.join("")).length).toBeGreaterThan(0);
+    });
+  }
+
   it("random P4 G1 --third latency --max-latency-ms 4.6 with a table: every front member within budget", async () => {
     const table = join(tmp, "latency.json");
     writeFileSync(table, JSON.stringify(syntheticTable()));

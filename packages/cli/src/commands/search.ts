@@ -6,7 +6,7 @@
 //          [--max-latency-ms Y --latency-table FILE] [--third params|latency]
 //          [--val-images N] [--seed N] [--json]
 
-import { existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import type { Logger, Sink } from "@fairnas/kernels";
 import { int, parse, UsageError } from "../args.ts";
 import { writeAtomic } from "../output.ts";
@@ -92,32 +92,62 @@ export function searchOptions(args: string[]): SearchArgs {
 }
 
 /**
- * A run's summary.json (written by `run`) describes its search front; a
- * later search replaces that part, naming the algorithm and budgets, so the
- * summary and pareto.json agree. Nothing is written when there is no summary.
+ * A run's summary.json (written by `run`), read before a search so that a
+ * file the search could not update is said at the start: null, with a
+ * warning naming the file, when it is not a writable JSON object; null
+ * without one when there is none.
  */
-export function updateSummary(dir: string, r: SearchStageResult, log: Logger): void {
+export function readSummary(dir: string, log: Logger): Record<string, unknown> | null {
   const path = runPath(dir, "summary");
-  if (!existsSync(path)) return;
-  const summary = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
-  summary.front = r.front.map((p) => ({
+  if (!existsSync(path)) return null;
+  const skip = (why: string): null => {
+    log.warn(`${path} ${why}; the search will not update it`);
+    return null;
+  };
+  try {
+    if (!statSync(path).isFile()) return skip("is not a file");
+    accessSync(path, constants.W_OK);
+  } catch (e) {
+    return skip(`cannot be written (${(e as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    return skip(`is not valid JSON (${(e as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return skip("is not a JSON object");
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Replaces the search part of a summary read by readSummary (front,
+ * evaluations, and frontFrom naming the search) so that summary.json and
+ * pareto.json agree.
+ */
+export function updateSummary(
+  dir: string,
+  summary: Record<string, unknown>,
+  r: SearchStageResult,
+  log: Logger,
+): void {
+  const front = r.front.map((p) => ({
     arch: p.arch,
     top1: p.top1,
     madds: p.madds,
     params: p.params,
   }));
-  summary.searchEvaluations = r.evaluations;
-  summary.frontFrom = {
-    command: "search",
-    algo: r.algo,
-    seed: r.seed,
-    third: r.third,
-    constraints: r.constraints,
+  const { algo, seed, third, constraints } = r;
+  const next = {
+    ...summary,
+    front,
+    searchEvaluations: r.evaluations,
+    frontFrom: { command: "search", algo, seed, third, constraints },
   };
-  writeAtomic(path, `${JSON.stringify(summary, null, 2)}\n`);
-  log.info(
-    `summary.json: front replaced by this ${r.algo} search (${r.front.length} architectures)`,
-  );
+  writeAtomic(runPath(dir, "summary"), `${JSON.stringify(next, null, 2)}\n`);
+  log.info(`summary.json: front replaced by this ${algo} search (${front.length} architectures)`);
 }
 
 /** `out` receives the `--json` front (stdout unless a test hands a sink). */
@@ -132,9 +162,10 @@ export async function searchCommand(
   readRunConfig(dir); // a clear error before any data or device work
   const run = await openRun(dir, log);
   try {
+    const summary = readSummary(dir, log);
     const r = await searchStage(run, opts, log);
-    updateSummary(dir, r, log);
     if (json) out.write(`${frontJson(r.front)}\n`);
+    if (summary) updateSummary(dir, summary, r, log);
   } finally {
     run.close();
   }

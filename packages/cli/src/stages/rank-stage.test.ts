@@ -135,6 +135,10 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     ]);
     expect(again.code, again.err).toBe(0);
     expect(again.out.match(/reusing/g)).toHaveLength(5);
+    // similarity.json is not named: this rank does not compute it (no --similarity).
+    const said = `${again.err}\n${again.out}`;
+    expect(said).toMatch(/this rank will replace ranking\.json, ranking\.csv in /);
+    expect(said).not.toMatch(/will replace.*similarity/);
     const mixed = await cli([
       "rank",
       "--run",

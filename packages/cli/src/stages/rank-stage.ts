@@ -218,9 +218,6 @@ export interface RankFiles {
 
 /** Writes ranking.csv, ranking.json and (when given) similarity.json; logs the table. */
 export function writeRankFiles(f: RankFiles, log: Logger): void {
-  const earlier = ["ranking.json", "ranking.csv", ...(f.similarity ? ["similarity.json"] : [])];
-  const found = earlier.filter((name) => existsSync(join(f.dir, name)));
-  if (found.length > 0) log.warn(`replacing the earlier ${found.join(", ")} in ${f.dir}`);
   writeAtomic(join(f.dir, "ranking.csv"), rankingCsv(f.scores, f.records));
   const { json, skipped } = rankingJson(f.panels);
   writeAtomic(join(f.dir, "ranking.json"), `${JSON.stringify(json, null, 2)}\n`);
@@ -264,6 +261,11 @@ export interface RankStageInput {
  */
 export async function rankStage(input: RankStageInput): Promise<RankPanelOut[]> {
   const { log } = input;
+  // Said first, so a user who wants to keep them can stop before the training.
+  const withSimilarity = input.similarityLayer !== null && input.similarityLayer !== undefined;
+  const earlier = ["ranking.json", "ranking.csv", ...(withSimilarity ? ["similarity.json"] : [])];
+  const found = earlier.filter((name) => existsSync(join(input.run, name)));
+  if (found.length > 0) log.warn(`this rank will replace ${found.join(", ")} in ${input.run}`);
   const run = await openRun(input.run, log, (c) => ({ ...c, eval: { ...c.eval, bn: input.bn } }));
   try {
     const { cfg, space, gpu, net, data } = run;

@@ -5,7 +5,7 @@
 // Dispatches: train 3, infer 2, backward 3, stats 2.
 
 import { f32, type Gpu, type ParamWord } from "../runtime/gpu.ts";
-import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 export interface BnParams {
@@ -258,14 +258,20 @@ export function batchNormApply(
   const op = "batchNormApply";
   const pl = plan(op, x);
   expectShape(op, "coef", pre.coef, [3, pl.C]);
+  if (residual) {
+    expectShape(op, "residual", residual, x.shape);
+    if (pre.relu6) throw new Error(`${op}: a fused residual is added after BN without ReLU6`);
+  }
+  if (y) {
+    expectShape(op, "y", y, x.shape);
+    expectDistinct(op, ["y", y], ["x", x], ["residual", residual]);
+  }
+  // Allocated only once the call is known to be valid (a refused call leaks nothing).
   const out = y ?? gpu.empty(x.shape, "batchnorm.y");
-  expectShape(op, "y", out, x.shape);
   if (!residual) {
     recordApply(gpu, x, pre.coef, out, pl, pre.relu6);
     return out;
   }
-  expectShape(op, "residual", residual, x.shape);
-  if (pre.relu6) throw new Error(`${op}: a fused residual is added after BN without ReLU6`);
   const pipe = gpu.pipeline({
     name: `batchnorm.forward.applyAdd.${pl.variant}`,
     code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), { T: typeOf(pl) }),

@@ -205,10 +205,10 @@ export function dwconvWith(
   y?: Tensor,
 ): Tensor {
   const g = geometry("dwconv", x.shape, w, opts.stride);
-  const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
-  expectShape("dwconv", "y", out, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
   const pre = prologueOf(opts.pre, g, "dwconv");
+  if (y) expectShape("dwconv", "y", y, [g.N, g.OH, g.OW, g.C]);
+  const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   if (k.variant === "slide") {
     const TH = CONFIG.slide.forward[g.S as 1 | 2];
     const strips = g.N * ceilDiv(g.OH, TH) * (g.C / 4);
@@ -257,9 +257,9 @@ export function dwconvBackwardInputWith(
   const op = "dwconvBackwardInput";
   const g = geometry(op, opts.inputShape, w, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
-  const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
-  expectShape(op, "dx", out, opts.inputShape);
   const k = kernelFor(g, kernel);
+  if (dx) expectShape(op, "dx", dx, opts.inputShape);
+  const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
   if (k.variant === "slide") {
     const TH = CONFIG.slide.backwardInput[g.S as 1 | 2];
     const strips = g.N * ceilDiv(g.H, TH) * (g.C / 4);

@@ -12,6 +12,7 @@ import type { Gpu } from "../runtime/gpu.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 import { dwconvBackwardWeightWith, dwconvWith, type DwconvKernel } from "./dwconv.ts";
 import {
+  pwconv,
   pwconvBackwardInput,
   pwconvBackwardWeightWith,
   pwconvForwardWith,
@@ -85,6 +86,32 @@ describe.runIf(gpu)("batch-norm prologue", () => {
       for (const t of [x, r, y, pre.coef, pre6.coef]) t.dispose();
     });
   }
+
+  it("refuses aliased outputs and bad tables before allocating anything", () => {
+    const g = gpu!;
+    const C = 8;
+    const x = g.tensor([6, C], randn(6 * C, 1));
+    const r = g.tensor([6, C], randn(6 * C, 2));
+    const w = g.tensor([C, C], randn(C * C, 3));
+    const pre = prologue(g, table(C, 4), C, false);
+    const pre6 = prologue(g, table(C, 4), C, true);
+    const bad = prologue(g, table(4, 5), 4, false);
+    const before = g.pool.stats().inUseBytes;
+    const refused: [() => unknown, RegExp][] = [
+      [() => batchNormApply(g, x, pre, x), /y .* must not alias x/],
+      [() => batchNormApply(g, x, pre, r, r), /y .* must not alias residual/],
+      [() => batchNormApply(g, x, pre6, undefined, r), /ReLU6/],
+      [() => batchNormApply(g, x, bad), /coef/],
+      [() => pwconv(g, x, w, x), /y .* must not alias x/],
+      [() => pwconv(g, x, w, undefined, bad), /coef/],
+      [() => pwconvBackwardInput(g, x, w, r, r), /dx .* must not alias residual/],
+      [() => pwconvBackwardInput(g, x, w, x), /dx .* must not alias dy/],
+      [() => pwconvBackwardInput(g, x, w, undefined, w), /residual/],
+    ];
+    for (const [call, msg] of refused) expect(call).toThrow(msg);
+    expect(g.pool.stats().inUseBytes).toBe(before);
+    for (const t of [x, r, w, pre.coef, pre6.coef, bad.coef]) t.dispose();
+  });
 
   // The input gradient with a fused residual: tiled (Ci % 4 == 0) and naive.
   for (const [M, ci, co] of [

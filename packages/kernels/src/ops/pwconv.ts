@@ -4,7 +4,7 @@
 // fixed order, so results are deterministic (no float atomics).
 
 import type { Gpu } from "../runtime/gpu.ts";
-import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 import { addInto } from "./arith.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
@@ -155,9 +155,12 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   const ci = lastDim(x);
   const co = checkWeight("pwconv", w, ci, `x is ${shapeStr(x.shape)}`);
   const outShape = [...x.shape.slice(0, -1), co];
-  const out = y ?? gpu.empty(outShape, "pwconv.y");
-  expectShape("pwconv", "y", out, outShape);
   checkPrologue("pwconv", pre, ci);
+  if (y) {
+    expectShape("pwconv", "y", y, outShape);
+    expectDistinct("pwconv", ["y", y], ["x", x]);
+  }
+  const out = y ?? gpu.empty(outShape, "pwconv.y");
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
   pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, { pre });
   return out;
@@ -219,10 +222,14 @@ export function pwconvBackwardInput(
     );
   }
   const [ci, co] = w.shape;
+  const op = "pwconvBackwardInput";
   const inShape = [...dy.shape.slice(0, -1), ci];
+  if (residual) expectShape(op, "residual", residual, inShape);
+  if (dx) {
+    expectShape(op, "dx", dx, inShape);
+    expectDistinct(op, ["dx", dx], ["dy", dy], ["residual", residual]);
+  }
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
-  expectShape("pwconvBackwardInput", "dx", out, inShape);
-  if (residual) expectShape("pwconvBackwardInput", "residual", residual, inShape);
   const g = { M: rowsOf("pwconvBackwardInput", dy), CI: ci, CO: co };
   const variant = selectPwconvVariant("backward-input", ci, co);
   pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);

@@ -63,6 +63,22 @@ export function expectShape(op: string, name: string, t: Tensor, shape: Shape): 
   }
 }
 
+/**
+ * Throws when an output tensor shares its buffer with an input of the same
+ * dispatch (WebGPU refuses a buffer bound both writable and read).
+ */
+export function expectDistinct(
+  op: string,
+  out: readonly [string, Tensor],
+  ...inputs: readonly (readonly [string, Tensor | undefined])[]
+): void {
+  for (const [name, t] of inputs) {
+    if (t && t.buffer === out[1].buffer) {
+      throw new Error(`${op}: ${out[0]} (${out[1].label}) must not alias ${name} (${t.label})`);
+    }
+  }
+}
+
 /** Throws unless `t` has rank `rank`. */
 export function expectRank(op: string, name: string, t: Tensor, rank: number): void {
   if (t.shape.length !== rank) {
