@@ -228,6 +228,24 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(r.text).toMatch(/--latency-table/);
   });
 
+  it("a pareto.json it cannot merge into is refused before the search, naming the file", async () => {
+    const path = join(dir, "pareto.json");
+    const kept = readFileSync(path, "utf8");
+    for (const [text, msg] of [
+      ["[null]", /pareto\.json: entry 0 is not a front entry/],
+      ['[{"algo":"random","arch":7,"top1":0.5}]', /pareto\.json: entry 0 is not a front entry/],
+      ["{broken", /pareto\.json: not valid JSON/],
+    ] as const) {
+      writeFileSync(path, text);
+      const r = await cli(["search", "--run", dir, ...SMALL]);
+      expect(r.code).toBe(1);
+      expect(r.text).toMatch(msg);
+      expect(r.text).not.toMatch(/gen +0/);
+      expect(readFileSync(path, "utf8")).toBe(text);
+    }
+    writeFileSync(path, kept);
+  });
+
   it("nsga2-ppo seed 3 twice with one cache: identical front, second run all cached", async () => {
     const log = memoryLogger("warn");
     const run = await openRun(dir, log);

@@ -186,6 +186,8 @@ export async function searchStage(
   const { space } = run;
   const print = opts.print ?? true;
   const write = opts.write ?? true;
+  // A pareto.json the search could not merge into fails now, not after the search.
+  if (write) otherFronts(run.dir, space, r.algo);
   const val = r.valImages > 0 ? run.data.val.slice(0, r.valImages) : run.data.val;
   if (print) {
     log.info(
@@ -323,21 +325,37 @@ function printFront(log: Logger, front: readonly ParetoEntry[], evals: number, h
 
 const CSV_HEAD = "algo,arch,hash,top1,madds,params,latency_ms";
 
-/** How many front entries pareto.json holds now (0 when there is none). */
-function storedCount(dir: string): number {
+/** The fronts pareto.json holds now ([] when there is none); errors name the file. */
+function storedFronts(dir: string): ParetoEntry[] {
   const path = join(dir, "pareto.json");
-  if (!existsSync(path)) return 0;
-  const old = JSON.parse(readFileSync(path, "utf8")) as unknown;
-  return Array.isArray(old) ? old.length : 0;
+  if (!existsSync(path)) return [];
+  let old: unknown;
+  try {
+    old = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(old)) throw new Error(`${path}: expected a JSON array`);
+  old.forEach((p: unknown, i) => {
+    const e = p as Partial<ParetoEntry> | null;
+    const ok =
+      e !== null &&
+      typeof e === "object" &&
+      typeof e.algo === "string" &&
+      typeof e.arch === "string" &&
+      typeof e.top1 === "number";
+    if (!ok) throw new Error(`${path}: entry ${i} is not a front entry {algo, arch, top1, ...}`);
+  });
+  return old as ParetoEntry[];
+}
+
+function storedCount(dir: string): number {
+  return storedFronts(dir).length;
 }
 
 /** Stored fronts of other algorithms, kept when this one is rewritten. */
 function otherFronts(dir: string, space: ResolvedSpace, algo: SearchAlgo): ParetoEntry[] {
-  const path = join(dir, "pareto.json");
-  if (!existsSync(path)) return [];
-  const old = JSON.parse(readFileSync(path, "utf8")) as ParetoEntry[];
-  if (!Array.isArray(old)) throw new Error(`${path}: expected a JSON array`);
-  return old
+  return storedFronts(dir)
     .filter((p) => p.algo !== algo)
     .map((p) => ({
       ...p,

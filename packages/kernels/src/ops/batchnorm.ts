@@ -85,6 +85,7 @@ function plan(op: string, x: Tensor): Plan {
   }
   const C = x.shape[x.shape.length - 1];
   const M = x.size / Math.max(C, 1);
+  if (M < 1 || C < 1) throw new Error(`${op}: x ${shapeStr(x.shape)} is empty`);
   const variant = selectBatchNormVariant(C);
   const lanes = variant === "vec4" ? 4 : 1;
   const cols = C / lanes;

@@ -106,7 +106,9 @@ function geometry(op: string, xShape: readonly number[], w: Tensor, S: number): 
   const [N, H, W] = xShape;
   const OH = dwconvOutSize(H, K, S);
   const OW = dwconvOutSize(W, K, S);
-  if (OH < 1 || OW < 1) throw new Error(`${op}: input ${shapeStr(xShape)} is empty`);
+  if (N < 1 || C < 1 || OH < 1 || OW < 1) {
+    throw new Error(`${op}: input ${shapeStr(xShape)} is empty`);
+  }
   return { N, H, W, C, K, S, OH, OW };
 }
 

@@ -96,6 +96,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     const pre = prologue(g, table(C, 4), C, false);
     const pre6 = prologue(g, table(C, 4), C, true);
     const bad = prologue(g, table(4, 5), 4, false);
+    const none = g.empty([0, C]);
     const before = g.pool.stats().inUseBytes;
     const refused: [() => unknown, RegExp][] = [
       [() => batchNormApply(g, x, pre, x), /y .* must not alias x/],
@@ -107,10 +108,12 @@ describe.runIf(gpu)("batch-norm prologue", () => {
       [() => pwconvBackwardInput(g, x, w, r, r), /dx .* must not alias residual/],
       [() => pwconvBackwardInput(g, x, w, x), /dx .* must not alias dy/],
       [() => pwconvBackwardInput(g, x, w, undefined, w), /residual/],
+      [() => pwconv(g, none, w), /\[0, 8\] is empty/],
+      [() => batchNormApply(g, none, pre), /\[0, 8\] is empty/],
     ];
     for (const [call, msg] of refused) expect(call).toThrow(msg);
     expect(g.pool.stats().inUseBytes).toBe(before);
-    for (const t of [x, r, w, pre.coef, pre6.coef, bad.coef]) t.dispose();
+    for (const t of [x, r, w, none, pre.coef, pre6.coef, bad.coef]) t.dispose();
   });
 
   // The input gradient with a fused residual: tiled (Ci % 4 == 0) and naive.

@@ -112,6 +112,7 @@ function checkPrologue(op: string, pre: BnPrologue | undefined, ci: number): voi
 
 function rowsOf(op: string, t: Tensor): number {
   if (t.shape.length < 1) throw new Error(`${op}: ${t.label} must have rank >= 1, got []`);
+  if (t.size === 0) throw new Error(`${op}: ${t.label} ${shapeStr(t.shape)} is empty`);
   return t.shape.slice(0, -1).reduce((a, b) => a * b, 1);
 }
 
@@ -160,8 +161,8 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
     expectShape("pwconv", "y", y, outShape);
     expectDistinct("pwconv", ["y", y], ["x", x]);
   }
-  const out = y ?? gpu.empty(outShape, "pwconv.y");
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
+  const out = y ?? gpu.empty(outShape, "pwconv.y");
   pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, { pre });
   return out;
 }
@@ -229,8 +230,8 @@ export function pwconvBackwardInput(
     expectShape(op, "dx", dx, inShape);
     expectDistinct(op, ["dx", dx], ["dy", dy], ["residual", residual]);
   }
+  const g = { M: rowsOf(op, dy), CI: ci, CO: co };
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
-  const g = { M: rowsOf("pwconvBackwardInput", dy), CI: ci, CO: co };
   const variant = selectPwconvVariant("backward-input", ci, co);
   pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);
   return out;
