@@ -34,112 +34,40 @@ import {
   uniformCrossover,
   type RankCrowding,
 } from "./nsga2.ts";
-import { PpoPolicy, type PpoConfig, type PpoSample } from "./ppo.ts";
+import { PpoPolicy, type PpoSample } from "./ppo.ts";
+import {
+  buildLayerCostTable,
+  costBounds,
+  extremeArch,
+  impossibleBounds,
+  repair,
+  violation,
+  type LayerCostTable,
+} from "./costs.ts";
+import type {
+  CostKey,
+  Costs,
+  FrontMember,
+  GenerationLog,
+  PpoLog,
+  SearchConfig,
+  SearchResult,
+} from "./types.ts";
 
-export interface Objectives {
-  readonly top1: number;
-  readonly madds: number;
-  readonly params: number;
-  readonly latencyMs: number;
-}
-export type Costs = Omit<Objectives, "top1">;
-export type CostKey = keyof Costs;
-export type Arch = readonly number[];
-
-export interface Constraint {
-  readonly key: CostKey;
-  readonly max?: number;
-  readonly min?: number;
-}
-
-/** Reference point in natural units: the worst top1 and largest costs counted. */
-export interface RefPoint {
-  readonly top1: number;
-  readonly madds: number;
-  readonly third: number;
-}
-
-export interface SearchConfig {
-  readonly algo: "nsga2-ppo" | "nsga2" | "random";
-  readonly layers: number;
-  readonly numChoices: number;
-  readonly population: number;
-  readonly generations: number;
-  readonly seed: number;
-  /** Objectives: max top1, min madds, min `third`. */
-  readonly third: "params" | "latencyMs";
-  readonly constraints: readonly Constraint[];
-  /** Cheap and exact; assumed to be a constant plus a sum over layers. */
-  readonly costs: (arch: Arch) => Costs;
-  /** Top-1 per architecture (expensive). */
-  readonly evaluate: (archs: readonly Arch[]) => Promise<number[]>;
-  /** Canonical hash: equal keys are treated as the same architecture. */
-  readonly key: (arch: Arch) => string;
-  readonly onGeneration?: (g: GenerationLog) => void;
-  /**
-   * Cost of choice `choice` at layer `layer`, without the constant part.
-   * Without it the per-layer table is derived from `costs` by differences.
-   */
-  readonly layerCosts?: (layer: number, choice: number) => Costs;
-  /** Default: top1 0, madds and third at 1.1x their largest possible value. */
-  readonly refPoint?: RefPoint;
-  /** Proposals per child before repair / giving up. Default 20. */
-  readonly maxRetries?: number;
-  /** Default 0.9. */
-  readonly crossoverRate?: number;
-  /** Per-layer random mutation probability. Default 1 / layers. */
-  readonly mutationRate?: number;
-  /** Policy share, linear from `start` (generation 1) to `end` (last). */
-  readonly ppoMix?: { readonly start: number; readonly end: number };
-  readonly ppo?: Omit<Partial<PpoConfig>, "layers" | "numChoices">;
-}
-
-export interface PpoLog {
-  readonly loss: number;
-  readonly entropy: number;
-  readonly meanReward: number;
-  readonly samples: number;
-}
-
-export interface GenerationLog {
-  readonly generation: number;
-  /** Distinct architectures evaluated so far (cumulative). */
-  readonly evaluations: number;
-  /** Distinct architectures in the population. */
-  readonly distinct: number;
-  /** Feasible members of the population. */
-  readonly feasible: number;
-  /** Of the feasible population, normalized as described at `normalizer`. */
-  readonly hypervolume: number;
-  /** Feasible members of the population's first front. */
-  readonly frontSize: number;
-  /** Probability that a child's mutation came from the policy. */
-  readonly ppoMix: number;
-  /** Policy update stats (nsga2-ppo, generations >= 1), else null. */
-  readonly ppo: PpoLog | null;
-  /** Proposals rejected this generation, by reason. */
-  readonly retries: { readonly infeasible: number; readonly duplicate: number };
-  /** Children that ran out of retries and went through repair. */
-  readonly repairs: number;
-}
-
-export interface FrontMember extends Objectives {
-  readonly arch: number[];
-}
-
-export interface SearchResult {
-  /** Non-dominated feasible architectures over everything evaluated. */
-  readonly front: FrontMember[];
-  readonly history: GenerationLog[];
-  readonly evaluations: number;
-  readonly infeasible?: {
-    /** Lowest achievable value of each constrained cost (exact if additive). */
-    readonly cheapest: Partial<Record<CostKey, number>>;
-    /** Highest achievable value, for keys with a `min` bound. */
-    readonly largest: Partial<Record<CostKey, number>>;
-    readonly message: string;
-  };
-}
+export type {
+  Arch,
+  Constraint,
+  CostKey,
+  Costs,
+  FrontMember,
+  GenerationLog,
+  Objectives,
+  PpoLog,
+  RefPoint,
+  SearchConfig,
+  SearchResult,
+} from "./types.ts";
+export { buildLayerCostTable, violation, type LayerCostTable } from "./costs.ts";
 
 const COST_KEYS: readonly CostKey[] = ["madds", "params", "latencyMs"];
 const REWARD_FRONT = 1;
@@ -155,98 +83,6 @@ export function ppoMixAt(
   if (generation < 1) return 0;
   if (generations <= 1) return mix.start;
   return mix.start + ((mix.end - mix.start) * (generation - 1)) / (generations - 1);
-}
-
-// ---------------------------------------------------------------------------
-// Costs, constraints and repair
-
-/** Per-layer cost table: total = offset + sum_l table[l][arch[l]]. */
-export interface LayerCostTable {
-  readonly offset: Costs;
-  readonly table: Costs[][];
-}
-
-function addCosts(a: Costs, b: Costs, sign = 1): Costs {
-  return {
-    madds: a.madds + sign * b.madds,
-    params: a.params + sign * b.params,
-    latencyMs: a.latencyMs + sign * b.latencyMs,
-  };
-}
-
-export function buildLayerCostTable(cfg: SearchConfig): LayerCostTable {
-  const { layers: L, numChoices: m } = cfg;
-  const zeros = new Array<number>(L).fill(0);
-  const base = cfg.costs(zeros);
-  if (cfg.layerCosts) {
-    const lc = cfg.layerCosts;
-    const table = Array.from({ length: L }, (_, l) =>
-      Array.from({ length: m }, (_, c) => lc(l, c)),
-    );
-    const offset = table.reduce((acc, row) => addCosts(acc, row[0], -1), base);
-    return { offset, table };
-  }
-  const table = Array.from({ length: L }, (_, l) =>
-    Array.from({ length: m }, (_, c) => {
-      const a = [...zeros];
-      a[l] = c;
-      return addCosts(cfg.costs(a), base, -1);
-    }),
-  );
-  return { offset: base, table };
-}
-
-/** The architecture minimizing (sign 1) or maximizing (sign -1) one cost. */
-function extremeArch(t: LayerCostTable, key: CostKey, sign: 1 | -1): number[] {
-  return t.table.map((row) => {
-    let best = 0;
-    for (let c = 1; c < row.length; c++) {
-      if (sign * row[c][key] < sign * row[best][key]) best = c;
-    }
-    return best;
-  });
-}
-
-export function violation(c: Costs, constraints: readonly Constraint[]): number {
-  let v = 0;
-  for (const k of constraints) {
-    const x = c[k.key];
-    if (k.max !== undefined && x > k.max) v += (x - k.max) / (Math.abs(k.max) || 1);
-    if (k.min !== undefined && x < k.min) v += (k.min - x) / (Math.abs(k.min) || 1);
-  }
-  return v;
-}
-
-/**
- * Greedy repair: repeatedly take the single-layer change that most lowers
- * the violation, estimated from the table and confirmed with `costs`.
- * Stops when feasible or when no change helps; at most L * m moves.
- */
-function repair(cfg: SearchConfig, t: LayerCostTable, arch: Arch): number[] {
-  const a = [...arch];
-  let v = violation(cfg.costs(a), cfg.constraints);
-  for (let move = 0; move < cfg.layers * cfg.numChoices && v > 0; move++) {
-    const cur = cfg.costs(a);
-    let best: { l: number; c: number; v: number } | null = null;
-    for (let l = 0; l < cfg.layers; l++) {
-      for (let c = 0; c < cfg.numChoices; c++) {
-        if (c === a[l]) continue;
-        const est = addCosts(addCosts(cur, t.table[l][c]), t.table[l][a[l]], -1);
-        const ve = violation(est, cfg.constraints);
-        if (best === null || ve < best.v) best = { l, c, v: ve };
-      }
-    }
-    if (best === null) break;
-    const prev = a[best.l];
-    a[best.l] = best.c;
-    const vNew = violation(cfg.costs(a), cfg.constraints);
-    if (vNew >= v) {
-      a[best.l] = prev;
-      break;
-    }
-    v = vNew;
-  }
-  return a;
 }
 
 // ---------------------------------------------------------------------------
@@ -588,33 +424,6 @@ async function runNsga2(ctx: Ctx, withPolicy: boolean): Promise<void> {
 
 // ---------------------------------------------------------------------------
 // Entry point
-
-function costBounds(
-  cfg: SearchConfig,
-  t: LayerCostTable,
-): { cheapest: Partial<Record<CostKey, number>>; largest: Partial<Record<CostKey, number>> } {
-  const cheapest: Partial<Record<CostKey, number>> = {};
-  const largest: Partial<Record<CostKey, number>> = {};
-  for (const c of cfg.constraints) {
-    cheapest[c.key] = cfg.costs(extremeArch(t, c.key, 1))[c.key];
-    if (c.min !== undefined) largest[c.key] = cfg.costs(extremeArch(t, c.key, -1))[c.key];
-  }
-  return { cheapest, largest };
-}
-
-/** Bounds no architecture can meet, one phrase each; empty if none is provable. */
-function impossibleBounds(cfg: SearchConfig, b: ReturnType<typeof costBounds>): string[] {
-  const out: string[] = [];
-  for (const c of cfg.constraints) {
-    const lo = b.cheapest[c.key]!;
-    if (c.max !== undefined && lo > c.max) out.push(`${c.key} <= ${c.max} (cheapest ${lo})`);
-    const hi = b.largest[c.key];
-    if (c.min !== undefined && hi !== undefined && hi < c.min) {
-      out.push(`${c.key} >= ${c.min} (largest ${hi})`);
-    }
-  }
-  return out;
-}
 
 function validate(cfg: SearchConfig): void {
   const { layers: L, numChoices: m, population: P, generations: G } = cfg;
