@@ -31,8 +31,9 @@ export {
   dwconvBackwardWeight,
   dwconvOutSize,
   selectDwconv,
+  setSlideStripHeights,
 } from "./src/ops/dwconv.ts";
-export type { DwconvOptions, DwconvKernel } from "./src/ops/dwconv.ts";
+export type { DwconvOptions, DwconvKernel, SlidePass } from "./src/ops/dwconv.ts";
 export { globalAvgPool, globalAvgPoolBackward } from "./src/ops/pool.ts";
 export { add, addInto, scaleInto } from "./src/ops/arith.ts";
 export {

@@ -39,6 +39,8 @@ const SHAPES: readonly DwconvGeometry[] = [
   { N: 1, H: 3, W: 5, C: 4, K: 7, S: 2 },
   { N: 5, H: 17, W: 9, C: 12, K: 3, S: 1 },
   { N: 3, H: 19, W: 7, C: 8, K: 7, S: 2 },
+  // 7x7 stride 1 on a map past SMALL_MAP rows (7-row strips, the last cut short).
+  { N: 2, H: 11, W: 6, C: 8, K: 7, S: 1 },
 ];
 
 function kernelsFor(C: number): DwconvKernel[] {

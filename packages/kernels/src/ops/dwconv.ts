@@ -47,17 +47,51 @@ const CONFIG = {
   reduce: { WG: 64 },
   naive: { WG: 64 },
   // Generated sliding-window kernels (dwconv-slide.ts), vec4 only: rows per
-  // strip by stride. Measured on lavapipe at 28x28, C 96-144: taller strips
-  // reuse more loads until the window spills too much (stride 1: 4 rows beat
-  // 3, 6 and 8; stride 2 forward: 7 rows beat 14 by about 15% for 7x7 and
-  // 5x5 in four interleaved runs, 4 rows were no better).
+  // strip by pass, stride and kernel size. Taller strips reuse more loads
+  // until the window spills; where that turns depends on K and S in ways
+  // only measurement shows. Set from bench/slide-tune.ts (heights compared
+  // side by side in one process, two runs of 11 and 15 rounds, 28x28 maps,
+  // C 96-144, batch 64). Maps of at most SMALL_MAP rows take one strip per
+  // image (fewest window set-ups; at 7x7 and 4x4 it was best or near), of
+  // 4 or 8 rows.
   slide: {
     WG: 64,
-    forward: { 1: 4, 2: 7 },
-    backwardInput: { 1: 4, 2: 6 },
-    backwardWeight: { 1: 4, 2: 2 },
+    SMALL_MAP: 8,
+    rows: {
+      forward: { 1: { 3: 2, 5: 2, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
+      backwardInput: { 1: { 3: 2, 5: 2, 7: 4 }, 2: { 3: 4, 5: 6, 7: 14 } },
+      backwardWeight: { 1: { 3: 2, 5: 2, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
+    },
   },
 } as const;
+
+export type SlidePass = "forward" | "backwardInput" | "backwardWeight";
+
+/** Strip heights set by `setSlideStripHeights` (tuning benchmarks), by pass and stride. */
+let stripOverride: Partial<Record<SlidePass, Partial<Record<1 | 2, number>>>> = {};
+
+/**
+ * Overrides the slide kernels' strip heights (rows per invocation) for
+ * tuning benchmarks that compare heights side by side in one process; an
+ * empty object restores CONFIG.slide. Each height is its own pipeline.
+ */
+export function setSlideStripHeights(
+  heights: Partial<Record<SlidePass, Partial<Record<1 | 2, number>>>>,
+): void {
+  stripOverride = heights;
+}
+
+/** Rows per strip of a slide pass: dx rows for the input gradient, output rows otherwise. */
+function stripRows(pass: SlidePass, g: Geometry): number {
+  const S = g.S as 1 | 2;
+  const forced = stripOverride[pass]?.[S];
+  if (forced !== undefined) return forced;
+  const rows = pass === "backwardInput" ? g.H : g.OH;
+  // Two heights only (4, 8), both multiples of every stride: each height is
+  // a pipeline that lavapipe compiles on first use.
+  if (rows <= CONFIG.slide.SMALL_MAP) return rows <= 4 ? 4 : 8;
+  return CONFIG.slide.rows[pass][S][g.K as 3 | 5 | 7];
+}
 
 type TiledPass = "forward" | "backwardInput";
 
@@ -212,7 +246,7 @@ export function dwconvWith(
   if (y) expectShape("dwconv", "y", y, [g.N, g.OH, g.OW, g.C]);
   const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   if (k.variant === "slide") {
-    const TH = CONFIG.slide.forward[g.S as 1 | 2];
+    const TH = stripRows("forward", g);
     const strips = g.N * ceilDiv(g.OH, TH) * (g.C / 4);
     const ins = opts.pre ? [x, w, opts.pre.coef] : [x, w];
     slideDispatch(gpu, "forward", g, TH, [...ins, out], [0, 0, 0], strips, pre);
@@ -263,7 +297,7 @@ export function dwconvBackwardInputWith(
   if (dx) expectShape(op, "dx", dx, opts.inputShape);
   const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
   if (k.variant === "slide") {
-    const TH = CONFIG.slide.backwardInput[g.S as 1 | 2];
+    const TH = stripRows("backwardInput", g);
     const strips = g.N * ceilDiv(g.H, TH) * (g.C / 4);
     slideDispatch(gpu, "backward-input", g, TH, [dy, w, out], [0, 0, 0], strips);
     return out;
@@ -326,7 +360,7 @@ export function dwconvBackwardWeightWith(
   // Pass 1: G partial sums, each over a run of blocks of TILE_H dy rows.
   const cfg = CONFIG.backwardWeight;
   const slide = k.variant === "slide";
-  const blockRows = slide ? CONFIG.slide.backwardWeight[g.S as 1 | 2] : cfg.TILE_H;
+  const blockRows = slide ? stripRows("backwardWeight", g) : cfg.TILE_H;
   const blocks = g.N * ceilDiv(g.OH, blockRows);
   const perGroup = Math.max(cfg.MIN_BLOCKS_PER_GROUP, ceilDiv(blocks, cfg.MAX_GROUPS));
   const G = ceilDiv(blocks, perGroup);

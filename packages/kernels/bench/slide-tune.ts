@@ -1,0 +1,107 @@
+// Strip heights of the sliding-window depthwise kernels, compared side by
+// side in one process: for each shape and pass, the candidate heights take
+// turns for many rounds (so drift on a shared machine hits them alike) and
+// the median device ms of each is printed, with the configured height
+// marked. Used to set CONFIG.slide in src/ops/dwconv.ts.
+//
+//   tsx bench/slide-tune.ts [--rounds R]
+
+import { parseArgs } from "node:util";
+import {
+  dwconv,
+  dwconvBackwardInput,
+  dwconvBackwardWeight,
+  dwconvOutSize,
+  Gpu,
+  Rng,
+  setSlideStripHeights,
+  type SlidePass,
+  type Tensor,
+} from "../mod.ts";
+import { GpuTimer, median } from "../src/runtime/timing.ts";
+
+interface TuneShape {
+  readonly N: number;
+  readonly H: number;
+  readonly C: number;
+  readonly K: number;
+  readonly S: 1 | 2;
+}
+
+/** 28x28 maps at every kernel size and stride (the benchmark block's layer among them), and the fmnist space's small maps. */
+const SHAPES: readonly TuneShape[] = [
+  { N: 64, H: 28, C: 96, K: 3, S: 1 },
+  { N: 64, H: 28, C: 144, K: 5, S: 1 },
+  { N: 64, H: 28, C: 96, K: 7, S: 1 },
+  { N: 64, H: 28, C: 96, K: 3, S: 2 },
+  { N: 64, H: 28, C: 96, K: 5, S: 2 },
+  { N: 64, H: 28, C: 96, K: 7, S: 2 },
+  { N: 128, H: 14, C: 48, K: 7, S: 2 },
+  { N: 128, H: 7, C: 96, K: 7, S: 1 },
+  { N: 128, H: 7, C: 96, K: 5, S: 1 },
+  { N: 128, H: 4, C: 144, K: 7, S: 1 },
+];
+
+const CANDIDATES: Record<1 | 2, readonly number[]> = { 1: [2, 3, 4, 7], 2: [2, 4, 6, 7, 14] };
+const PASSES: readonly SlidePass[] = ["forward", "backwardInput", "backwardWeight"];
+
+function filled(gpu: Gpu, shape: number[], seed: number): Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return gpu.tensor(
+    shape,
+    Float32Array.from({ length: n }, () => rng.normal()),
+    "tune",
+  );
+}
+
+function recorder(gpu: Gpu, s: TuneShape, pass: SlidePass): { run(): void; dispose(): void } {
+  const OH = dwconvOutSize(s.H, s.K, s.S);
+  const x = filled(gpu, [s.N, s.H, s.H, s.C], 1);
+  const dy = filled(gpu, [s.N, OH, OH, s.C], 2);
+  const w = filled(gpu, [s.K, s.K, s.C], 3);
+  const opts = { stride: s.S };
+  const run = {
+    forward: () => dwconv(gpu, x, w, opts).dispose(),
+    backwardInput: () =>
+      dwconvBackwardInput(gpu, dy, w, { ...opts, inputShape: x.shape }).dispose(),
+    backwardWeight: () => dwconvBackwardWeight(gpu, x, dy, w, opts, false),
+  }[pass];
+  return { run, dispose: () => [x, dy, w].forEach((t) => t.dispose()) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rounds: { type: "string" } } });
+  const rounds = Number(values.rounds ?? 15);
+  const gpu = await Gpu.create({});
+  const timer = new GpuTimer(gpu);
+  try {
+    for (const s of SHAPES) {
+      for (const pass of PASSES) {
+        // Backward-input strips must be whole multiples of the stride.
+        const ths = CANDIDATES[s.S].filter((th) => pass !== "backwardInput" || th % s.S === 0);
+        const rec = recorder(gpu, s, pass);
+        const times = new Map<number, number[]>(ths.map((th) => [th, []]));
+        const last = new Map<number, number>();
+        for (let r = 0; r < rounds + 1; r++) {
+          for (const th of ths) {
+            setSlideStripHeights({ [pass]: { [s.S]: th } });
+            const ms = await timer.time(rec.run, last.get(th) ?? 0);
+            last.set(th, ms);
+            if (r > 0) times.get(th)!.push(ms); // round 0 compiles
+          }
+        }
+        setSlideStripHeights({});
+        rec.dispose();
+        const cells = ths.map((th) => `${th}: ${median(times.get(th)!).toFixed(2)}`);
+        const label = `N${s.N} H${s.H} C${s.C} K${s.K} S${s.S} ${pass}`;
+        console.log(`${label.padEnd(40)} | ${cells.join(" | ")} ms`);
+      }
+    }
+  } finally {
+    timer.destroy();
+    gpu.destroy();
+  }
+}
+
+await main();
