@@ -142,7 +142,7 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(gens[1].evaluations).toBeGreaterThan(gens[0].evaluations);
   });
 
-  it("a second nsga2 search warns that it replaces the front and updates summary.json", async () => {
+  it("a second nsga2 search warns it replaces the front, updates summary.json", async () => {
     writeFileSync(
       join(dir, "summary.json"),
       JSON.stringify({ preset: "quick", front: [{ arch: "stale" }], searchEvaluations: 1 }),
@@ -167,7 +167,7 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     ["null", "null"],
     ["an array", "[1,2]"],
   ] as const) {
-    it(`a summary.json that is ${what} is named, left alone, and the front still printed`, async () => {
+    it(`summary.json that is ${what}: named, left alone, front printed`, async () => {
       const path = join(dir, "summary.json");
       writeFileSync(path, text);
       const log = memoryLogger("info");
@@ -228,7 +228,7 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(r.text).toMatch(/--latency-table/);
   });
 
-  it("a pareto.json it cannot merge into is refused before the search, naming the file", async () => {
+  it("a pareto.json it cannot merge into is refused before the search", async () => {
     const path = join(dir, "pareto.json");
     const kept = readFileSync(path, "utf8");
     for (const [text, msg] of [
