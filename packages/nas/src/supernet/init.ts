@@ -12,6 +12,7 @@
 // the crop's smaller fan-out changes only a scale that BN removes.
 
 import { Rng } from "@fairnas/kernels";
+import { expandedWidth, seWidth, type LayerGeom, type ResolvedSpace } from "../space/spec.ts";
 import { nameStream } from "./params.ts";
 
 export interface BlockInit {
@@ -99,5 +100,24 @@ export function sliceInit(
       meta.se && R > 0
         ? { w1: leading(meta.se.w1, d.maxR, E, R), w2: leading(meta.se.w2, d.maxE, R, E) }
         : null,
+  };
+}
+
+/** Largest kernel, expanded width and SE width over a layer's choices. */
+export function layerDims(space: ResolvedSpace, layer: LayerGeom): LayerDims {
+  const cs = space.spec.choices;
+  const maxE = Math.max(...cs.map((c) => expandedWidth(layer.inC, c.expand)));
+  const seCs = cs.filter((c) => c.se);
+  return {
+    inC: layer.inC,
+    outC: layer.outC,
+    maxK: Math.max(...cs.map((c) => c.kernel)),
+    maxE,
+    maxR:
+      seCs.length > 0
+        ? Math.max(
+            ...seCs.map((c) => seWidth(space.spec, layer.inC, expandedWidth(layer.inC, c.expand))),
+          )
+        : 0,
   };
 }

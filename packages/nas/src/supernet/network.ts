@@ -8,8 +8,6 @@
 import {
   addInto,
   batchNormApply,
-  channelScale,
-  channelScaleBackward,
   conv2d,
   conv2dBackwardWeight,
   dropout,
@@ -25,10 +23,6 @@ import {
   pwconv,
   pwconvBackwardInput,
   pwconvBackwardWeight,
-  relu,
-  reluBackward,
-  sigmoid,
-  sigmoidBackward,
   type Gpu,
   type Tensor,
 } from "@fairnas/kernels";
@@ -42,7 +36,8 @@ import {
 } from "../space/spec.ts";
 import { bnPass, takeAccumulate2, type BnMode, type BnPass } from "./bn-mode.ts";
 import { BnState, Param, ParamFactory, ParamGroup } from "./params.ts";
-import { metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
+import { layerDims, metaInit, sliceInit, type BlockInit, type LayerDims } from "./init.ts";
+import { seForward } from "./se.ts";
 
 export type { BnMode, BnStats } from "./bn-mode.ts";
 
@@ -326,7 +321,7 @@ export class Supernet {
     const h2 = dwconv(gpu, h1, b.wDw.w, { stride, pre: b1.pre });
     const b2 = this.bnDeferred(ctx, h2, b.bn2, true);
     const a2 = b.se ? batchNormApply(gpu, h2, b2.pre) : null;
-    const se = a2 ? this.seForward(ctx, b, a2) : null;
+    const se = a2 ? seForward(this.gpu, b.se!, a2, ctx.tape !== null) : null;
     const projIn = se ? se.y : h2;
     const projPre = se ? undefined : b2.pre;
     const h3 = pwconv(gpu, projIn, b.wProject.w, undefined, projPre);
@@ -368,49 +363,6 @@ export class Supernet {
       return dx;
     });
     return y;
-  }
-
-  /** Squeeze-and-excitation on a: [N,H,W,E]; `a` stays alive (the caller owns it). */
-  private seForward(
-    ctx: Ctx,
-    b: ChoiceBlock,
-    a: Tensor,
-  ): { y: Tensor; back: (dy: Tensor) => Tensor } {
-    const gpu = this.gpu;
-    const se = b.se!;
-    const pooled = globalAvgPool(gpu, a);
-    const z = linear(gpu, pooled, se.w1.w, se.b1.w);
-    const zr = relu(gpu, z);
-    const g = linear(gpu, zr, se.w2.w, se.b2.w);
-    const s = sigmoid(gpu, g);
-    g.dispose();
-    const y = channelScale(gpu, a, s);
-    if (!ctx.tape) {
-      for (const t of [pooled, z, zr, s]) t.dispose();
-    }
-    const back = (dy: Tensor): Tensor => {
-      const { dx, ds } = channelScaleBackward(gpu, a, s, dy);
-      const dg = sigmoidBackward(gpu, s, ds);
-      ds.dispose();
-      s.dispose();
-      linearBackwardParams(gpu, zr, dg, se.w2.g, se.b2.g, takeAccumulate2(se.w2, se.b2));
-      const dzr = linearBackwardInput(gpu, dg, se.w2.w);
-      dg.dispose();
-      zr.dispose();
-      const dz = reluBackward(gpu, z, dzr);
-      dzr.dispose();
-      z.dispose();
-      linearBackwardParams(gpu, pooled, dz, se.w1.g, se.b1.g, takeAccumulate2(se.w1, se.b1));
-      const dp = linearBackwardInput(gpu, dz, se.w1.w);
-      dz.dispose();
-      pooled.dispose();
-      const dxPool = globalAvgPoolBackward(gpu, dp, a.shape);
-      dp.dispose();
-      addInto(gpu, dx, dxPool);
-      dxPool.dispose();
-      return dx;
-    };
-    return { y, back };
   }
 
   private headForward(ctx: Ctx, x: Tensor): Tensor {
@@ -492,25 +444,6 @@ export class Supernet {
   private bnDeferred(ctx: Ctx, x: Tensor, bn: BnState, relu6: boolean): BnPass {
     return bnPass(this.gpu, this.space.spec.bn, ctx.opts.bn, ctx.tape !== null, x, bn, relu6);
   }
-}
-
-/** Largest kernel, expanded width and SE width over a layer's choices. */
-function layerDims(space: ResolvedSpace, layer: LayerGeom): LayerDims {
-  const cs = space.spec.choices;
-  const maxE = Math.max(...cs.map((c) => expandedWidth(layer.inC, c.expand)));
-  const seCs = cs.filter((c) => c.se);
-  return {
-    inC: layer.inC,
-    outC: layer.outC,
-    maxK: Math.max(...cs.map((c) => c.kernel)),
-    maxE,
-    maxR:
-      seCs.length > 0
-        ? Math.max(
-            ...seCs.map((c) => seWidth(space.spec, layer.inC, expandedWidth(layer.inC, c.expand))),
-          )
-        : 0,
-  };
 }
 
 /** He-normal initialization with fan-out `fanOut` (ReLU-family nets). */
