@@ -85,8 +85,10 @@ function answerJson(
 function answerLine(t: PonasTableFile, name: string, r: Specialized & { feasible: true }): string {
   const lat = r.costs.latencyMs === undefined ? "" : ` | ${fmt(r.costs.latencyMs, 3)} ms`;
   return (
-    `${name.padEnd(6)} ${tableArchString(t, r.arch)} | predicted loss ${fmt(100 * r.predictedLoss, 2)} pts ` +
-    `(top-1 ${fmt(100 * predictedTop1(t, r.predictedLoss), 2)}%) | ${fmt(r.costs.madds / 1e6, 3)} M MAdds | ` +
+    `${name.padEnd(6)} ${tableArchString(t, r.arch)} | ` +
+    `predicted loss ${fmt(100 * r.predictedLoss, 2)} pts ` +
+    `(top-1 ${fmt(100 * predictedTop1(t, r.predictedLoss), 2)}%) | ` +
+    `${fmt(r.costs.madds / 1e6, 3)} M MAdds | ` +
     `${fmt(r.costs.params / 1e6, 3)} M params${lat} | binding ${r.binding ?? "none"}`
   );
 }

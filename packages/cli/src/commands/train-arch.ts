@@ -77,7 +77,8 @@ export async function trainArchCommand(args: string[], log: Logger): Promise<voi
         arch: v.arch,
         hash: archHash(space, arch),
         device: gpu.adapter.description,
-        "data.train/val/test": `${data.train.length}/${data.val.length}/${testImages || data.test.n}`,
+        "data.train/val/test":
+          `${data.train.length}/${data.val.length}/` + `${testImages || data.test.n}`,
         "out.dir": dir,
       }),
     );

@@ -196,7 +196,8 @@ async function trainOn(
     const done = r.step + 1;
     const rate = r.pathImages / (r.ms / 1000);
     const line =
-      `step ${String(done).padStart(5)}/${totalSteps} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
+      `step ${String(done).padStart(5)}/${totalSteps} | loss ${fmt(r.loss)} | ` +
+      `acc ${fmt(100 * r.top1, 1, 5)}% | ` +
       `lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step | ${fmt(rate, 0)} path-img/s`;
     bar.update(done, line);
     if (done % t.logEvery === 0 || done === totalSteps) {
