@@ -91,3 +91,27 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   return s;
 }
+
+/** coef [3, C] = mean, scale (both signs), shift; x spread so ReLU6 clamps both ends. */
+export function bnTable(C: number, seed: number): Float64Array {
+  const c = Float64Array.from(Float32Array.from(randn(3 * C, seed)));
+  for (let i = 0; i < C; i++) {
+    c[C + i] = Math.fround(1.5 * c[C + i]);
+    c[2 * C + i] = Math.fround(2 + 2 * c[2 * C + i]);
+  }
+  return c;
+}
+
+/** float64 (v - m) * a + b per channel of the last dim, clamped when relu6. */
+export function bnApplyRef(
+  x: Float64Array,
+  coef: Float64Array,
+  C: number,
+  relu6: boolean,
+): Float64Array {
+  return x.map((v, i) => {
+    const c = i % C;
+    const y = (v - coef[c]) * coef[C + c] + coef[2 * C + c];
+    return relu6 ? Math.min(Math.max(y, 0), 6) : y;
+  });
+}

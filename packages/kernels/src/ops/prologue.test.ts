@@ -5,7 +5,7 @@
 // themselves). The fused residuals: BN apply + skip, and the pointwise input
 // gradient + skip gradient. All against float64 references.
 import { describe, expect, it } from "vitest";
-import { expectClose, randn, testGpu } from "../testing.ts";
+import { bnApplyRef, bnTable, expectClose, randn, testGpu } from "../testing.ts";
 import { dwconvBackwardWeightRef, dwconvRef, type DwconvGeometry } from "../reference/dwconv.ts";
 import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
 import type { Gpu } from "../runtime/gpu.ts";
@@ -24,25 +24,6 @@ import {
 const gpu = await testGpu();
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
-/** coef [3, C] = mean, scale (both signs), shift; x spread so ReLU6 clamps both ends. */
-function table(C: number, seed: number): Float64Array {
-  const c = Float64Array.from(Float32Array.from(randn(3 * C, seed)));
-  for (let i = 0; i < C; i++) {
-    c[C + i] = Math.fround(1.5 * c[C + i]);
-    c[2 * C + i] = Math.fround(2 + 2 * c[2 * C + i]);
-  }
-  return c;
-}
-
-/** float64 (v - m) * a + b per channel of the last dim, clamped when relu6. */
-function applyRef(x: Float64Array, coef: Float64Array, C: number, relu6: boolean): Float64Array {
-  return x.map((v, i) => {
-    const c = i % C;
-    const y = (v - coef[c]) * coef[C + c] + coef[2 * C + c];
-    return relu6 ? Math.min(Math.max(y, 0), 6) : y;
-  });
-}
-
 const f32 = (a: Float64Array): Float64Array => Float64Array.from(Float32Array.from(a));
 
 function prologue(g: Gpu, coef: Float64Array, C: number, relu6: boolean): BnPrologue {
@@ -54,16 +35,16 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     const g = gpu!;
     const C = 12;
     const xs = f32(randn(5 * C, 1, 3));
-    const coef = table(C, 2);
+    const coef = bnTable(C, 2);
     const x = g.tensor([5, C], xs);
     for (const relu6 of [false, true]) {
       const pre = prologue(g, coef, C, relu6);
       const y = batchNormApply(g, x, pre);
-      expectClose(`apply relu6=${relu6}`, await g.read(y), applyRef(xs, coef, C, relu6), TOL);
+      expectClose(`apply relu6=${relu6}`, await g.read(y), bnApplyRef(xs, coef, C, relu6), TOL);
       y.dispose();
       pre.coef.dispose();
     }
-    const bad = prologue(g, table(8, 3), 8, false);
+    const bad = prologue(g, bnTable(8, 3), 8, false);
     expect(() => batchNormApply(g, x, bad)).toThrow(/coef/);
     bad.coef.dispose();
     x.dispose();
@@ -74,12 +55,12 @@ describe.runIf(gpu)("batch-norm prologue", () => {
       const g = gpu!;
       const xs = f32(randn(7 * C, C, 3));
       const rs = f32(randn(7 * C, C + 1));
-      const coef = table(C, C + 2);
+      const coef = bnTable(C, C + 2);
       const x = g.tensor([7, C], xs);
       const r = g.tensor([7, C], rs);
       const pre = prologue(g, coef, C, false);
       const y = batchNormApply(g, x, pre, undefined, r);
-      const ref = applyRef(xs, coef, C, false).map((v, i) => v + rs[i]);
+      const ref = bnApplyRef(xs, coef, C, false).map((v, i) => v + rs[i]);
       expectClose(`applyAdd C${C}`, await g.read(y), ref, TOL);
       const pre6 = prologue(g, coef, C, true);
       expect(() => batchNormApply(g, x, pre6, undefined, r)).toThrow(/ReLU6/);
@@ -93,9 +74,9 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     const x = g.tensor([6, C], randn(6 * C, 1));
     const r = g.tensor([6, C], randn(6 * C, 2));
     const w = g.tensor([C, C], randn(C * C, 3));
-    const pre = prologue(g, table(C, 4), C, false);
-    const pre6 = prologue(g, table(C, 4), C, true);
-    const bad = prologue(g, table(4, 5), 4, false);
+    const pre = prologue(g, bnTable(C, 4), C, false);
+    const pre6 = prologue(g, bnTable(C, 4), C, true);
+    const bad = prologue(g, bnTable(4, 5), 4, false);
     const none = g.empty([0, C]);
     const before = g.pool.stats().inUseBytes;
     const refused: [() => unknown, RegExp][] = [
@@ -154,7 +135,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
           const xs = f32(randn(M * ci, M + ci, 3));
           const ws = f32(randn(ci * co, co, 0.5));
           const dys = f32(randn(M * co, M + co + 1));
-          const coef = table(ci, ci + co);
+          const coef = bnTable(ci, ci + co);
           const pre = prologue(g, coef, ci, relu6);
           const x = g.tensor([M, ci], xs);
           const w = g.tensor([ci, co], ws);
@@ -166,7 +147,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
             variant === "tiled" ? selectPwconvVariant(pass, ci, co) : "naive";
           pwconvForwardWith(g, pick("forward"), x, w, y, gm, { pre });
           pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dw, false, gm, pre);
-          const a = applyRef(xs, coef, ci, relu6);
+          const a = bnApplyRef(xs, coef, ci, relu6);
           expectClose(`${tag} y`, await g.read(y), pwconvRef(a, ws, M, ci, co), TOL);
           const dwRef = pwconvBackwardWeightRef(a, dys, M, ci, co);
           expectClose(`${tag} dw`, await g.read(dw), dwRef, TOL);
@@ -201,7 +182,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
           const xs = f32(randn(N * H * W * C, H * W + C, 3));
           const ws = f32(randn(K * K * C, K + C, 0.5));
           const dys = f32(randn(N * OH * OW * C, OH + OW));
-          const coef = table(C, C + K);
+          const coef = bnTable(C, C + K);
           const pre = prologue(g, coef, C, relu6);
           const x = g.tensor([N, H, W, C], xs);
           const w = g.tensor([K, K, C], ws);
@@ -209,7 +190,7 @@ describe.runIf(gpu)("batch-norm prologue", () => {
           const dw = g.empty([K, K, C]);
           const y = dwconvWith(g, k, x, w, { stride: S, pre });
           dwconvBackwardWeightWith(g, k, x, dy, dw, { stride: S, pre }, false);
-          const a = applyRef(xs, coef, C, relu6);
+          const a = bnApplyRef(xs, coef, C, relu6);
           expectClose(`${tag} y`, await g.read(y), dwconvRef(geo, a, ws), TOL);
           expectClose(`${tag} dw`, await g.read(dw), dwconvBackwardWeightRef(geo, a, dys), TOL);
           for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();

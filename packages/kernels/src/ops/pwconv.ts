@@ -8,8 +8,9 @@ import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/t
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 import { addInto } from "./arith.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
+import { recordRowsGemm, rowsEligible } from "./pwconv-rows.ts";
 
-export type PwconvVariant = "naive" | "tiled";
+export type PwconvVariant = "naive" | "tiled" | "rows";
 
 /** Tile and workgroup sizes of every pwconv kernel, and their dispatches. */
 export const PWCONV_CONFIG = {
@@ -133,9 +134,18 @@ export type PwconvPass = "forward" | "backward-input" | "backward-weight";
  * The variant used for a pass and shape. The tiled forward reads x as
  * scalars and needs only its output width in vec4s: Co forward, Ci for the
  * input gradient (the same kernel on w^T). The tiled weight gradient reads
- * both sides in vec4s.
+ * both sides in vec4s. On a software adapter the rows kernel
+ * (pwconv-rows.ts) takes the forward and input-gradient GEMMs whose
+ * reduction is narrow (Ci forward, Co for the input gradient).
  */
-export function selectPwconvVariant(pass: PwconvPass, ci: number, co: number): PwconvVariant {
+export function selectPwconvVariant(
+  pass: PwconvPass,
+  ci: number,
+  co: number,
+  software = false,
+): PwconvVariant {
+  if (software && pass === "forward" && rowsEligible(ci, co)) return "rows";
+  if (software && pass === "backward-input" && rowsEligible(co, ci)) return "rows";
   const vec4 =
     pass === "forward"
       ? co % 4 === 0
@@ -163,7 +173,8 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   }
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
   const out = y ?? gpu.empty(outShape, "pwconv.y");
-  pwconvForwardWith(gpu, selectPwconvVariant("forward", ci, co), x, w, out, g, { pre });
+  const variant = selectPwconvVariant("forward", ci, co, gpu.adapter.software);
+  pwconvForwardWith(gpu, variant, x, w, out, g, { pre });
   return out;
 }
 
@@ -179,6 +190,11 @@ export function pwconvForwardWith(
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const { pre, residual } = fused;
+  if (variant === "rows") {
+    const gemm = { M: g.M, K: g.CI, N: g.CO };
+    recordRowsGemm(gpu, x, w, y, gemm, { transposed: false, pre, residual });
+    return;
+  }
   const tiled = variant === "tiled";
   if (tiled && g.CO % 4 !== 0) {
     throw new Error(`pwconv.forward.tiled: needs Co a multiple of 4, got ${g.CO}`);
@@ -232,7 +248,7 @@ export function pwconvBackwardInput(
   }
   const g = { M: rowsOf(op, dy), CI: ci, CO: co };
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
-  const variant = selectPwconvVariant("backward-input", ci, co);
+  const variant = selectPwconvVariant("backward-input", ci, co, gpu.adapter.software);
   pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);
   return out;
 }
@@ -240,7 +256,8 @@ export function pwconvBackwardInput(
 /**
  * Records the backward-input GEMM with an explicit variant. The tiled one
  * transposes w and runs the tiled forward GEMM dx = dy w^T (Ci is its
- * output width, so only Ci % 4 == 0 is needed).
+ * output width, so only Ci % 4 == 0 is needed). The rows one reads w
+ * transposed as it loads it.
  */
 export function pwconvBackwardInputWith(
   gpu: Gpu,
@@ -252,6 +269,11 @@ export function pwconvBackwardInputWith(
   residual?: Tensor,
 ): void {
   const { WG } = PWCONV_CONFIG;
+  if (variant === "rows") {
+    const gemm = { M: g.M, K: g.CO, N: g.CI };
+    recordRowsGemm(gpu, dy, w, dx, gemm, { transposed: true, residual });
+    return;
+  }
   if (variant === "tiled") {
     if (g.CI % 4 !== 0) {
       throw new Error(`pwconv.backward-input.tiled: needs Ci a multiple of 4, got ${g.CI}`);

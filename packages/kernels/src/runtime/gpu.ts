@@ -7,6 +7,7 @@ import "./globals.ts";
 import { create } from "webgpu";
 import { flags } from "../flags.ts";
 import type { Logger } from "../log.ts";
+import { describeAdapter, neededLimits, type AdapterDescription } from "./adapter.ts";
 import { BufferPool, type PoolStats } from "./pool.ts";
 import { numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
 
@@ -14,20 +15,13 @@ import { numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
 // it; if it is garbage-collected the process can crash later.
 let gpuEntry: GPU | null = null;
 
+export type { AdapterDescription };
+
 export interface GpuOptions {
   /** Dawn options passed to create(), e.g. "backend=vulkan", "adapter=NAME". */
   readonly dawnOptions?: readonly string[];
   readonly powerPreference?: GPUPowerPreference;
   readonly log?: Logger;
-}
-
-export interface AdapterDescription {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-  readonly backend: string;
-  readonly fingerprint: string;
 }
 
 /** What a kernel host function hands to `Gpu.pipeline`. */
@@ -472,32 +466,4 @@ export class Gpu {
       throw new GpuError(`WebGPU error: ${msg}`);
     }
   }
-}
-
-function describeAdapter(adapter: GPUAdapter, opts: readonly string[]): AdapterDescription {
-  const info = adapter.info;
-  const backend = opts.find((o) => o.startsWith("backend="))?.slice(8) ?? "default";
-  const vendor = info.vendor || "unknown";
-  const architecture = info.architecture || "unknown";
-  const device = info.device || "unknown";
-  const description = info.description || `${vendor} ${architecture} ${device}`;
-  const fingerprint = [vendor, architecture, device, description, backend].join("|");
-  return { vendor, architecture, device, description, backend, fingerprint };
-}
-
-function neededLimits(a: GPUSupportedLimits): Record<string, number> {
-  // Ask for the adapter's own maxima of what the kernels use, never more.
-  const names = [
-    "maxStorageBufferBindingSize",
-    "maxBufferSize",
-    "maxComputeWorkgroupStorageSize",
-    "maxComputeInvocationsPerWorkgroup",
-    "maxComputeWorkgroupSizeX",
-    "maxComputeWorkgroupSizeY",
-    "maxComputeWorkgroupsPerDimension",
-    "maxStorageBuffersPerShaderStage",
-  ] as const;
-  const out: Record<string, number> = {};
-  for (const n of names) out[n] = a[n];
-  return out;
 }
