@@ -22,7 +22,7 @@ import {
 import { int, parse, UsageError } from "../args.ts";
 import { fmt, writeAtomic } from "../output.ts";
 import { loadSplits, openGpu, readRunConfig } from "../session.ts";
-import { ponasPath, ponasSpace, readTable, tableEvalData } from "../stages/ponas-stage.ts";
+import { ponasPath, ponasSpace, readTable, tableEvalData } from "../stages/ponas-files.ts";
 import {
   logSweep,
   recordFile,

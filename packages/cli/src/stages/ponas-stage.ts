@@ -18,21 +18,17 @@
 // and inheritance; a meta checkpoint continues meta-training. The table is
 // always measured again.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
   BatchStream,
   batchesPerStep,
   exportState,
   FixedPathModel,
-  getSpace,
   inheritWeights,
   LayerCandidatesModel,
   metaArch,
-  parseTableFile,
   progressiveTable,
-  resolveSpace,
   restoreSupernet,
   saveCheckpoint,
   Supernet,
@@ -65,23 +61,8 @@ import {
   type SweepRecordPoint,
 } from "./ponas-sweep.ts";
 import { fmt, Metrics, progress, writeAtomic } from "../output.ts";
-import { evalData, loadSplits, openGpu, runPath, type DataSplits } from "../session.ts";
-
-export const PONAS_FILES = {
-  metaCheckpoint: join("checkpoints", "ponas-meta.ckpt"),
-  supernet: join("checkpoints", "ponas-supernet.ckpt"),
-  table: "ponas-table.json",
-  record: "ponas.json",
-} as const;
-
-export function ponasPath(dir: string, file: keyof typeof PONAS_FILES): string {
-  return join(dir, PONAS_FILES[file]);
-}
-
-/** The PONAS search space of a run: the "-ponas" variant of cfg.space. */
-export function ponasSpace(cfg: RunConfig): ResolvedSpace {
-  return resolveSpace(getSpace(`${cfg.space}-ponas`));
-}
+import { ponasPath, ponasSpace, tableEvalData } from "./ponas-files.ts";
+import { loadSplits, openGpu, runPath, type DataSplits } from "../session.ts";
 
 export interface PonasStageOptions {
   /** Continue from the run directory's checkpoints. */
@@ -284,18 +265,6 @@ async function saveAsCheckpoint(ctx: Ctx, path: string, stream: StreamState): Pr
     config: { run: cfg, stage: "fair" },
   };
   await saveCheckpoint(path, { meta, tensors: await exportState(gpu, net) });
-}
-
-/** Validation images for the table (ponas.tableValImages, 0: all) plus recal batches. */
-export function tableEvalData(
-  gpu: Gpu,
-  cfg: RunConfig,
-  data: DataSplits,
-  space: ResolvedSpace,
-): EvalData & { dispose(): void } {
-  const n = cfg.ponas.tableValImages;
-  const val = n > 0 ? data.val.slice(0, Math.min(n, data.val.length)) : data.val;
-  return evalData(gpu, cfg, { ...data, val }, space);
 }
 
 /** Meta-training (or its resume), then inheritance; returns seconds spent. */
@@ -512,14 +481,4 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
   } finally {
     ev.dispose();
   }
-}
-
-/** The saved table of a run directory; errors say how to make one. */
-export function readTable(dir: string): PonasTableFile {
-  const path = ponasPath(dir, "table");
-  if (!existsSync(path))
-    throw new Error(
-      `${dir} has no PONAS table (missing ${path}); run \`nas-cli ponas --out ${dir}\` first`,
-    );
-  return parseTableFile(path, readFileSync(path, "utf8"));
 }
