@@ -23,32 +23,7 @@ import type {
   RunRecords,
 } from "./record-types.ts";
 
-export type {
-  BnMode,
-  RunConfigRecord,
-  BestArch,
-  SummaryRecord,
-  StepRecord,
-  FairnessRecord,
-  SearchGenerationRecord,
-  MetricsRecords,
-  ArchitectureRow,
-  ParetoPoint,
-  RankingPoint,
-  RankingPanel,
-  AblationRow,
-  AblationRecord,
-  SimilarityRecord,
-  PonasSweepPoint,
-  PonasRecord,
-  PonasCompareSide,
-  PonasCompareRecord,
-  LatencyRecord,
-  BenchKernel,
-  BenchBlock,
-  BenchRecord,
-  RunRecords,
-} from "./record-types.ts";
+export type * from "./record-types.ts";
 
 export const RUN_RECORD_FILES = [
   "config.json",
