@@ -15,6 +15,10 @@ export const FLAG_SPECS = {
     default: false,
     description: "wrap each dispatch in an error scope so errors name the exact kernel",
   },
+  hardwareVariants: {
+    default: false,
+    description: "pick the kernel variants meant for GPUs even on a software adapter (A/B runs)",
+  },
   noSleepBeforeAwait: {
     default: false,
     description: "await GPU completion at once instead of sleeping through most of it",

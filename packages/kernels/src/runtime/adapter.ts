@@ -1,5 +1,7 @@
 // What the runtime records of an adapter, and the limits it asks of it.
 
+import { flags } from "../flags.ts";
+
 export interface AdapterDescription {
   readonly vendor: string;
   readonly architecture: string;
@@ -24,9 +26,10 @@ export function describeAdapter(adapter: GPUAdapter, opts: readonly string[]): A
   const fingerprint = [vendor, architecture, device, description, backend].join("|");
   const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   const software =
-    fallback ||
-    architecture === "software" ||
-    /llvmpipe|lavapipe|swiftshader/i.test(`${device} ${description}`);
+    !flags.hardwareVariants &&
+    (fallback ||
+      architecture === "software" ||
+      /llvmpipe|lavapipe|swiftshader/i.test(`${device} ${description}`));
   return { vendor, architecture, device, description, backend, fingerprint, software };
 }
 
