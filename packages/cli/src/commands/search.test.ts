@@ -181,7 +181,8 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     });
   }
 
-  it("random P4 G1 --third latency --max-latency-ms 4.6 with a table: front within budget", async () => {
+  const latencyTitle = "random P4 G1 --third latency --max-latency-ms 4.6 with a table";
+  it(`${latencyTitle}: front within budget`, async () => {
     const table = join(tmp, "latency.json");
     writeFileSync(table, JSON.stringify(syntheticTable()));
     // 3 ms of fixed pieces + 8 blocks of 0.1..0.35 ms: 3.8..5.8 ms in all.

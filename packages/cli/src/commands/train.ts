@@ -247,7 +247,8 @@ async function trainOn(
   const steps = totalSteps - startStep;
   if (steps > 0) {
     log.info(
-      `trained ${steps} steps in ${seconds.toFixed(1)} s | ${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`,
+      `trained ${steps} steps in ${seconds.toFixed(1)} s | ` +
+        `${(pathImages / seconds).toFixed(0)} path-images/s | pool high-water ${mib(high)}`,
     );
     const segment: SegmentRecord = {
       type: "train-segment",

@@ -182,7 +182,8 @@ async function runStage(
   };
 
   log.info(
-    `${stage.name}: steps ${startStep}..${total} (${stage.epochs} epochs of ${data.train.length} images)`,
+    `${stage.name}: steps ${startStep}..${total} ` +
+      `(${stage.epochs} epochs of ${data.train.length} images)`,
   );
   const bar = progress(log, total, t.logEvery);
   const t0 = performance.now();
@@ -191,8 +192,9 @@ async function runStage(
     const rate = r.pathImages / (r.ms / 1000);
     bar.update(
       done,
-      `${stage.name.padEnd(10)} step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | ` +
-        `acc ${fmt(100 * r.top1, 1, 5)}% | lr ${r.lr.toExponential(1)} | ${fmt(r.ms, 1, 6)} ms/step`,
+      `${stage.name.padEnd(10)} step ${String(done).padStart(5)}/${total} | ` +
+        `loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | lr ${r.lr.toExponential(1)} | ` +
+        `${fmt(r.ms, 1, 6)} ms/step`,
     );
     if (done % t.logEvery === 0 || done === total) {
       ctx.metrics.write({
