@@ -1,14 +1,15 @@
 // The "rows" pointwise GEMM, y[M, N] = x[M, K] W, for software devices.
 // Lanes own rows and the workgroup owns a block of TN4 output vec4 groups.
 // Each invocation loads that block of W (K x 4*TN4 floats) once into a
-// private array (registers and stack slots) and then walks RB rows, WG apart, reading each row of x as K/4
-// vec4s and storing TN4 vec4s. On lavapipe every storage-buffer access is
-// issued lane by lane and costs far more than an FMA, whatever its address
-// pattern, so the win is in loading W once per RB rows instead of once per
-// row block: at the 16->96 and 24->144 forward shapes this measured about
-// 1.8-2.5x over the tiled kernel (pwconv.forward.wgsl). It needs the whole
-// K in registers, so it is used for K <= MAX_K only; a real GPU would spill
-// them, so it is chosen on software adapters only (selectPwconvVariant).
+// private array (registers and stack slots), then walks RB rows, WG apart,
+// reading each row of x as K/4 vec4s and storing TN4 vec4s. On lavapipe
+// every storage-buffer access is issued lane by lane and costs far more
+// than an FMA, whatever its address pattern, so the win is in loading W
+// once per RB rows instead of once per row block: about 1.5-2.5x over the
+// tiled kernel (pwconv.forward.wgsl) at the 16->96 and 24->144 shapes. The
+// whole reduction must fit the W budget, so it takes K <= MAX_K only; a
+// real GPU would spill it, so it is chosen on software adapters only
+// (selectPwconvVariant).
 //
 // W is w [K, N] for the forward pass, or w [N, K] read transposed for the
 // input gradient dx = dy w^T (no transpose pass). The optional batch-norm
@@ -18,9 +19,9 @@
 // The WGSL is generated: the FMAs over K and TN4 are unrolled in the text
 // (lavapipe does not unroll loops over override constants) and read W at
 // constant indices; W itself is loaded by a loop, which keeps the first
-// compile near 0.35 s (unrolled loads took 4-9 s). Rows past M are clamped on load
-// and skipped on store; a ragged last column block clamps its W loads and
-// skips its stores.
+// compile near 0.35 s (unrolled loads took 4-9 s). Rows past M are clamped
+// on load and skipped on store; a ragged last column block clamps its W
+// loads and skips its stores.
 
 import type { Gpu } from "../runtime/gpu.ts";
 import type { Tensor } from "../runtime/tensor.ts";
