@@ -288,7 +288,8 @@ async function metaAndInherit(
   const mode = ctx.cfg.ponas.inherit;
   const r = await inheritWeights(ctx.gpu, ctx.net, mode);
   ctx.log.info(
-    `inheritance (${mode}): ${r.written.reduce((a, b) => a + b, 0)} candidate blocks initialized from the meta blocks`,
+    `inheritance (${mode}): ${r.written.reduce((a, b) => a + b, 0)} candidate blocks ` +
+      "initialized from the meta blocks",
   );
   return seconds;
 }
@@ -318,7 +319,8 @@ async function measureTable(ctx: Ctx, ev: EvalData): Promise<TableRow[]> {
       ? (layer: number, base: Arch) => trainLayerCandidates(ctx, layer, base)
       : undefined;
   log.info(
-    `candidate table: ${space.layers.length} layers x ${space.spec.choices.length} choices on ${ev.batches.reduce((s, b) => s + b.n, 0)} validation images`,
+    `candidate table: ${space.layers.length} layers x ${space.spec.choices.length} choices ` +
+      `on ${ev.batches.reduce((s, b) => s + b.n, 0)} validation images`,
   );
   // The table is always measured again: rows of an earlier attempt go.
   ctx.metrics.dropType("ponas-row");
@@ -330,8 +332,9 @@ async function measureTable(ctx: Ctx, ev: EvalData): Promise<TableRow[]> {
       const label = space.layers[row.layer].label;
       const best = row.top1[row.chosen];
       log.info(
-        `row ${String(row.layer + 1).padStart(2)}/${space.layers.length} | ${label.padEnd(14)} | best ${space.tokens[row.chosen].padEnd(6)} ` +
-          `top-1 ${fmt(100 * best, 2, 6)}% | worst ${fmt(100 * Math.min(...row.top1), 2, 6)}% | ${fmt(row.seconds, 1, 5)} s`,
+        `row ${String(row.layer + 1).padStart(2)}/${space.layers.length} | ${label.padEnd(14)} | ` +
+          `best ${space.tokens[row.chosen].padEnd(6)} top-1 ${fmt(100 * best, 2, 6)}% | ` +
+          `worst ${fmt(100 * Math.min(...row.top1), 2, 6)}% | ${fmt(row.seconds, 1, 5)} s`,
       );
       ctx.metrics.write({
         type: "ponas-row",

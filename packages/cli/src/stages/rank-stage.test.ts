@@ -73,7 +73,8 @@ writeFileSync(
 describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, val 256)", () => {
   const dir = join(tmp, "run");
 
-  it("rank --archs 5 --bn both writes ranking.csv, ranking.json (n 5 per BN mode) and similarity.json", async () => {
+  const files = "ranking.csv, ranking.json (n 5 per BN mode) and similarity.json";
+  it(`rank --archs 5 --bn both writes ${files}`, async () => {
     const run = await cli(["run", "--preset", "quick", "--config", config, "--out", dir]);
     expect(run.code, run.err).toBe(0);
     const r = await cli([
