@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import { describeAdapter, neededLimits, type AdapterDescription } from "./adapter.ts";
 import { BufferPool, type PoolStats } from "./pool.ts";
 import { numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
+import { WaitEstimator } from "./wait.ts";
 
 // NOTE: the object returned by create() must outlive every device made from
 // it; if it is garbage-collected the process can crash later.
@@ -71,12 +72,12 @@ export class Gpu {
   private destroyed = false;
   /** Dispatches and submits since creation, for overhead accounting. */
   readonly counters = { dispatches: 0, submits: 0 };
-  // Work submitted but not yet waited for, and a running estimate of the
-  // device time one dispatch takes, so waits can sleep through most of it.
-  private inFlight = 0;
-  private inFlightSince = 0;
+  // Dispatches recorded but not submitted, whether one runs a pipeline for
+  // the first time, and the estimate that lets waits sleep through work.
   private encoded = 0;
-  private msPerDispatch = 0;
+  private firstUse = false;
+  private readonly used = new WeakSet<GPUComputePipeline>();
+  private readonly waits = new WaitEstimator();
 
   private constructor(
     readonly device: GPUDevice,
@@ -223,16 +224,14 @@ export class Gpu {
     this.endPass();
     copy(this.ensureEncoder(), staging);
     this.flush();
-    await this.sleepThroughWork(0);
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.waitFor(() => staging.mapAsync(GPUMapMode.READ), 0);
     } catch (e) {
       this.throwIfFailed();
       throw e;
     }
     const out = new Float32Array(staging.getMappedRange().slice(0, elems * 4));
     staging.destroy();
-    this.workDone();
     this.throwIfFailed();
     return out;
   }
@@ -300,6 +299,11 @@ export class Gpu {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
+    if (!this.used.has(pipeline)) {
+      // A software device compiles the pipeline now: this batch's time is no guide.
+      this.used.add(pipeline);
+      this.firstUse = true;
+    }
     this.recorded.push(name);
     this.counters.dispatches += 1;
     this.encoded += 1;
@@ -318,9 +322,9 @@ export class Gpu {
     this.encoder = null;
     this.device.queue.submit([cmd]);
     this.counters.submits += 1;
-    if (this.inFlight === 0) this.inFlightSince = performance.now();
-    this.inFlight += this.encoded;
+    this.waits.submitted(this.encoded, this.firstUse, performance.now());
     this.encoded = 0;
+    this.firstUse = false;
     for (const b of this.retired.splice(0)) b.destroy();
   }
 
@@ -332,31 +336,26 @@ export class Gpu {
   async sync(expectedMs = 0): Promise<void> {
     this.assertUsable();
     this.flush();
-    await this.sleepThroughWork(expectedMs);
-    await this.device.queue.onSubmittedWorkDone();
-    this.workDone();
+    await this.waitFor(() => this.device.queue.onSubmittedWorkDone(), expectedMs);
     this.recorded = [];
     this.throwIfFailed();
   }
 
   /**
-   * Sleeps through most of the submitted work: `expectedMs` when the caller
-   * knows, else the in-flight dispatch count times the measured cost of one.
+   * Awaits `done` (which resolves when the submitted work is complete),
+   * first sleeping through most of the work: `expectedMs` when the caller
+   * knows it, else what the wait estimator expects (runtime/wait.ts).
    */
-  private async sleepThroughWork(expectedMs: number): Promise<void> {
-    if (flags.noSleepBeforeAwait) return;
-    const elapsed = performance.now() - this.inFlightSince;
-    const estimate = expectedMs > 0 ? expectedMs : this.inFlight * this.msPerDispatch - elapsed;
-    if (estimate > 2) await new Promise((r) => setTimeout(r, estimate * 0.85));
-  }
-
-  /** Called when all submitted work is known complete: refines the per-dispatch cost. */
-  private workDone(): void {
-    if (this.inFlight >= 16) {
-      const per = (performance.now() - this.inFlightSince) / this.inFlight;
-      this.msPerDispatch = this.msPerDispatch === 0 ? per : 0.7 * this.msPerDispatch + 0.3 * per;
-    }
-    this.inFlight = 0;
+  private async waitFor<T>(done: () => Promise<T>, expectedMs: number): Promise<T> {
+    const slept = flags.noSleepBeforeAwait
+      ? { ms: 0, fromEstimate: false }
+      : this.waits.sleep(expectedMs, performance.now());
+    if (slept.ms > 0) await new Promise((r) => setTimeout(r, slept.ms));
+    const t0 = performance.now();
+    const out = await done();
+    const now = performance.now();
+    this.waits.done(now, slept, now - t0);
+    return out;
   }
 
   stats(): PoolStats {
