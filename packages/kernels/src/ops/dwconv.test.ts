@@ -18,6 +18,7 @@ import {
   type DwconvKernel,
 } from "./dwconv.ts";
 
+import { slideBackwardWeightWgsl } from "./dwconv-slide.ts";
 const gpu = await testGpu();
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -198,6 +199,30 @@ describe("dwconv reference", () => {
         rtol: 1e-6,
       });
     }
+  });
+
+  it("splits the stride-2 weight gradient into tap-row halves that cover every tap once", () => {
+    const K = 7;
+    const TH = 7;
+    const R = (TH - 1) * 2 + K;
+    const stored = (code: string) =>
+      [...code.matchAll(/partial\[o \+ (\d+)u \* p\.CV\] = g(\d)_(\d);/g)].map((m) => {
+        expect(Number(m[1])).toBe(Number(m[2]) * K + Number(m[3]));
+        return Number(m[1]);
+      });
+    const windowRows = (code: string) =>
+      new Set([...code.matchAll(/\bc\d_(\d+)\b/g)].map((m) => Number(m[1])));
+    const halves = ([0, 1] as const).map((par) => slideBackwardWeightWgsl(K, 2, TH, "bn6", par));
+    halves.forEach((code, par) => {
+      expect(stored(code).every((t) => Math.floor(t / K) % 2 === par)).toBe(true);
+      const rows = windowRows(code);
+      expect([...rows].every((r) => r % 2 === par)).toBe(true);
+      expect(rows.size).toBe(Math.ceil((R - par) / 2));
+    });
+    const all = [...stored(halves[0]), ...stored(halves[1])].sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: K * K }, (_, t) => t));
+    expect(stored(slideBackwardWeightWgsl(K, 2, TH)).length).toBe(K * K);
+    expect(() => slideBackwardWeightWgsl(5, 1, 2, "none", 0)).toThrow(/needs stride 2/);
   });
 
   it("selects vec4 only when channels come in whole vectors", () => {
