@@ -91,9 +91,8 @@ function rowSetup(
     if (!keep(r)) continue;
     out.push(`  let ${prefix}ih${r} = ${first} + ${r};`);
     out.push(`  let ${prefix}ok${r} = ${prefix}ih${r} >= 0 && ${prefix}ih${r} < i32(${rows});`);
-    out.push(
-      `  let ${prefix}base${r} = (n * ${rows} + u32(clamp(${prefix}ih${r}, 0, i32(${rows}) - 1))) * ${cols};`,
-    );
+    const row = `u32(clamp(${prefix}ih${r}, 0, i32(${rows}) - 1))`;
+    out.push(`  let ${prefix}base${r} = (n * ${rows} + ${row}) * ${cols};`);
   }
   return out;
 }
@@ -172,10 +171,10 @@ export function slideForwardWgsl(
     ...rowSetup("", R, `i32(oh0 * ${S}u) - ${P}`, "p.H", "p.W"),
   ];
   for (let j = 0; j < K; j++)
-    for (let r = 0; r < R; r++)
-      L.push(
-        `  var c${j}_${r} = ${j < K - S ? load("x", "", r, `${j - P}`, "p.W", pre) : "vec4f(0.0)"};`,
-      );
+    for (let r = 0; r < R; r++) {
+      const init = j < K - S ? load("x", "", r, `${j - P}`, "p.W", pre) : "vec4f(0.0)";
+      L.push(`  var c${j}_${r} = ${init};`);
+    }
   for (let q = 0; q < TH; q++) {
     L.push(`  let yok${q} = live && oh0 + ${q}u < p.OH;`);
     L.push(`  let yb${q} = (n * p.OH + min(oh0 + ${q}u, p.OH - 1u)) * p.OW;`);

@@ -51,7 +51,8 @@ describe.runIf(gpu)("batch-norm prologue", () => {
   });
 
   for (const C of [12, 6]) {
-    it(`batchNormApply with a fused residual, C${C} (${C % 4 === 0 ? "vec4" : "scalar"})`, async () => {
+    const width = C % 4 === 0 ? "vec4" : "scalar";
+    it(`batchNormApply with a fused residual, C${C} (${width})`, async () => {
       const g = gpu!;
       const xs = f32(randn(7 * C, C, 3));
       const rs = f32(randn(7 * C, C + 1));
@@ -174,7 +175,8 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     for (const k of kernels) {
       for (const relu6 of [false, true]) {
         const { N, H, W, C, K, S } = geo;
-        const tag = `dwconv ${k.variant}/${k.vec} N${N} H${H} W${W} C${C} K${K} S${S} relu6=${relu6}`;
+        const tag =
+          `dwconv ${k.variant}/${k.vec} N${N} H${H} W${W} C${C} K${K} S${S}` + ` relu6=${relu6}`;
         it(`${tag} forward and weight gradient (padding stays zero)`, async () => {
           const g = gpu!;
           const OH = Math.floor((H - 1) / S) + 1;

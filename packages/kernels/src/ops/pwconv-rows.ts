@@ -131,14 +131,14 @@ export function rowsCode(
   // the unrolled FMAs below read at constant indices (a loop here keeps the
   // generated code, and lavapipe's compile time, small).
   const WN = K * TN4;
+  // Transposed: element k of output columns c * 4 .. c * 4 + 3 of w [N, K].
+  const wT = [0, 1, 2, 3].map((j) => `w[(c * 4u + ${j}u) * ${K}u + k]`).join(", ");
   L.push(
     `  var wr: array<vec4f, ${WN}>;`,
     `  for (var i = 0u; i < ${WN}u; i++) {`,
     `    let k = i / ${TN4}u;`,
     `    let c = min(cb + i % ${TN4}u, n4 - 1u);`,
-    transposed
-      ? `    wr[i] = vec4f(${[0, 1, 2, 3].map((j) => `w[(c * 4u + ${j}u) * ${K}u + k]`).join(", ")});`
-      : "    wr[i] = w4[k * n4 + c];",
+    transposed ? `    wr[i] = vec4f(${wT});` : "    wr[i] = w4[k * n4 + c];",
     "  }",
   );
   if (pre !== "none") {
@@ -201,7 +201,8 @@ export function recordRowsGemm(
   const nb = Math.ceil(N / 4 / TN4);
   const RB = rowsPerInvocation(M, nb);
   const preKind = pre ? (pre.relu6 ? "bn6" : "bn") : "none";
-  const tag = `k${K}.tn${TN4}${transposed ? ".t" : ""}${pre ? `.${preKind}` : ""}${residual ? ".residual" : ""}`;
+  const parts = [`k${K}`, `tn${TN4}`, transposed ? "t" : "", pre ? preKind : ""];
+  const tag = [...parts, residual ? "residual" : ""].filter(Boolean).join(".");
   const pipe = gpu.pipeline({
     name: `pwconv.rows.${tag}`,
     code: rowsCode(K, TN4, transposed, preKind, residual !== undefined),
