@@ -31,6 +31,7 @@ export {
   dwconvBackwardWeight,
   dwconvOutSize,
   selectDwconv,
+  setSlideSpread,
   setSlideStripHeights,
 } from "./src/ops/dwconv.ts";
 export type { DwconvOptions, DwconvKernel, SlidePass } from "./src/ops/dwconv.ts";

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { dot, expectClose, finiteDiff, randn, testGpu } from "../testing.ts";
 import {
   dwconvBackwardInputRef,
@@ -15,6 +15,7 @@ import {
   dwconvBackwardWeightWith,
   dwconvWith,
   selectDwconv,
+  setSlideSpread,
   type DwconvKernel,
 } from "./dwconv.ts";
 
@@ -42,6 +43,10 @@ const SHAPES: readonly DwconvGeometry[] = [
   { N: 3, H: 19, W: 7, C: 8, K: 7, S: 2 },
   // 7x7 stride 1 on a map past SMALL_MAP rows (7-row strips, the last cut short).
   { N: 2, H: 11, W: 6, C: 8, K: 7, S: 1 },
+  // At least 16 channel vectors, so lavapipe's lane spread permutes them:
+  // 16 (all dealt out with stride 2) and 19 (16 dealt out, 3 in order).
+  { N: 1, H: 6, W: 5, C: 64, K: 3, S: 1 },
+  { N: 2, H: 9, W: 7, C: 76, K: 7, S: 2 },
 ];
 
 function kernelsFor(C: number): DwconvKernel[] {
@@ -63,11 +68,20 @@ function outShape(g: DwconvGeometry): number[] {
 }
 
 describe.runIf(gpu)("dwconv on the GPU", () => {
+  afterEach(() => setSlideSpread(undefined));
   for (const g of SHAPES) {
-    for (const k of kernelsFor(g.C)) {
-      const tag = `${k.variant} vec${k.vec} ${name(g)}`;
+    const runs = kernelsFor(g.C).flatMap((k) =>
+      k.variant !== "slide"
+        ? [{ k, spread: 0 }]
+        : // In order (a GPU's default) on the 3x3 shapes only: every spread
+          // is another set of lavapipe compiles.
+          (g.K === 3 ? [1, 8] : [8]).map((spread) => ({ k, spread })),
+    );
+    for (const { k, spread } of runs) {
+      const tag = `${k.variant}${spread ? ` spread${spread}` : ""} vec${k.vec} ${name(g)}`;
       it(`dwconv forward, backward-input, backward-weight ${tag}`, async () => {
         const G = gpu!;
+        setSlideSpread(spread || undefined);
         const yShape = outShape(g);
         const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 1));
         const ws = Float32Array.from(randn(g.K * g.K * g.C, 2));
