@@ -19,6 +19,7 @@ export {
 } from "./src/runtime/tensor.ts";
 export type { Shape } from "./src/runtime/tensor.ts";
 export { wgsl, fillTemplate } from "./src/runtime/wgsl.ts";
+export { laneSpread, setLaneSpread } from "./src/runtime/spread.ts";
 export { Logger, memoryLogger } from "./src/log.ts";
 export type { Level, Sink } from "./src/log.ts";
 export { flags, FLAG_SPECS } from "./src/flags.ts";
@@ -31,7 +32,6 @@ export {
   dwconvBackwardWeight,
   dwconvOutSize,
   selectDwconv,
-  setSlideSpread,
   setSlideStripHeights,
 } from "./src/ops/dwconv.ts";
 export type { DwconvOptions, DwconvKernel, SlidePass } from "./src/ops/dwconv.ts";

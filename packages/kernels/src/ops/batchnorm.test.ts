@@ -15,6 +15,7 @@ import {
   type BnVariant,
 } from "./batchnorm.ts";
 import type { Gpu } from "../runtime/gpu.ts";
+import { setLaneSpread } from "../runtime/spread.ts";
 
 const gpu = await testGpu();
 const TOL = { atol: 2e-4, rtol: 2e-4 };
@@ -58,23 +59,35 @@ const SHAPES: number[][] = [
   [1, 19, 23, 3],
   [9, 6],
   [2, 1, 1, 4],
+  // 16 and 19 columns, which lavapipe's lane spread deals out (vec4 and scalar).
+  [1, 5, 3, 64],
+  [2, 7, 5, 76],
 ];
 const VARIANTS: BnVariant[] = ["naive", "scalar", "vec4"];
 
 describe.runIf(gpu)("batch norm on the GPU", () => {
-  afterEach(() => forceBatchNormVariant(null));
+  afterEach(() => {
+    forceBatchNormVariant(null);
+    setLaneSpread(undefined);
+  });
 
   for (const variant of VARIANTS) {
     for (const shape of SHAPES) {
       const C = shape[shape.length - 1];
       const M = shape.reduce((a, b) => a * b) / C;
       if (variant === "vec4" && C % 4 !== 0) continue;
-      for (const relu6 of [false, true]) {
-        const name = `batchnorm ${variant} ${relu6 ? "relu6 " : ""}[${shape.join(",")}] M${M} C${C}`;
+      // The widest shape also runs in order (SPREAD 1, a GPU's default).
+      const runs =
+        C === 76
+          ? [false, true].flatMap((relu6) => [1, 0].map((spread) => ({ relu6, spread })))
+          : [false, true].map((relu6) => ({ relu6, spread: 0 }));
+      for (const { relu6, spread } of runs) {
+        const name = `batchnorm ${variant} ${relu6 ? "relu6 " : ""}${spread ? `spread${spread} ` : ""}[${shape.join(",")}] M${M} C${C}`;
 
         it(`${name} train, infer, backward, stats`, async () => {
           const g = gpu!;
           forceBatchNormVariant(variant);
+          setLaneSpread(spread || undefined);
           const d = inputs(M, C, M * 31 + C);
           const t = upload(g, shape, d);
           const opts = { momentum: 0.1, eps: 1e-5, relu6 };

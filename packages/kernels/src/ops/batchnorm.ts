@@ -6,6 +6,7 @@
 
 import { f32, type Gpu, type ParamWord } from "../runtime/gpu.ts";
 import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { laneSpread, SPREAD_WGSL } from "../runtime/spread.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 export interface BnParams {
@@ -135,9 +136,12 @@ function recordMoments(gpu: Gpu, x: Tensor, pl: Plan): Tensor {
   const entry = pl.variant === "naive" ? "twoPass" : "partial";
   const pipe = gpu.pipeline({
     name: `batchnorm.stats.${entry}.${pl.variant}`,
-    code: fillTemplate("batchnorm.stats", wgsl("batchnorm.stats.wgsl"), { T: typeOf(pl) }),
+    code: fillTemplate("batchnorm.stats", wgsl("batchnorm.stats.wgsl"), {
+      T: typeOf(pl),
+      SPREAD: SPREAD_WGSL,
+    }),
     entryPoint: entry,
-    constants: { WG: CONFIG.WG },
+    constants: entry === "partial" ? { WG: CONFIG.WG, SPREAD: laneSpread(gpu) } : { WG: CONFIG.WG },
   });
   gpu.dispatch(pipe, {
     tensors: [x, part],
@@ -151,9 +155,17 @@ function recordMoments(gpu: Gpu, x: Tensor, pl: Plan): Tensor {
 function recordApply(gpu: Gpu, x: Tensor, coef: Tensor, y: Tensor, pl: Plan, relu6: boolean): void {
   const pipe = gpu.pipeline({
     name: `batchnorm.forward.apply.${pl.variant}${relu6 ? ".relu6" : ""}`,
-    code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), { T: typeOf(pl) }),
+    code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), {
+      T: typeOf(pl),
+      SPREAD: SPREAD_WGSL,
+    }),
     entryPoint: "apply",
-    constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS, RELU6: relu6 ? 1 : 0 },
+    constants: {
+      WG: CONFIG.WG,
+      ROWS: CONFIG.APPLY_ROWS,
+      RELU6: relu6 ? 1 : 0,
+      SPREAD: laneSpread(gpu),
+    },
   });
   gpu.dispatch(pipe, { tensors: [x, coef, y], params: [pl.M, pl.cols], groups: applyGroups(pl) });
 }
@@ -275,9 +287,12 @@ export function batchNormApply(
   }
   const pipe = gpu.pipeline({
     name: `batchnorm.forward.applyAdd.${pl.variant}`,
-    code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), { T: typeOf(pl) }),
+    code: fillTemplate("batchnorm.forward", wgsl("batchnorm.forward.wgsl"), {
+      T: typeOf(pl),
+      SPREAD: SPREAD_WGSL,
+    }),
     entryPoint: "applyAdd",
-    constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS },
+    constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS, SPREAD: laneSpread(gpu) },
   });
   gpu.dispatch(pipe, {
     tensors: [x, pre.coef, residual, out],
@@ -317,6 +332,7 @@ export function batchNormBackward(
   const relu6 = opts.relu6 ?? false;
   const code = fillTemplate("batchnorm.backward", wgsl("batchnorm.backward.wgsl"), {
     T: typeOf(pl),
+    SPREAD: SPREAD_WGSL,
   });
   const suffix = `${pl.variant}${relu6 ? ".relu6" : ""}`;
 
@@ -326,7 +342,7 @@ export function batchNormBackward(
     name: `batchnorm.backward.partial.${suffix}`,
     code,
     entryPoint: "partial",
-    constants: { WG: CONFIG.WG, RELU6: relu6 ? 1 : 0 },
+    constants: { WG: CONFIG.WG, RELU6: relu6 ? 1 : 0, SPREAD: laneSpread(gpu) },
   });
   gpu.dispatch(partial, {
     tensors: [x, dy, p.gamma, p.beta, saved.mean, saved.invStd, part],
@@ -347,7 +363,12 @@ export function batchNormBackward(
     name: `batchnorm.backward.apply.${suffix}`,
     code,
     entryPoint: "apply",
-    constants: { WG: CONFIG.WG, ROWS: CONFIG.APPLY_ROWS, RELU6: relu6 ? 1 : 0 },
+    constants: {
+      WG: CONFIG.WG,
+      ROWS: CONFIG.APPLY_ROWS,
+      RELU6: relu6 ? 1 : 0,
+      SPREAD: laneSpread(gpu),
+    },
   });
   gpu.dispatch(apply, {
     tensors: [x, dy, coef, out],

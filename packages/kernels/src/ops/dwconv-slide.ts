@@ -25,6 +25,8 @@
 // load of x is normalized as it enters the window (padding stays zero, as
 // it is in the normalized tensor).
 
+import { SPREAD_WGSL } from "../runtime/spread.ts";
+
 /** The prologue a generated kernel applies to x: none, BN, or BN + ReLU6. */
 export type SlidePrologue = "none" | "bn" | "bn6";
 
@@ -41,24 +43,15 @@ const HEADER = `struct Params {
 }
 
 override WG: u32;       // invocations per workgroup
-override SPREAD: u32;   // lanes spread across a pixel's channel vectors (1: none)
-`;
+${SPREAD_WGSL}`;
 
-// Invocation i owns channel vector cv of strip i / CV. With SPREAD = 1
-// neighbouring invocations own neighbouring channel vectors (coalesced
-// loads on a GPU). With SPREAD = 8 (lavapipe's SIMD width) the first
-// 8 * G of a strip's CV invocations, G = CV / 8, are dealt out with stride
-// G: the 8 lanes that lavapipe runs together touch every cache line of
-// each pixel they read, so each row of the strip streams through memory
-// in order, and the lanes that run next find the lines already in cache.
-// The rest keep their order. Any CV is a bijection either way.
+// Invocation i owns channel vector cv of strip i / CV, dealt out by the
+// lane spread (runtime/spread.ts).
 const ENTRY = `@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
-  let l = i % p.CV;
-  let spreadG = p.CV / SPREAD;
-  let cv = select(l, (l % SPREAD) * spreadG + l / SPREAD, l < SPREAD * spreadG);`;
+  let cv = spreadColumn(i % p.CV, p.CV);`;
 
 function checkGeometry(K: number, S: number, TH: number): void {
   if (![3, 5, 7].includes(K) || ![1, 2].includes(S)) {

@@ -15,11 +15,11 @@ import {
   dwconvBackwardWeightWith,
   dwconvWith,
   selectDwconv,
-  setSlideSpread,
   type DwconvKernel,
 } from "./dwconv.ts";
 
 import { slideBackwardWeightWgsl } from "./dwconv-slide.ts";
+import { setLaneSpread } from "../runtime/spread.ts";
 const gpu = await testGpu();
 const TOL = { atol: 1e-4, rtol: 1e-4 };
 
@@ -68,7 +68,7 @@ function outShape(g: DwconvGeometry): number[] {
 }
 
 describe.runIf(gpu)("dwconv on the GPU", () => {
-  afterEach(() => setSlideSpread(undefined));
+  afterEach(() => setLaneSpread(undefined));
   for (const g of SHAPES) {
     const runs = kernelsFor(g.C).flatMap((k) =>
       k.variant !== "slide"
@@ -81,7 +81,7 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
       const tag = `${k.variant}${spread ? ` spread${spread}` : ""} vec${k.vec} ${name(g)}`;
       it(`dwconv forward, backward-input, backward-weight ${tag}`, async () => {
         const G = gpu!;
-        setSlideSpread(spread || undefined);
+        setLaneSpread(spread || undefined);
         const yShape = outShape(g);
         const xs = Float32Array.from(randn(g.N * g.H * g.W * g.C, 1));
         const ws = Float32Array.from(randn(g.K * g.K * g.C, 2));

@@ -8,6 +8,7 @@
 // x: [N, H, W, C], w: [K, K, C], y: [N, OH, OW, C], OH = floor((H + 2P - K) / S) + 1.
 
 import type { Gpu } from "../runtime/gpu.ts";
+import { laneSpread } from "../runtime/spread.ts";
 import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
@@ -62,10 +63,6 @@ const CONFIG = {
     // and 5x5 about 1.3x faster at 28x28, C96, batch 64, side by side on the
     // 2-core lavapipe machine; 3x3 (25 values live instead of 49+) gained nothing.
     ROW_PARITY_SPLIT: [5, 7],
-    // Lanes spread across a pixel's channel vectors on software adapters
-    // (the ENTRY comment in dwconv-slide.ts); 1 on GPUs, whose neighbouring
-    // invocations must read neighbouring addresses.
-    SPREAD_SOFTWARE: 8,
     rows: {
       forward: { 1: { 3: 2, 5: 2, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
       backwardInput: { 1: { 3: 2, 5: 2, 7: 4 }, 2: { 3: 4, 5: 6, 7: 14 } },
@@ -88,21 +85,6 @@ export function setSlideStripHeights(
   heights: Partial<Record<SlidePass, Partial<Record<1 | 2, number>>>>,
 ): void {
   stripOverride = heights;
-}
-
-/** Lane spread forced by `setSlideSpread` (tests run both orders on one adapter). */
-let spreadOverride: number | undefined;
-
-/**
- * Forces the slide kernels' lane spread (1: neighbouring invocations own
- * neighbouring channel vectors; 8: lavapipe's order); undefined restores
- * the adapter's default. Each spread is its own pipeline.
- */
-export function setSlideSpread(spread: number | undefined): void {
-  if (spread !== undefined && (!Number.isInteger(spread) || spread < 1)) {
-    throw new Error(`dwconv slide: lane spread must be a positive integer, got ${spread}`);
-  }
-  spreadOverride = spread;
 }
 
 /** Rows per strip of a slide pass: dx rows for the input gradient, output rows otherwise. */
@@ -247,7 +229,7 @@ function slideDispatch(
         : SLIDE_SOURCES[pass](g.K, g.S, TH, pre);
     slideCode.set(name, code);
   }
-  const SPREAD = spreadOverride ?? (gpu.adapter.software ? CONFIG.slide.SPREAD_SOFTWARE : 1);
+  const SPREAD = laneSpread(gpu);
   const pipe = gpu.pipeline({
     name,
     code,

@@ -11,6 +11,7 @@ struct Params {
 }
 
 override WG: u32;      // invocations per workgroup
+{{SPREAD}}
 override RELU6: bool;  // the forward fused clamp(., 0, 6)
 
 fn masked(dyv: {{T}}, z: {{T}}) -> {{T}} {
@@ -42,7 +43,7 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   if (g >= p.cols * p.chunks) {
     return;
   }
-  let c = g % p.cols;
+  let c = spreadColumn(g % p.cols, p.cols);
   let r0 = (g / p.cols) * p.chunkRows;
   let r1 = min(r0 + p.chunkRows, p.rows);
   let m = mean[c];
@@ -59,8 +60,9 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     sg += gv;
     sgx = fma(gv, d * inv, sgx);
   }
-  part[g] = sg;
-  part[p.cols * p.chunks + g] = sgx;
+  let o = g - g % p.cols + c;   // [chunk, c]
+  part[o] = sg;
+  part[p.cols * p.chunks + o] = sgx;
 }
 
 // ---- pass 2: dx = a * g + u * (x - mean) + w ----
@@ -79,7 +81,7 @@ override ROWS: u32;    // rows per invocation in this pass
 fn apply(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let c = g % ap.cols;
+  let c = spreadColumn(g % ap.cols, ap.cols);
   let r0 = (g / ap.cols) * ROWS;
   if (r0 >= ap.rows) {
     return;

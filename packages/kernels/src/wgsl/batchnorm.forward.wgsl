@@ -14,6 +14,7 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 
 override WG: u32;      // invocations per workgroup
+{{SPREAD}}
 override ROWS: u32;    // rows per invocation
 override RELU6: bool;  // fuse clamp(., 0, 6)
 
@@ -24,7 +25,7 @@ override RELU6: bool;  // fuse clamp(., 0, 6)
 fn apply(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
          @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let c = g % p.cols;
+  let c = spreadColumn(g % p.cols, p.cols);
   let r0 = (g / p.cols) * ROWS;
   if (r0 >= p.rows) {
     return;
@@ -52,7 +53,7 @@ fn apply(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 fn applyAdd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
             @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let c = g % pr.cols;
+  let c = spreadColumn(g % pr.cols, pr.cols);
   let r0 = (g / pr.cols) * ROWS;
   if (r0 >= pr.rows) {
     return;

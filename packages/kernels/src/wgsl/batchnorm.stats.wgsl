@@ -17,6 +17,7 @@ struct Params {
 @group(0) @binding(2) var<uniform> p: Params;
 
 override WG: u32;   // invocations per workgroup
+{{SPREAD}}
 
 // One invocation owns one column (LANES channels) of one chunk; neighbouring
 // invocations own neighbouring columns so row reads are contiguous. Moments
@@ -30,7 +31,7 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   if (g >= p.cols * p.chunks) {
     return;
   }
-  let c = g % p.cols;
+  let c = spreadColumn(g % p.cols, p.cols);
   let r0 = (g / p.cols) * p.chunkRows;
   let r1 = min(r0 + p.chunkRows, p.rows);
   let shift = x[r0 * p.cols + c];
@@ -57,8 +58,9 @@ fn partial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 
   let n = f32(r1 - r0);
   let s1 = s1a + s1b;
-  part[g] = shift + s1 / n;
-  part[p.cols * p.chunks + g] = max(s2a + s2b - s1 * s1 / n, {{T}}(0.0));
+  let o = g - g % p.cols + c;   // [chunk, c]
+  part[o] = shift + s1 / n;
+  part[p.cols * p.chunks + o] = max(s2a + s2b - s1 * s1 / n, {{T}}(0.0));
 }
 
 // The naive variant: the host sets chunkRows = rows and chunks = 1, so one
