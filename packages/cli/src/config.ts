@@ -180,7 +180,7 @@ function merge(base: Json, patch: Json, path: string): Json {
   const out: Json = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const where = path ? `${path}.${k}` : k;
-    if (!(k in base))
+    if (!Object.prototype.hasOwnProperty.call(base, k))
       throw new ConfigError(`${where}: unknown setting (known: ${Object.keys(base).join(", ")})`);
     const b = base[k];
     if (b !== null && typeof b === "object" && !Array.isArray(b)) {
@@ -190,6 +190,9 @@ function merge(base: Json, patch: Json, path: string): Json {
     } else {
       if (typeof v !== typeof b)
         throw new ConfigError(`${where}: must be a ${typeof b}, got ${JSON.stringify(v)}`);
+      // JSON reads 1e400 as Infinity; stored back it would become null.
+      if (typeof v === "number" && !Number.isFinite(v))
+        throw new ConfigError(`${where}: must be a finite number, got ${v}`);
       out[k] = v;
     }
   }
@@ -221,6 +224,11 @@ export function resolveConfig(preset: string, file: Json | null, overrides: Json
       `unknown preset '${preset}' (known: ${Object.keys(RUN_PRESETS).join(", ")})`,
     );
   let cfg = base as unknown as Json;
+  if (file && "preset" in file && file.preset !== preset)
+    throw new ConfigError(
+      `preset: the config file names '${String(file.preset)}' but the run uses preset ` +
+        `'${preset}'; choose the preset with --preset`,
+    );
   if (file) cfg = merge(cfg, file, "");
   cfg = merge(cfg, overrides, "");
   return validate(cfg as unknown as RunConfig);
@@ -236,6 +244,8 @@ function positiveInt(v: number): boolean {
 
 /** More passes than this is a typo (1e308 would otherwise train forever). */
 const MAX_EPOCHS = 1000;
+/** A larger search population is a typo: drawing it alone would take hours. */
+export const MAX_POPULATION = 10_000;
 
 /**
  * The batch sizes that train on the training split must fit in it (batches
@@ -253,9 +263,9 @@ export function checkTrainBatches(c: RunConfig, trainImages: number): void {
 export function validate(c: RunConfig): RunConfig {
   const t = c.train;
   check(
-    Number.isInteger(c.seed) && c.seed >= 0,
+    Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff,
     "seed",
-    `must be a non-negative integer, got ${c.seed}`,
+    `must be an integer in [0, 4294967295], got ${c.seed}`,
   );
   check(
     isSamplerName(t.sampler),
@@ -318,9 +328,9 @@ export function validate(c: RunConfig): RunConfig {
     `must be nsga2-ppo, nsga2 or random, got ${s.algo}`,
   );
   check(
-    positiveInt(s.population) && s.population >= 2,
+    positiveInt(s.population) && s.population >= 2 && s.population <= MAX_POPULATION,
     "search.population",
-    "must be an integer >= 2",
+    `must be an integer in [2, ${MAX_POPULATION}], got ${s.population}`,
   );
   check(
     Number.isInteger(s.generations) && s.generations >= 0,

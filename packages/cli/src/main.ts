@@ -2,9 +2,10 @@
 // failure becomes one readable line on stderr and a non-zero exit code.
 
 import type { ParseArgsConfig } from "node:util";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Logger } from "@fairnas/kernels";
-import { ConfigError, loadConfigFile, resolveConfig } from "./config.ts";
+import { checkTrainBatches, ConfigError, loadConfigFile, resolveConfig } from "./config.ts";
 import { runJob } from "./commands/run.ts";
 import { configForRun, trainSupernet } from "./commands/train.ts";
 import { evalCommand } from "./commands/eval.ts";
@@ -19,7 +20,7 @@ import { rankCommand } from "./commands/rank.ts";
 import { ablateCommand } from "./commands/ablate.ts";
 import { ponasCommand } from "./commands/ponas.ts";
 import { specializeCommand } from "./commands/specialize.ts";
-import { claimRunDir } from "./session.ts";
+import { claimRunDir, loadSpace, loadSplits, runPath } from "./session.ts";
 import { int, parse, UsageError } from "./args.ts";
 
 const USAGE = `usage: nas-cli <command> [options]
@@ -77,11 +78,17 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   const cfg0 = resolveConfig(preset, file, overrides);
   const dir = v.out ?? join("runs", `${cfg0.preset}-${cfg0.train.sampler}-seed${cfg0.seed}`);
   if (v.resume && v.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
-  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
-  const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   const mode = v.mode ?? "fairnas";
   if (mode !== "fairnas" && mode !== "ponas")
     throw new UsageError(`--mode must be fairnas or ponas, got '${mode}'`);
+  if (cmd === "train" && v.mode) throw new UsageError("--mode belongs to `nas-cli run`");
+  if (v.overwrite && existsSync(runPath(dir, "config"))) {
+    // Whatever can refuse the new run is checked before the old one is deleted.
+    const data = await loadSplits(cfg0, loadSpace(cfg0));
+    checkTrainBatches(cfg0, data.train.length);
+  }
+  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
+  const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   if (cmd === "run" && mode === "ponas") {
     await ponasStage(dir, cfg, { resume: v.resume ?? false }, log);
     log.info(`report: ${writeReport(dir)}`);
@@ -92,7 +99,6 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
     await runJob(dir, cfg, v.resume ?? false, log);
     return;
   }
-  if (v.mode) throw new UsageError("--mode belongs to `nas-cli run`");
   const t = await trainSupernet(dir, cfg, v.resume ?? false, log);
   t.net.dispose();
   t.gpu.destroy();

@@ -97,6 +97,11 @@ export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<
     );
   }
   const t = cfg.train;
+  if (t.cropPad >= Math.min(set.height, set.width))
+    throw new Error(
+      `train.cropPad ${t.cropPad} must be smaller than the ${set.height}x${set.width} images ` +
+        `(random crops would show mostly padding)`,
+    );
   if (t.valSize >= set.n)
     throw new Error(`train.valSize ${t.valSize} leaves no training images (dataset has ${set.n})`);
   const split = splitTrainVal(set.n, t.valSize, cfg.seed);
@@ -184,7 +189,24 @@ export interface OpenRun {
 export function readRunConfig(dir: string): RunConfig {
   const path = runPath(dir, "config");
   if (!existsSync(path)) throw new Error(`${dir} is not a run directory (no ${RUN_FILES.config})`);
-  return validate(JSON.parse(readFileSync(path, "utf8")) as RunConfig);
+  return readStoredConfig(path);
+}
+
+/** A run directory's stored configuration, or an error naming the damaged file. */
+export function readStoredConfig(path: string): RunConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`${path} is damaged (not valid JSON: ${(e as Error).message})`);
+  }
+  try {
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      throw new Error("not a JSON object");
+    return validate(raw as RunConfig);
+  } catch (e) {
+    throw new Error(`${path} is damaged or incomplete: ${(e as Error).message}`);
+  }
 }
 
 /**

@@ -9,6 +9,7 @@
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import type { Logger, Sink } from "@fairnas/kernels";
 import { int, parse, UsageError } from "../args.ts";
+import { MAX_POPULATION } from "../config.ts";
 import { writeAtomic } from "../output.ts";
 import { openRun, readRunConfig, runPath } from "../session.ts";
 import {
@@ -69,8 +70,8 @@ export function searchOptions(args: string[]): SearchArgs {
   }
   const third = thirdObjective(v.third);
   const population = int("population", v.population);
-  if (population !== undefined && population < 2) {
-    throw new UsageError("--population must be at least 2");
+  if (population !== undefined && (population < 2 || population > MAX_POPULATION)) {
+    throw new UsageError(`--population must be in [2, ${MAX_POPULATION}], got ${population}`);
   }
   return {
     run: v.run,

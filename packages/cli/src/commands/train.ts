@@ -17,15 +17,16 @@ import {
   type StepReport,
   type StreamState,
 } from "@fairnas/nas";
-import {
-  checkTrainBatches,
-  configTable,
-  optimSettings,
-  validate,
-  type RunConfig,
-} from "../config.ts";
+import { checkTrainBatches, configTable, optimSettings, type RunConfig } from "../config.ts";
 import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
-import { loadSplits, loadSpace, openGpu, runPath, type DataSplits } from "../session.ts";
+import {
+  loadSplits,
+  loadSpace,
+  openGpu,
+  readStoredConfig,
+  runPath,
+  type DataSplits,
+} from "../session.ts";
 
 export interface TrainOutcome {
   readonly gpu: Gpu;
@@ -72,7 +73,7 @@ export function configForRun(dir: string, cfg: RunConfig, resume: boolean, log: 
   const path = runPath(dir, "config");
   if (!resume) return cfg;
   if (!existsSync(path)) throw new Error(`--resume: ${path} does not exist (nothing to resume)`);
-  const stored = validate(JSON.parse(readFileSync(path, "utf8")) as RunConfig);
+  const stored = readStoredConfig(path);
   if (JSON.stringify(stored) !== JSON.stringify(cfg))
     log.warn(`--resume: using the configuration stored in ${path}`);
   return stored;
