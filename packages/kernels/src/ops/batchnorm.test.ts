@@ -220,6 +220,78 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
       v.dispose();
   });
 
+  it("batchnorm refuses aliased outputs before recording anything [2,3,3,4]", async () => {
+    const g = gpu!;
+    const shape = [2, 3, 3, 4];
+    const d = inputs(18, 4, 11);
+    const t = upload(g, shape, d);
+    const train = { momentum: 0.1, eps: 1e-5 };
+    const first = batchNormTrain(g, t.x, t.p, { ...train, updateRunning: false });
+    const { saved } = first;
+    const dbeta = g.zeros([4], "dbeta");
+    const dgamma = g.zeros([4], "dgamma");
+    const grads = { dgamma, dbeta };
+    const acc = { accumulate: true };
+    const want = await g.read(first.y);
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    const refused: [() => unknown, RegExp][] = [
+      [
+        () => batchNormTrain(g, t.x, t.p, train, t.x),
+        /^batchNormTrain: y \(x\) must not alias x \(x\)$/,
+      ],
+      [
+        () => batchNormTrain(g, t.x, { ...t.p, runningMean: t.p.gamma }, train),
+        /batchNormTrain: runningMean \(gamma\) must not alias gamma/,
+      ],
+      [
+        () => batchNormTrain(g, t.x, { ...t.p, runningVar: t.p.runningMean }, train),
+        /batchNormTrain: runningMean .* must not alias runningVar/,
+      ],
+      [
+        () => batchNormInfer(g, t.x, t.p, { eps: 1e-5 }, t.x),
+        /batchNormInfer: y .* must not alias x/,
+      ],
+      [
+        () => batchNormBackward(g, t.x, t.dy, t.p, saved, grads, acc, t.dy),
+        /batchNormBackward: dx .* must not alias dy/,
+      ],
+      [
+        () => batchNormBackward(g, t.x, t.dy, t.p, saved, { dgamma: t.p.gamma, dbeta }, acc),
+        /batchNormBackward: dgamma .* must not alias gamma/,
+      ],
+      [
+        () => batchNormBackward(g, t.x, t.dy, t.p, saved, { dgamma, dbeta: saved.invStd }, acc),
+        /batchNormBackward: dbeta .* must not alias saved.invStd/,
+      ],
+      [
+        () => batchNormBackward(g, t.x, t.dy, t.p, saved, { dgamma, dbeta: dgamma }, acc),
+        /batchNormBackward: dgamma .* must not alias dbeta/,
+      ],
+    ];
+    for (const [call, msg] of refused) expect(call).toThrow(msg);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was recorded: the running stats are untouched and a valid call runs cleanly.
+    expectClose("runningMean", await g.read(t.p.runningMean), d.runningMean, { atol: 0, rtol: 0 });
+    const again = batchNormTrain(g, t.x, t.p, { ...train, updateRunning: false });
+    expect(await g.read(again.y)).toEqual(want);
+    for (const v of [
+      first.y,
+      again.y,
+      again.saved.mean,
+      again.saved.invStd,
+      saved.mean,
+      saved.invStd,
+      dgamma,
+      dbeta,
+      t.x,
+      t.dy,
+      ...Object.values(t.p),
+    ])
+      v.dispose();
+  });
+
   it("batchnorm rejects bad shapes", () => {
     const g = gpu!;
     const d = inputs(6, 3, 1);

@@ -117,6 +117,16 @@ function checkParams(op: string, p: BnParams, C: number): void {
   expectShape(op, "runningVar", p.runningVar, [C]);
 }
 
+/** The running statistics are updated in place: each must be its own buffer, read by nothing else. */
+function checkRunningDistinct(op: string, p: BnParams): void {
+  const params = [
+    ["gamma", p.gamma],
+    ["beta", p.beta],
+  ] as const;
+  expectDistinct(op, ["runningMean", p.runningMean], ...params, ["runningVar", p.runningVar]);
+  expectDistinct(op, ["runningVar", p.runningVar], ...params);
+}
+
 function finalizeParams(pl: Plan, momentum: number, eps: number, flags: number): ParamWord[] {
   return [pl.C, pl.chunks, pl.chunkRows, pl.M, f32(momentum), f32(eps), flags];
 }
@@ -183,7 +193,10 @@ export function batchNormTrain(
   y?: Tensor,
 ): { y: Tensor; saved: BnSaved } {
   // Checked before anything is recorded: a bad y must not update running stats.
-  if (y) expectShape("batchNormTrain", "y", y, x.shape);
+  if (y) {
+    expectShape("batchNormTrain", "y", y, x.shape);
+    expectDistinct("batchNormTrain", ["y", y], ["x", x]);
+  }
   const { pre, saved } = batchNormTrainDeferred(gpu, x, p, opts);
   const out = batchNormApply(gpu, x, pre, y);
   // Later recorded work runs after these dispatches, so the pool may reuse them.
@@ -204,6 +217,7 @@ export function batchNormTrainDeferred(
 ): { pre: BnPrologue; saved: BnSaved } {
   const pl = plan("batchNormTrain", x);
   checkParams("batchNormTrain", p, pl.C);
+  checkRunningDistinct("batchNormTrain", p);
   if (pl.M < 2) {
     throw new Error(
       `batchNormTrain: need more than one value per channel, x is ${shapeStr(x.shape)}`,
@@ -231,7 +245,10 @@ export function batchNormInfer(
   opts: { readonly eps: number; readonly relu6?: boolean },
   y?: Tensor,
 ): Tensor {
-  if (y) expectShape("batchNormInfer", "y", y, x.shape);
+  if (y) {
+    expectShape("batchNormInfer", "y", y, x.shape);
+    expectDistinct("batchNormInfer", ["y", y], ["x", x]);
+  }
   const pre = batchNormInferDeferred(gpu, x, p, opts);
   const out = batchNormApply(gpu, x, pre, y);
   pre.coef.dispose();
@@ -277,7 +294,7 @@ export function batchNormApply(
   }
   if (y) {
     expectShape(op, "y", y, x.shape);
-    expectDistinct(op, ["y", y], ["x", x], ["residual", residual]);
+    expectDistinct(op, ["y", y], ["x", x], ["pre.coef", pre.coef], ["residual", residual]);
   }
   // Allocated only once the call is known to be valid (a refused call leaks nothing).
   const out = y ?? gpu.empty(x.shape, "batchnorm.y");
@@ -327,8 +344,20 @@ export function batchNormBackward(
     ["dbeta", grads.dbeta],
   ] as const)
     expectShape(op, name, t, [pl.C]);
+  // dgamma and dbeta are written (or accumulated) in place, dx in full.
+  const reads = [
+    ["gamma", p.gamma],
+    ["beta", p.beta],
+    ["saved.mean", saved.mean],
+    ["saved.invStd", saved.invStd],
+  ] as const;
+  expectDistinct(op, ["dgamma", grads.dgamma], ...reads, ["dbeta", grads.dbeta]);
+  expectDistinct(op, ["dbeta", grads.dbeta], ...reads);
+  if (dx) {
+    expectShape(op, "dx", dx, x.shape);
+    expectDistinct(op, ["dx", dx], ["x", x], ["dy", dy]);
+  }
   const out = dx ?? gpu.empty(x.shape, "batchnorm.dx");
-  expectShape(op, "dx", out, x.shape);
   const relu6 = opts.relu6 ?? false;
   const code = fillTemplate("batchnorm.backward", wgsl("batchnorm.backward.wgsl"), {
     T: typeOf(pl),

@@ -140,6 +140,50 @@ describe.runIf(gpu)("conv2d on the GPU", () => {
     );
     for (const t of [x, w4, w3, wBad, dy]) t.dispose();
   });
+
+  it("refuses outputs aliasing an input before recording anything", async () => {
+    const g = gpu!;
+    const opts = { stride: 1 };
+    // x, w, y, dy and dw all [3, 3, 3, 3] (N = H = W = K, Ci = Co), so every
+    // pairing passes the shape checks.
+    const shape = [3, 3, 3, 3];
+    const x = g.tensor(shape, randn(81, 1), "x");
+    const w = g.tensor(shape, randn(81, 2, 0.5), "w");
+    const dy = g.tensor(shape, randn(81, 3), "dy");
+    const want = await g.read(conv2d(g, x, w, opts));
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    const back = { ...opts, inputShape: shape };
+    const refused: [() => unknown, RegExp][] = [
+      [() => conv2d(g, x, w, opts, x), /^conv2d: y \(x\) must not alias x \(x\)$/],
+      [() => conv2d(g, x, w, opts, w), /conv2d: y \(w\) must not alias w \(w\)/],
+      [() => conv2dForwardWith(g, "naive", x, w, x, opts), /conv2d: y .* must not alias x/],
+      [
+        () => conv2dBackwardInput(g, dy, w, back, dy),
+        /conv2dBackwardInput: dx .* must not alias dy/,
+      ],
+      [() => conv2dBackwardInput(g, dy, w, back, w), /conv2dBackwardInput: dx .* must not alias w/],
+      [
+        () => conv2dBackwardWeight(g, x, dy, x, opts, false),
+        /conv2dBackwardWeight: dw .* must not alias x/,
+      ],
+      [
+        () => conv2dBackwardWeight(g, x, dy, dy, opts, true),
+        /conv2dBackwardWeight: dw .* must not alias dy/,
+      ],
+      [
+        () => conv2dBackwardWeightWith(g, "naive", x, dy, dy, opts, false),
+        /conv2dBackwardWeight: dw .* must not alias dy/,
+      ],
+    ];
+    for (const [call, msg] of refused) expect(call).toThrow(msg);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: a valid call afterwards runs and reads back cleanly.
+    const y = conv2d(g, x, w, opts);
+    expect(await g.read(y)).toEqual(want);
+    for (const t of [x, w, dy, y]) t.dispose();
+  });
 });
 
 describe("conv2d reference", () => {

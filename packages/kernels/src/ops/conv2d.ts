@@ -4,7 +4,13 @@
 // over output pixels into partial sums reduced in a fixed order.
 
 import type { Gpu } from "../runtime/gpu.ts";
-import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import {
+  expectDistinct,
+  expectRank,
+  expectShape,
+  shapeStr,
+  type Tensor,
+} from "../runtime/tensor.ts";
 import { wgsl } from "../runtime/wgsl.ts";
 import { pwconvSlices, recordSliceReduce } from "./pwconv.ts";
 
@@ -87,8 +93,11 @@ export function selectConv2dVariant(co: number): Conv2dVariant {
 export function conv2d(gpu: Gpu, x: Tensor, w: Tensor, opts: Conv2dOptions, y?: Tensor): Tensor {
   const g = geometry("conv2d", x.shape, w, opts.stride);
   const outShape = [g.N, g.OH, g.OW, g.CO];
+  if (y) {
+    expectShape("conv2d", "y", y, outShape);
+    expectDistinct("conv2d", ["y", y], ["x", x], ["w", w]);
+  }
   const out = y ?? gpu.empty(outShape, "conv2d.y");
-  expectShape("conv2d", "y", out, outShape);
   conv2dForwardWith(gpu, selectConv2dVariant(g.CO), x, w, out, opts);
   return out;
 }
@@ -104,6 +113,7 @@ export function conv2dForwardWith(
 ): void {
   const g = geometry("conv2d", x.shape, w, opts.stride);
   expectShape("conv2d", "y", y, [g.N, g.OH, g.OW, g.CO]);
+  expectDistinct("conv2d", ["y", y], ["x", x], ["w", w]);
   if (variant === "vec4" && g.CO % 4 !== 0) {
     throw new Error(`conv2d.forward.vec4: needs Co a multiple of 4, got ${g.CO}`);
   }
@@ -132,8 +142,11 @@ export function conv2dBackwardInput(
   const op = "conv2dBackwardInput";
   const g = geometry(op, opts.inputShape, w, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.CO]);
+  if (dx) {
+    expectShape(op, "dx", dx, opts.inputShape);
+    expectDistinct(op, ["dx", dx], ["dy", dy], ["w", w]);
+  }
   const out = dx ?? gpu.empty(opts.inputShape, "conv2d.dx");
-  expectShape(op, "dx", out, opts.inputShape);
   const pipe = gpu.pipeline({
     name: `conv2d.backward-input.naive.k${g.K}s${g.S}`,
     code: wgsl("conv2d.backward-input.wgsl"),
@@ -171,6 +184,10 @@ export function conv2dBackwardWeightWith(
   const op = "conv2dBackwardWeight";
   const g = geometry(op, x.shape, dw, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.CO]);
+  // Refused whatever the variant, though only the naive kernel binds dw with x and dy.
+  expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy]);
+  if (variant === "vec4" && g.CO % 4 !== 0)
+    throw new Error(`conv2d.backward-weight.split: needs Co a multiple of 4, got ${g.CO}`);
   const code = wgsl("conv2d.backward-weight.wgsl");
   const constants = { WG: CONV2D_CONFIG.WG, K: g.K, S: g.S };
   const rows = g.N * g.OH * g.OW;
@@ -185,8 +202,6 @@ export function conv2dBackwardWeightWith(
     gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups: groups(dw.size) });
     return;
   }
-  if (g.CO % 4 !== 0)
-    throw new Error(`conv2d.backward-weight.split: needs Co a multiple of 4, got ${g.CO}`);
 
   // Partial sums per slice of output pixels, then the shared ordered reduce.
   const { slices, rows: perSlice } = pwconvSlices(rows);

@@ -49,6 +49,27 @@ describe.runIf(gpu)("dropout on the GPU", () => {
     );
     x.dispose();
   });
+
+  it("dropout refuses an output aliasing its input before recording anything", async () => {
+    const g = gpu!;
+    const opts = { rate: 0.5, seed: 3 };
+    const xs = Float32Array.from(randn(40, 8));
+    const x = g.tensor([40], xs, "x");
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    expect(() => dropout(g, x, opts, x)).toThrow(/^dropout: y \(x\) must not alias x \(x\)$/);
+    expect(() => dropoutBackward(g, x, opts, x)).toThrow(
+      /dropoutBackward: dx .* must not alias dy/,
+    );
+    // A bad rate is refused before the output is allocated.
+    expect(() => dropout(g, x, { rate: 2, seed: 3 })).toThrow(/rate must be in/);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: a valid call afterwards runs and reads back cleanly.
+    const y = dropout(g, x, opts);
+    expectClose("dropout.y", await g.read(y), dropoutRef(xs, 0.5, 3));
+    for (const t of [x, y]) t.dispose();
+  });
 });
 
 describe("dropout reference", () => {

@@ -3,7 +3,7 @@
 // instead of storing it: both directions run the same kernel.
 
 import { f32, type Gpu } from "../runtime/gpu.ts";
-import { expectShape, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 export interface DropoutOptions {
@@ -42,13 +42,26 @@ function mix32(v: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-function record(gpu: Gpu, op: string, src: Tensor, opts: DropoutOptions, dst: Tensor): Tensor {
-  expectShape(op, "output", dst, src.shape);
+/** `names`: the input's and the output's argument names, for errors. */
+function record(
+  gpu: Gpu,
+  op: string,
+  names: readonly [string, string],
+  src: Tensor,
+  opts: DropoutOptions,
+  out: Tensor | undefined,
+): Tensor {
+  if (out) {
+    expectShape(op, "output", out, src.shape);
+    expectDistinct(op, [names[1], out], [names[0], src]);
+  }
   if (!(opts.rate >= 0 && opts.rate < 1)) {
     throw new Error(`${op}: rate must be in [0, 1), got ${opts.rate}`);
   }
   if (!Number.isInteger(opts.seed))
     throw new Error(`${op}: seed must be an integer, got ${opts.seed}`);
+  // Allocated only once the call is known to be valid (a refused call leaks nothing).
+  const dst = out ?? gpu.empty(src.shape, `dropout.${names[1]}`);
   if (src.size === 0) return dst;
   const v = selectDropoutVariant(src.size);
   const count = v === "vec4" ? src.size / 4 : src.size;
@@ -74,10 +87,10 @@ function record(gpu: Gpu, op: string, src: Tensor, opts: DropoutOptions, dst: Te
 
 /** y = x * mask / (1 - rate), mask[e] from hash(seed, e). `y` must not alias `x`. */
 export function dropout(gpu: Gpu, x: Tensor, opts: DropoutOptions, y?: Tensor): Tensor {
-  return record(gpu, "dropout", x, opts, y ?? gpu.empty(x.shape, "dropout.y"));
+  return record(gpu, "dropout", ["x", "y"], x, opts, y);
 }
 
 /** dx = dy * mask / (1 - rate) with the forward's (rate, seed). */
 export function dropoutBackward(gpu: Gpu, dy: Tensor, opts: DropoutOptions, dx?: Tensor): Tensor {
-  return record(gpu, "dropoutBackward", dy, opts, dx ?? gpu.empty(dy.shape, "dropout.dx"));
+  return record(gpu, "dropoutBackward", ["dy", "dx"], dy, opts, dx);
 }

@@ -167,6 +167,50 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
     for (const t of [x, w, dy, dw, dx]) t.dispose();
   });
 
+  it("dwconv refuses outputs aliasing an input before recording anything", async () => {
+    const G = gpu!;
+    const C = 8;
+    const x = G.tensor([1, 6, 6, C], randn(6 * 6 * C, 1), "x");
+    const w = G.tensor([3, 3, C], randn(9 * C, 2), "w");
+    const dy = G.tensor([1, 6, 6, C], randn(6 * 6 * C, 3), "dy");
+    const coef = G.tensor(
+      [3, C],
+      [...Array(C).fill(0.1), ...Array(C).fill(1.5), ...Array(C).fill(-0.2)],
+    );
+    const pre = { coef, relu6: true };
+    const opts = { stride: 1 };
+    const back = { ...opts, inputShape: x.shape };
+    const want = await G.read(dwconv(G, x, w, opts));
+    const dispatches = G.counters.dispatches;
+    const live = G.pool.stats().inUseBytes;
+    expect(() => dwconv(G, x, w, opts, x)).toThrow(/^dwconv: y \(x\) must not alias x \(x\)$/);
+    expect(() => dwconvBackwardInput(G, dy, w, back, dy)).toThrow(
+      /^dwconvBackwardInput: dx \(dy\) must not alias dy \(dy\)$/,
+    );
+    const kernels: DwconvKernel[] = [
+      { variant: "slide", vec: 4 },
+      { variant: "tiled", vec: 4 },
+      { variant: "tiled", vec: 1 },
+      { variant: "naive", vec: 1 },
+    ];
+    for (const k of kernels) {
+      expect(() => dwconvWith(G, k, x, w, opts, x)).toThrow(/dwconv: y .* must not alias x/);
+      // With a prologue the non-slide kernels would materialize it first: refused before that.
+      expect(() => dwconvWith(G, k, x, w, { ...opts, pre }, x)).toThrow(
+        /dwconv: y .* must not alias x/,
+      );
+      expect(() => dwconvBackwardInputWith(G, k, dy, w, back, dy)).toThrow(
+        /dwconvBackwardInput: dx .* must not alias dy/,
+      );
+    }
+    expect(G.counters.dispatches).toBe(dispatches);
+    expect(G.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: a valid call afterwards runs and reads back cleanly.
+    const y = dwconv(G, x, w, opts);
+    expect(await G.read(y)).toEqual(want);
+    for (const t of [x, w, dy, coef, y]) t.dispose();
+  });
+
   it("dwconv rejects unsupported kernels, strides and mismatched shapes", () => {
     const G = gpu!;
     const x = G.zeros([1, 4, 4, 8]);

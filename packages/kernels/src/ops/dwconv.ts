@@ -9,7 +9,13 @@
 
 import type { Gpu } from "../runtime/gpu.ts";
 import { laneSpread } from "../runtime/spread.ts";
-import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import {
+  expectDistinct,
+  expectRank,
+  expectShape,
+  shapeStr,
+  type Tensor,
+} from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
 import {
@@ -259,7 +265,10 @@ export function dwconvWith(
   const g = geometry("dwconv", x.shape, w, opts.stride);
   const k = kernelFor(g, kernel);
   const pre = prologueOf(opts.pre, g, "dwconv");
-  if (y) expectShape("dwconv", "y", y, [g.N, g.OH, g.OW, g.C]);
+  if (y) {
+    expectShape("dwconv", "y", y, [g.N, g.OH, g.OW, g.C]);
+    expectDistinct("dwconv", ["y", y], ["x", x], ["w", w], ["pre.coef", opts.pre?.coef]);
+  }
   const out = y ?? gpu.empty([g.N, g.OH, g.OW, g.C], "dwconv.y");
   if (k.variant === "slide") {
     const TH = stripRows("forward", g);
@@ -310,7 +319,10 @@ export function dwconvBackwardInputWith(
   const g = geometry(op, opts.inputShape, w, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
-  if (dx) expectShape(op, "dx", dx, opts.inputShape);
+  if (dx) {
+    expectShape(op, "dx", dx, opts.inputShape);
+    expectDistinct(op, ["dx", dx], ["dy", dy], ["w", w]);
+  }
   const out = dx ?? gpu.empty(opts.inputShape, "dwconv.dx");
   if (k.variant === "slide") {
     const TH = stripRows("backwardInput", g);
@@ -357,6 +369,8 @@ export function dwconvBackwardWeightWith(
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);
   const pre = prologueOf(opts.pre, g, op);
+  // Refused whatever the variant, though only the naive kernel binds dw with x and dy.
+  expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy], ["pre.coef", opts.pre?.coef]);
   if (opts.pre && k.variant !== "slide") {
     const a = batchNormApply(gpu, x, opts.pre);
     dwconvBackwardWeightWith(gpu, k, a, dy, dw, { stride: opts.stride }, accumulate);

@@ -31,6 +31,25 @@ describe.runIf(gpu)("relu6 on the GPU", () => {
     x.dispose();
     dy.dispose();
   });
+
+  it("refuses an output aliasing an input before recording anything", async () => {
+    const g = gpu!;
+    const x = g.tensor([37], randn(37, 1, 4));
+    const dy = g.tensor([37], randn(37, 2));
+    const want = [await g.read(relu6(g, x)), await g.read(relu6Backward(g, x, dy))];
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    expect(() => relu6(g, x, x)).toThrow(/^relu6: y \(tensor\) must not alias x \(tensor\)$/);
+    expect(() => relu6Backward(g, x, dy, dy)).toThrow(/relu6Backward: dx .* must not alias dy/);
+    expect(() => relu6Backward(g, x, dy, x)).toThrow(/relu6Backward: dx .* must not alias x/);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: valid calls afterwards run and read back cleanly.
+    const y = relu6(g, x);
+    const dx = relu6Backward(g, x, dy);
+    expect([await g.read(y), await g.read(dx)]).toEqual(want);
+    for (const t of [x, dy, y, dx]) t.dispose();
+  });
 });
 
 describe("relu6 reference", () => {

@@ -1,7 +1,7 @@
 // Host side of the element-wise kernels (ReLU6 forward and backward).
 
 import type { Gpu } from "../runtime/gpu.ts";
-import { expectShape, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, type Tensor } from "../runtime/tensor.ts";
 import { wgsl } from "../runtime/wgsl.ts";
 
 const CONFIG = { WG: 64, PER_INVOCATION: 4 } as const;
@@ -12,8 +12,11 @@ function groupsFor(count: number): number {
 
 /** y = clamp(x, 0, 6). `y` may be given to reuse a buffer (it may alias nothing). */
 export function relu6(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
+  if (y) {
+    expectShape("relu6", "y", y, x.shape);
+    expectDistinct("relu6", ["y", y], ["x", x]);
+  }
   const out = y ?? gpu.empty(x.shape, "relu6.y");
-  expectShape("relu6", "y", out, x.shape);
   const pipe = gpu.pipeline({
     name: "elementwise.forward.relu6",
     code: wgsl("elementwise.forward.wgsl"),
@@ -27,8 +30,11 @@ export function relu6(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
 /** dx = dy * [0 < x < 6]. */
 export function relu6Backward(gpu: Gpu, x: Tensor, dy: Tensor, dx?: Tensor): Tensor {
   expectShape("relu6Backward", "dy", dy, x.shape);
+  if (dx) {
+    expectShape("relu6Backward", "dx", dx, x.shape);
+    expectDistinct("relu6Backward", ["dx", dx], ["x", x], ["dy", dy]);
+  }
   const out = dx ?? gpu.empty(x.shape, "relu6.dx");
-  expectShape("relu6Backward", "dx", out, x.shape);
   const pipe = gpu.pipeline({
     name: "elementwise.backward.relu6",
     code: wgsl("elementwise.backward.wgsl"),

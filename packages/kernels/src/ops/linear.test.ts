@@ -100,6 +100,41 @@ describe.runIf(gpu)("linear on the GPU", () => {
     expect(() => linear(g, x, w2, b)).toThrow(/linear: b has shape \[9\], expected \[10\]/);
     for (const t of [x, w, b, w2]) t.dispose();
   });
+
+  it("refuses outputs aliasing an input before recording anything", async () => {
+    const g = gpu!;
+    // N = Ci = Co, so every pairing passes the shape checks.
+    const n = 4;
+    const x = g.tensor([n, n], randn(n * n, 1), "x");
+    const w = g.tensor([n, n], randn(n * n, 2), "w");
+    const b = g.tensor([n], randn(n, 3), "b");
+    const dy = g.tensor([n, n], randn(n * n, 4), "dy");
+    const db = g.zeros([n], "db");
+    const want = await g.read(linear(g, x, w, b));
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    const refused: [() => unknown, RegExp][] = [
+      [() => linear(g, x, w, b, x), /^linear: y \(x\) must not alias x \(x\)$/],
+      [() => linear(g, x, w, b, w), /linear: y \(w\) must not alias w \(w\)/],
+      [() => linearBackwardInput(g, dy, w, dy), /linearBackwardInput: dx .* must not alias dy/],
+      [() => linearBackwardInput(g, dy, w, w), /linearBackwardInput: dx .* must not alias w/],
+      [
+        () => linearBackwardParams(g, x, dy, x, db, false),
+        /linearBackwardParams: dw .* must not alias x/,
+      ],
+      [
+        () => linearBackwardParams(g, x, dy, dy, db, true),
+        /linearBackwardParams: dw .* must not alias dy/,
+      ],
+    ];
+    for (const [call, msg] of refused) expect(call).toThrow(msg);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: a valid call afterwards runs and reads back cleanly.
+    const y = linear(g, x, w, b);
+    expect(await g.read(y)).toEqual(want);
+    for (const t of [x, w, b, dy, db, y]) t.dispose();
+  });
 });
 
 describe("linear reference", () => {

@@ -4,7 +4,7 @@
 // N rows), and the bias gradient is a column sum.
 
 import type { Gpu } from "../runtime/gpu.ts";
-import { expectRank, expectShape, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectRank, expectShape, type Tensor } from "../runtime/tensor.ts";
 import { wgsl } from "../runtime/wgsl.ts";
 import { pwconvBackwardInput, pwconvBackwardWeight } from "./pwconv.ts";
 
@@ -27,8 +27,11 @@ function checkParams(op: string, x: Tensor, w: Tensor): [number, number, number]
 export function linear(gpu: Gpu, x: Tensor, w: Tensor, b: Tensor, y?: Tensor): Tensor {
   const [n, ci, co] = checkParams("linear", x, w);
   expectShape("linear", "b", b, [co]);
+  if (y) {
+    expectShape("linear", "y", y, [n, co]);
+    expectDistinct("linear", ["y", y], ["x", x], ["w", w], ["b", b]);
+  }
   const out = y ?? gpu.empty([n, co], "linear.y");
-  expectShape("linear", "y", out, [n, co]);
   const pipe = gpu.pipeline({
     name: "linear.forward.naive",
     code: wgsl("linear.forward.wgsl"),
@@ -44,6 +47,7 @@ export function linearBackwardInput(gpu: Gpu, dy: Tensor, w: Tensor, dx?: Tensor
   expectRank("linearBackwardInput", "dy", dy, 2);
   expectRank("linearBackwardInput", "w", w, 2);
   expectShape("linearBackwardInput", "w", w, [w.shape[0], dy.shape[1]]);
+  if (dx) expectDistinct("linearBackwardInput", ["dx", dx], ["dy", dy], ["w", w]);
   return pwconvBackwardInput(gpu, dy, w, dx);
 }
 
@@ -61,6 +65,8 @@ export function linearBackwardParams(
   expectShape(op, "dy", dy, [n, co]);
   expectShape(op, "db", db, [co]);
   expectShape(op, "dw", dw, [ci, co]);
+  expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy]);
+  expectDistinct(op, ["db", db], ["dy", dy]);
   pwconvBackwardWeight(gpu, x, dy, dw, accumulate);
   const pipe = gpu.pipeline({
     name: "linear.backward-bias.naive",

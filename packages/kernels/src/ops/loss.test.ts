@@ -96,6 +96,25 @@ describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
     logits.dispose();
     labels.dispose();
   });
+
+  it("cross-entropy refuses dlogits aliasing the logits before recording anything", async () => {
+    const g = gpu!;
+    const logits = g.tensor([3, 3], randn(9, 1), "logits");
+    const labels = g.tensor([3], [0, 2, 1], "labels");
+    const stats = g.zeros([2], "stats");
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    expect(() =>
+      softmaxCrossEntropy(g, logits, labels, { smoothing: 0, stats, dlogits: logits }),
+    ).toThrow(/^softmaxCrossEntropy: dlogits \(logits\) must not alias logits \(logits\)$/);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: the stats are untouched and a valid call runs cleanly.
+    expect(await g.read(stats)).toEqual(new Float32Array(2));
+    softmaxCrossEntropy(g, logits, labels, { smoothing: 0, stats });
+    expect((await g.read(stats))[0]).toBeGreaterThan(0);
+    for (const t of [logits, labels, stats]) t.dispose();
+  });
 });
 
 describe("softmax cross-entropy reference", () => {

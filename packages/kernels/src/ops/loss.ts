@@ -3,7 +3,7 @@
 // single-invocation pass adds them to the running stats deterministically.
 
 import { f32, type Gpu } from "../runtime/gpu.ts";
-import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { wgsl } from "../runtime/wgsl.ts";
 
 const CONFIG = { WG: 64 } as const;
@@ -34,7 +34,10 @@ export function softmaxCrossEntropy(
   const [N, K] = logits.shape;
   expectShape(op, "labels", labels, [N]);
   if (opts.stats) expectShape(op, "stats", opts.stats, [2]);
-  if (opts.dlogits) expectShape(op, "dlogits", opts.dlogits, [N, K]);
+  if (opts.dlogits) {
+    expectShape(op, "dlogits", opts.dlogits, [N, K]);
+    expectDistinct(op, ["dlogits", opts.dlogits], ["logits", logits], ["labels", labels]);
+  }
   if (!(opts.smoothing >= 0 && opts.smoothing < 1)) {
     throw new Error(`${op}: smoothing must be in [0, 1), got ${opts.smoothing}`);
   }

@@ -4,7 +4,13 @@
 // (`selectPoolVec`). Functions only record dispatches.
 
 import { f32, type Gpu } from "../runtime/gpu.ts";
-import { expectRank, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import {
+  expectDistinct,
+  expectRank,
+  expectShape,
+  shapeStr,
+  type Tensor,
+} from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 // forward: one invocation per channel vector of an image;
@@ -43,8 +49,11 @@ export function globalAvgPoolWith(gpu: Gpu, vec: 1 | 4, x: Tensor, y?: Tensor): 
   checkInput("globalAvgPool", x.shape);
   const [N, H, W, C] = x.shape;
   checkVec("globalAvgPool", vec, C);
+  if (y) {
+    expectShape("globalAvgPool", "y", y, [N, C]);
+    expectDistinct("globalAvgPool", ["y", y], ["x", x]);
+  }
   const out = y ?? gpu.empty([N, C], "pool.y");
-  expectShape("globalAvgPool", "y", out, [N, C]);
   const pipe = pipelineFor(gpu, "forward", vec, CONFIG.forward.WG);
   gpu.dispatch(pipe, {
     tensors: [x, out],
@@ -77,8 +86,11 @@ export function globalAvgPoolBackwardWith(
   checkVec(op, vec, C);
   expectRank(op, "dy", dy, 2);
   expectShape(op, "dy", dy, [N, C]);
+  if (dx) {
+    expectShape(op, "dx", dx, inputShape);
+    expectDistinct(op, ["dx", dx], ["dy", dy]);
+  }
   const out = dx ?? gpu.empty(inputShape, "pool.dx");
-  expectShape(op, "dx", out, inputShape);
   const cfg = CONFIG.backward;
   const pipe = pipelineFor(gpu, "backward", vec, cfg.WG);
   gpu.dispatch(pipe, {

@@ -169,7 +169,7 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   checkPrologue("pwconv", pre, ci);
   if (y) {
     expectShape("pwconv", "y", y, outShape);
-    expectDistinct("pwconv", ["y", y], ["x", x]);
+    expectDistinct("pwconv", ["y", y], ["x", x], ["w", w], ["pre.coef", pre?.coef]);
   }
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
   const out = y ?? gpu.empty(outShape, "pwconv.y");
@@ -190,6 +190,14 @@ export function pwconvForwardWith(
 ): void {
   const { WG, TM, RB } = PWCONV_CONFIG;
   const { pre, residual } = fused;
+  expectDistinct(
+    "pwconv",
+    ["y", y],
+    ["x", x],
+    ["w", w],
+    ["pre.coef", pre?.coef],
+    ["residual", residual],
+  );
   if (variant === "rows") {
     const gemm = { M: g.M, K: g.CI, N: g.CO };
     recordRowsGemm(gpu, x, w, y, gemm, { transposed: false, pre, residual });
@@ -244,7 +252,7 @@ export function pwconvBackwardInput(
   if (residual) expectShape(op, "residual", residual, inShape);
   if (dx) {
     expectShape(op, "dx", dx, inShape);
-    expectDistinct(op, ["dx", dx], ["dy", dy], ["residual", residual]);
+    expectDistinct(op, ["dx", dx], ["dy", dy], ["w", w], ["residual", residual]);
   }
   const g = { M: rowsOf(op, dy), CI: ci, CO: co };
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
@@ -269,6 +277,7 @@ export function pwconvBackwardInputWith(
   residual?: Tensor,
 ): void {
   const { WG } = PWCONV_CONFIG;
+  expectDistinct("pwconvBackwardInput", ["dx", dx], ["dy", dy], ["w", w], ["residual", residual]);
   if (variant === "rows") {
     const gemm = { M: g.M, K: g.CO, N: g.CI };
     recordRowsGemm(gpu, dy, w, dx, gemm, { transposed: true, residual });
@@ -327,6 +336,8 @@ export function pwconvBackwardWeight(
   expectShape(op, "dy", dy, [...x.shape.slice(0, -1), co]);
   expectShape(op, "dw", dw, [ci, co]);
   checkPrologue(op, pre, ci);
+  // Refused whatever the variant, though only the naive kernel binds dw with x and dy.
+  expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy], ["pre.coef", pre?.coef]);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
   const variant = selectPwconvVariant("backward-weight", ci, co);
   pwconvBackwardWeightWith(gpu, variant, x, dy, dw, accumulate, g, pre);
@@ -365,6 +376,7 @@ export function pwconvBackwardWeightWith(
 ): void {
   const { WG } = PWCONV_CONFIG;
   const acc = accumulate ? 1 : 0;
+  expectDistinct("pwconvBackwardWeight", ["dw", dw], ["x", x], ["dy", dy], ["pre.coef", pre?.coef]);
   if (pre && variant === "naive") {
     const a = batchNormApply(gpu, x, pre);
     pwconvBackwardWeightWith(gpu, variant, a, dy, dw, accumulate, g);

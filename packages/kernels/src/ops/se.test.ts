@@ -100,6 +100,31 @@ describe.runIf(gpu)("squeeze-and-excitation pieces on the GPU", () => {
     x.dispose();
   });
 
+  it("se refuses outputs aliasing an input before recording anything", async () => {
+    const g = gpu!;
+    const x = g.tensor([2, 3, 3, 4], randn(72, 1), "x");
+    const dy = g.tensor([2, 3, 3, 4], randn(72, 2), "dy");
+    const s = g.tensor([2, 4], randn(8, 3), "s");
+    const want = await g.read(sigmoid(g, x));
+    const dispatches = g.counters.dispatches;
+    const live = g.pool.stats().inUseBytes;
+    const refused: [() => unknown, RegExp][] = [
+      [() => channelScale(g, x, s, x), /^channelScale: y \(x\) must not alias x \(x\)$/],
+      [() => sigmoid(g, x, x), /sigmoid: y .* must not alias x/],
+      [() => sigmoidBackward(g, x, dy, dy), /sigmoidBackward: dx .* must not alias dy/],
+      [() => sigmoidBackward(g, x, dy, x), /sigmoidBackward: dx .* must not alias y/],
+      [() => relu(g, x, x), /relu: y .* must not alias x/],
+      [() => reluBackward(g, x, dy, dy), /reluBackward: dx .* must not alias dy/],
+    ];
+    for (const [call, msg] of refused) expect(call).toThrow(msg);
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    // Nothing was left recorded: a valid call afterwards runs and reads back cleanly.
+    const y = sigmoid(g, x);
+    expect(await g.read(y)).toEqual(want);
+    for (const t of [x, dy, s, y]) t.dispose();
+  });
+
   it("se rejects bad shapes", () => {
     const g = gpu!;
     const x = g.zeros([2, 3, 3, 4]);

@@ -4,7 +4,7 @@
 // `vec4` (four channels per load, when the shape allows).
 
 import type { Gpu } from "../runtime/gpu.ts";
-import { expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 export type SeVariant = "scalar" | "vec4";
@@ -55,8 +55,11 @@ function nhwc(op: string, x: Tensor, s: Tensor): [number, number, number] {
 /** y = x * s[n, c]; x [N, H, W, C], s [N, C]. */
 export function channelScale(gpu: Gpu, x: Tensor, s: Tensor, y?: Tensor): Tensor {
   const [, HW, C] = nhwc("channelScale", x, s);
+  if (y) {
+    expectShape("channelScale", "y", y, x.shape);
+    expectDistinct("channelScale", ["y", y], ["x", x], ["s", s]);
+  }
   const out = y ?? gpu.empty(x.shape, "se.y");
-  expectShape("channelScale", "y", out, x.shape);
   const v = selectSeVariant(C);
   const lanes = v === "vec4" ? 4 : 1;
   const count = x.size / lanes;
@@ -89,17 +92,25 @@ export function channelScaleBackward(
   return { dx, ds };
 }
 
+/** Records out = f(inputs), allocating `out` (labelled `label`) when not given. */
 function flat(
   gpu: Gpu,
   op: string,
   pass: "forward" | "backward",
   entry: string,
   inputs: readonly (readonly [string, Tensor])[],
-  out: Tensor,
+  given: Tensor | undefined,
+  label: string,
 ): Tensor {
   const shape = inputs[0][1].shape;
   for (const [name, t] of inputs.slice(1)) expectShape(op, name, t, shape);
-  expectShape(op, pass === "forward" ? "y" : "dx", out, shape);
+  if (given) {
+    const name = pass === "forward" ? "y" : "dx";
+    expectShape(op, name, given, shape);
+    expectDistinct(op, [name, given], ...inputs);
+  }
+  // Allocated only once the call is known to be valid (a refused call leaks nothing).
+  const out = given ?? gpu.empty(shape, label);
   const v = selectSeVariant(out.size);
   const count = v === "vec4" ? out.size / 4 : out.size;
   gpu.dispatch(kernel(gpu, pass, entry, v), {
@@ -112,14 +123,7 @@ function flat(
 
 /** y = 1 / (1 + exp(-x)). */
 export function sigmoid(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
-  return flat(
-    gpu,
-    "sigmoid",
-    "forward",
-    "sigmoid",
-    [["x", x]],
-    y ?? gpu.empty(x.shape, "sigmoid.y"),
-  );
+  return flat(gpu, "sigmoid", "forward", "sigmoid", [["x", x]], y, "sigmoid.y");
 }
 
 /** dx = dy * y * (1 - y), from the sigmoid's output y. */
@@ -133,13 +137,14 @@ export function sigmoidBackward(gpu: Gpu, y: Tensor, dy: Tensor, dx?: Tensor): T
       ["y", y],
       ["dy", dy],
     ],
-    dx ?? gpu.empty(y.shape, "sigmoid.dx"),
+    dx,
+    "sigmoid.dx",
   );
 }
 
 /** y = max(x, 0). */
 export function relu(gpu: Gpu, x: Tensor, y?: Tensor): Tensor {
-  return flat(gpu, "relu", "forward", "relu", [["x", x]], y ?? gpu.empty(x.shape, "relu.y"));
+  return flat(gpu, "relu", "forward", "relu", [["x", x]], y, "relu.y");
 }
 
 /** dx = dy where x > 0, else 0. */
@@ -153,6 +158,7 @@ export function reluBackward(gpu: Gpu, x: Tensor, dy: Tensor, dx?: Tensor): Tens
       ["x", x],
       ["dy", dy],
     ],
-    dx ?? gpu.empty(x.shape, "relu.dx"),
+    dx,
+    "relu.dx",
   );
 }

@@ -58,4 +58,27 @@ describe.runIf(gpu)("sgd on the GPU", () => {
     );
     for (const t of [w, gr, m, bad]) t.dispose();
   });
+
+  it("sgd refuses a gradient or momentum that is the weight itself", async () => {
+    const g = gpu!;
+    const o = OPTS[0];
+    const ws = Float32Array.from(randn(9, 3));
+    const gs = Float32Array.from(randn(9, 4, 0.1));
+    const ms = Float32Array.from(randn(9, 5, 0.1));
+    const w = g.tensor([9], ws, "w");
+    const gr = g.tensor([9], gs, "g");
+    const m = g.tensor([9], ms, "m");
+    const dispatches = g.counters.dispatches;
+    expect(() => sgdUpdate(g, w, w, m, o)).toThrow(/^sgdUpdate: w \(w\) must not alias g \(w\)$/);
+    expect(() => sgdUpdate(g, w, gr, w, o)).toThrow(/sgdUpdate: w \(w\) must not alias m \(w\)/);
+    expect(() => sgdUpdate(g, w, gr, gr, o)).toThrow(/sgdUpdate: m \(g\) must not alias g \(g\)/);
+    expect(() => sgdUpdate(g, w, w, w, o)).toThrow(/sgdUpdate: w .* must not alias g/);
+    expect(g.counters.dispatches).toBe(dispatches);
+    // Nothing was left recorded: a valid step afterwards runs and reads back cleanly.
+    sgdUpdate(g, w, gr, m, o);
+    const ref = sgdUpdateRef(ws, gs, ms, o);
+    expectClose("w", await g.read(w), ref.w);
+    expectClose("m", await g.read(m), ref.m);
+    for (const t of [w, gr, m]) t.dispose();
+  });
 });

@@ -3,7 +3,7 @@
 // 0-3 float tail; the naive variant is scalar throughout.
 
 import { f32, type Gpu } from "../runtime/gpu.ts";
-import { shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
 /** PyTorch convention: g' = g + wd*w; m = mu*m + g'; step = nesterov ? g' + mu*m : m; w -= lr*step. */
@@ -52,7 +52,10 @@ function record(
   });
 }
 
-/** Updates w and m in place from g; all three hold the same number of elements. */
+/**
+ * Updates w and m in place from g; all three hold the same number of
+ * elements and are three distinct buffers (each is bound once).
+ */
 export function sgdUpdate(gpu: Gpu, w: Tensor, g: Tensor, m: Tensor, opts: SgdOptions): void {
   if (g.size !== w.size || m.size !== w.size) {
     throw new Error(
@@ -60,6 +63,8 @@ export function sgdUpdate(gpu: Gpu, w: Tensor, g: Tensor, m: Tensor, opts: SgdOp
         `must hold the same number of elements`,
     );
   }
+  expectDistinct("sgdUpdate", ["w", w], ["g", g], ["m", m]);
+  expectDistinct("sgdUpdate", ["m", m], ["g", g]);
   const n = w.size;
   if (n === 0) return;
   if (selectSgdVariant(n) === "naive") {
