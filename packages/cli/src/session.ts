@@ -85,7 +85,8 @@ export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<
   const inp = space.spec.input;
   if (set.height !== inp.height || set.width !== inp.width || set.channels !== inp.channels) {
     throw new Error(
-      `dataset ${cfg.data} has images ${set.height}x${set.width}x${set.channels} but search space ` +
+      `dataset ${cfg.data} has images ${set.height}x${set.width}x${set.channels} ` +
+        `but search space ` +
         `'${space.spec.name}' expects ${inp.height}x${inp.width}x${inp.channels}`,
     );
   }
@@ -223,7 +224,8 @@ export async function openRun(
   const ckpt = runPath(dir, "checkpoint");
   if (!existsSync(ckpt))
     throw new Error(
-      `${dir} has no trained supernet (missing ${ckpt}); run \`nas-cli train\` or \`nas-cli run\` first`,
+      `${dir} has no trained supernet (missing ${ckpt}); ` +
+        "run `nas-cli train` or `nas-cli run` first",
     );
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);

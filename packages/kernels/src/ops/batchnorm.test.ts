@@ -82,7 +82,8 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
           ? [false, true].flatMap((relu6) => [1, 0].map((spread) => ({ relu6, spread })))
           : [false, true].map((relu6) => ({ relu6, spread: 0 }));
       for (const { relu6, spread } of runs) {
-        const name = `batchnorm ${variant} ${relu6 ? "relu6 " : ""}${spread ? `spread${spread} ` : ""}[${shape.join(",")}] M${M} C${C}`;
+        const tags = `${relu6 ? "relu6 " : ""}${spread ? `spread${spread} ` : ""}`;
+        const name = `batchnorm ${variant} ${tags}[${shape.join(",")}] M${M} C${C}`;
 
         it(`${name} train, infer, backward, stats`, async () => {
           const g = gpu!;

@@ -117,7 +117,10 @@ function checkParams(op: string, p: BnParams, C: number): void {
   expectShape(op, "runningVar", p.runningVar, [C]);
 }
 
-/** The running statistics are updated in place: each must be its own buffer, read by nothing else. */
+/**
+ * The running statistics are updated in place: each must be its own
+ * buffer, read by nothing else.
+ */
 function checkRunningDistinct(op: string, p: BnParams): void {
   const params = [
     ["gamma", p.gamma],

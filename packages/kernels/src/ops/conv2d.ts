@@ -53,7 +53,8 @@ function geometry(op: string, inShape: readonly number[], w: Tensor, stride: num
   const [k, k2, ci, co] = w.shape;
   if (k !== k2 || !KERNEL_SIZES.includes(k)) {
     throw new Error(
-      `${op}: w has shape ${shapeStr(w.shape)}; kernel must be KxK with K in {${KERNEL_SIZES.join(", ")}}`,
+      `${op}: w has shape ${shapeStr(w.shape)}; ` +
+        `kernel must be KxK with K in {${KERNEL_SIZES.join(", ")}}`,
     );
   }
   if (!STRIDES.includes(stride)) {
@@ -61,7 +62,8 @@ function geometry(op: string, inShape: readonly number[], w: Tensor, stride: num
   }
   if (inShape.length !== 4 || inShape[3] !== ci) {
     throw new Error(
-      `${op}: input shape ${shapeStr(inShape)} does not match w ${shapeStr(w.shape)} (expected [N, H, W, ${ci}])`,
+      `${op}: input shape ${shapeStr(inShape)} does not match w ${shapeStr(w.shape)} ` +
+        `(expected [N, H, W, ${ci}])`,
     );
   }
   const [n, h, wd] = inShape;

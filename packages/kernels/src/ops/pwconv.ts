@@ -84,6 +84,8 @@ function forwardCode(pre: BnPrologue | undefined, residual: boolean): string {
   return fillTemplate(file, wgsl(file), { PB: b, PRE: L.join("\n") });
 }
 
+const BN4 = "fma(v - c.m, c.a, c.b)";
+
 /** pwconv.backward-weight.wgsl with its prologue slot filled (vec4 x, coef [3, Ci] as vec4). */
 function weightCode(pre: BnPrologue | undefined): string {
   const file = "pwconv.backward-weight.wgsl";
@@ -96,7 +98,7 @@ function weightCode(pre: BnPrologue | undefined): string {
         "  return Pre(coef4[g], coef4[n + g], coef4[2u * n + g]);",
         "}",
         "fn pre4(v: vec4f, c: Pre) -> vec4f {",
-        `  return ${pre.relu6 ? clamp6("fma(v - c.m, c.a, c.b)", "vec4f") : "fma(v - c.m, c.a, c.b)"};`,
+        `  return ${pre.relu6 ? clamp6(BN4, "vec4f") : BN4};`,
         "}",
       ].join("\n")
     : [
@@ -243,7 +245,8 @@ export function pwconvBackwardInput(
 ): Tensor {
   if (w.shape.length !== 2 || w.shape[1] !== lastDim(dy)) {
     throw new Error(
-      `pwconvBackwardInput: w has shape ${shapeStr(w.shape)}, expected [Ci, ${lastDim(dy)}] (dy is ${shapeStr(dy.shape)})`,
+      `pwconvBackwardInput: w has shape ${shapeStr(w.shape)}, ` +
+        `expected [Ci, ${lastDim(dy)}] (dy is ${shapeStr(dy.shape)})`,
     );
   }
   const [ci, co] = w.shape;
@@ -430,7 +433,8 @@ export function recordSliceReduce(
 ): void {
   if (dw.size % 4 !== 0 || part.size !== slices * dw.size) {
     throw new Error(
-      `pwconv.backward-weight.reduce: partials ${shapeStr(part.shape)} do not hold ${slices} slices of ${shapeStr(dw.shape)} in vec4s`,
+      `pwconv.backward-weight.reduce: partials ${shapeStr(part.shape)} do not hold ` +
+        `${slices} slices of ${shapeStr(dw.shape)} in vec4s`,
     );
   }
   const { WG } = PWCONV_CONFIG;

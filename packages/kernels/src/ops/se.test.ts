@@ -40,7 +40,8 @@ describe.runIf(gpu)("squeeze-and-excitation pieces on the GPU", () => {
   for (const variant of ["scalar", "vec4"] as SeVariant[]) {
     for (const [N, H, W, C] of SHAPES) {
       if (variant === "vec4" && C % 4 !== 0) continue;
-      it(`se ${variant} channelScale, sigmoid, relu forward and backward N${N} H${H} W${W} C${C}`, async () => {
+      const tag = `N${N} H${H} W${W} C${C}`;
+      it(`se ${variant} channelScale, sigmoid, relu forward and backward ${tag}`, async () => {
         const g = gpu!;
         forceSeVariant(variant);
         const shape = [N, H, W, C];

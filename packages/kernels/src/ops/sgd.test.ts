@@ -17,7 +17,9 @@ describe.runIf(gpu)("sgd on the GPU", () => {
     for (const count of [1, 3, 4, 7, 1001, 4096, 70003]) {
       if (variant === "vec4" && count < 4) continue;
       for (const [k, o] of OPTS.entries()) {
-        it(`sgd ${variant} count${count} lr${o.lr} mu${o.momentum} wd${o.weightDecay}${o.nesterov ? " nesterov" : ""}`, async () => {
+        const nesterov = o.nesterov ? " nesterov" : "";
+        const hyper = `lr${o.lr} mu${o.momentum} wd${o.weightDecay}${nesterov}`;
+        it(`sgd ${variant} count${count} ${hyper}`, async () => {
           const g = gpu!;
           forceSgdVariant(variant);
           const ws = Float32Array.from(randn(count, count + k, 1));

@@ -6,7 +6,10 @@ import { f32, type Gpu } from "../runtime/gpu.ts";
 import { expectDistinct, shapeStr, type Tensor } from "../runtime/tensor.ts";
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 
-/** PyTorch convention: g' = g + wd*w; m = mu*m + g'; step = nesterov ? g' + mu*m : m; w -= lr*step. */
+/**
+ * The usual convention: g' = g + wd*w; m = mu*m + g';
+ * step = nesterov ? g' + mu*m : m; w -= lr*step.
+ */
 export interface SgdOptions {
   readonly lr: number;
   readonly momentum: number;

@@ -271,7 +271,8 @@ export class Gpu {
     }
     if (workgroupBytes > lim.maxComputeWorkgroupStorageSize) {
       throw new Error(
-        `${name}: ${workgroupBytes} bytes of workgroup memory exceed maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`,
+        `${name}: ${workgroupBytes} bytes of workgroup memory exceed ` +
+          `maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`,
       );
     }
   }

@@ -44,7 +44,7 @@ export function laneSpread(gpu: Gpu): number {
 }
 
 /** WGSL: `override SPREAD` and `spreadColumn(l, cols)`, the map described above. */
-export const SPREAD_WGSL = `override SPREAD: u32;  // lanes dealt out across the columns (1: in order)
+export const SPREAD_WGSL = `override SPREAD: u32;  // lanes dealt out across columns (1: in order)
 
 // Column of the l-th invocation among cols (runtime/spread.ts).
 fn spreadColumn(l: u32, cols: u32) -> u32 {
