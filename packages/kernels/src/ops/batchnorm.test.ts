@@ -309,6 +309,30 @@ describe.runIf(gpu)("batch norm on the GPU", () => {
     expect(() => batchNormStats(g, t.x)).toThrow(/vec4 variant needs C % 4 == 0, got C=3/);
     for (const v of [bad, one, t.x, t.dy, ...Object.values(t.p)]) v.dispose();
   });
+
+  it("batchnorm refuses a bad eps or momentum before recording anything [2,3,3]", async () => {
+    const g = gpu!;
+    const d = inputs(6, 3, 2);
+    const t = upload(g, [2, 3, 3], d);
+    const dispatches = g.counters.dispatches;
+    const train = (momentum: number, eps: number) => () =>
+      batchNormTrain(g, t.x, t.p, { momentum, eps });
+    expect(train(0.1, -1e-5)).toThrow(
+      /^batchNormTrain: eps must be a finite number >= 0, got -0\.00001$/,
+    );
+    expect(train(0.1, NaN)).toThrow(/^batchNormTrain: eps must be a finite number >= 0, got NaN$/);
+    expect(train(0.1, Infinity)).toThrow(/batchNormTrain: eps .* got Infinity$/);
+    expect(train(1.5, 1e-5)).toThrow(/^batchNormTrain: momentum must be in \[0, 1\], got 1\.5$/);
+    expect(train(-0.1, 1e-5)).toThrow(/^batchNormTrain: momentum .* got -0\.1$/);
+    expect(train(NaN, 1e-5)).toThrow(/^batchNormTrain: momentum .* got NaN$/);
+    expect(() => batchNormInfer(g, t.x, t.p, { eps: -1 })).toThrow(
+      /^batchNormInfer: eps must be a finite number >= 0, got -1$/,
+    );
+    expect(g.counters.dispatches).toBe(dispatches);
+    // The running statistics were not touched.
+    expectClose("runningMean", await g.read(t.p.runningMean), d.runningMean, TOL);
+    for (const v of [t.x, t.dy, ...Object.values(t.p)]) v.dispose();
+  });
 });
 
 describe("batch norm reference", () => {

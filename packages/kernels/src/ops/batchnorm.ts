@@ -130,6 +130,19 @@ function checkRunningDistinct(op: string, p: BnParams): void {
   expectDistinct(op, ["runningVar", p.runningVar], ...params);
 }
 
+/**
+ * eps is added to the variance; momentum (null in inference) weighs the
+ * batch in the running statistics.
+ */
+function checkOptions(op: string, eps: number, momentum: number | null): void {
+  if (!(Number.isFinite(eps) && eps >= 0)) {
+    throw new Error(`${op}: eps must be a finite number >= 0, got ${eps}`);
+  }
+  if (momentum !== null && !(momentum >= 0 && momentum <= 1)) {
+    throw new Error(`${op}: momentum must be in [0, 1], got ${momentum}`);
+  }
+}
+
 function finalizeParams(pl: Plan, momentum: number, eps: number, flags: number): ParamWord[] {
   return [pl.C, pl.chunks, pl.chunkRows, pl.M, f32(momentum), f32(eps), flags];
 }
@@ -220,6 +233,7 @@ export function batchNormTrainDeferred(
 ): { pre: BnPrologue; saved: BnSaved } {
   const pl = plan("batchNormTrain", x);
   checkParams("batchNormTrain", p, pl.C);
+  checkOptions("batchNormTrain", opts.eps, opts.momentum);
   checkRunningDistinct("batchNormTrain", p);
   if (pl.M < 2) {
     throw new Error(
@@ -267,6 +281,7 @@ export function batchNormInferDeferred(
 ): BnPrologue {
   const pl = plan("batchNormInfer", x);
   checkParams("batchNormInfer", p, pl.C);
+  checkOptions("batchNormInfer", opts.eps, null);
   const coef = gpu.empty([3, pl.C], "batchnorm.coef");
   gpu.dispatch(finalizePipe(gpu, "infer"), {
     tensors: [p.gamma, p.beta, p.runningMean, p.runningVar, coef],

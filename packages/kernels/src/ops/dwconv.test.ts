@@ -232,6 +232,18 @@ describe.runIf(gpu)("dwconv on the GPU", () => {
     ).toThrow(/vec4 kernel needs C % 4 == 0/);
     for (const t of [x, w4, w3, w3c6]) t.dispose();
   });
+
+  it("dwconvBackwardInput without inputShape names the missing option N1 H4 W4 C8 K3", () => {
+    const G = gpu!;
+    const dy = G.zeros([1, 4, 4, 8]);
+    const w = G.zeros([3, 3, 8]);
+    const live = G.pool.stats().inUseBytes;
+    expect(() => dwconvBackwardInput(G, dy, w, { stride: 1 } as never)).toThrow(
+      /^dwconvBackwardInput: opts\.inputShape \(x's shape \[N, H, W, C\]\) is required, got undef/,
+    );
+    expect(G.pool.stats().inUseBytes).toBe(live);
+    for (const t of [dy, w]) t.dispose();
+  });
 });
 
 describe("dwconv reference", () => {

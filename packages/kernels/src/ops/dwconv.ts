@@ -316,6 +316,11 @@ export function dwconvBackwardInputWith(
   dx?: Tensor,
 ): Tensor {
   const op = "dwconvBackwardInput";
+  if (!Array.isArray(opts.inputShape)) {
+    throw new Error(
+      `${op}: opts.inputShape (x's shape [N, H, W, C]) is required, got ${opts.inputShape}`,
+    );
+  }
   const g = geometry(op, opts.inputShape, w, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.C]);
   const k = kernelFor(g, kernel);

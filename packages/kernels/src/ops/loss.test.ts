@@ -97,6 +97,49 @@ describe.runIf(gpu)("softmax cross-entropy on the GPU", () => {
     labels.dispose();
   });
 
+  it("cross-entropy with host labels equals device labels N5 K4 smoothing0.1", async () => {
+    const g = gpu!;
+    const z = Float32Array.from(randn(20, 4, 2));
+    const y = [3, 0, 1, 1, 2];
+    const ref = softmaxCrossEntropyRef(z, y, 5, 4, 0.1);
+    const logits = g.tensor([5, 4], z);
+    const stats = g.zeros([2]);
+    const dlogits = g.empty([5, 4]);
+    const live = g.pool.stats().inUseBytes;
+    softmaxCrossEntropy(g, logits, y, { smoothing: 0.1, stats, dlogits });
+    expectClose("dlogits", await g.read(dlogits), ref.dlogits, { atol: 1e-6, rtol: 1e-4 });
+    expectClose("stats", await g.read(stats), [sum(ref.loss), sum(ref.correct)], {
+      atol: 1e-5,
+      rtol: 1e-5,
+    });
+    // The uploaded labels went back to the pool.
+    expect(g.pool.stats().inUseBytes).toBe(live);
+    for (const t of [logits, stats, dlogits]) t.dispose();
+  });
+
+  it("cross-entropy refuses host labels that are not class ids N3 K4", async () => {
+    const g = gpu!;
+    const logits = g.zeros([3, 4]);
+    const stats = g.zeros([2]);
+    const dispatches = g.counters.dispatches;
+    const bad: [number[], RegExp][] = [
+      [[0, 1.5, 2], /^softmaxCrossEntropy: labels\[1\] is 1\.5, not a class id in \[0, 4\)$/],
+      [[0, 1, 4], /^softmaxCrossEntropy: labels\[2\] is 4, not a class id in \[0, 4\)$/],
+      [[-1, 1, 2], /^softmaxCrossEntropy: labels\[0\] is -1, not a class id/],
+      [[0, NaN, 2], /^softmaxCrossEntropy: labels\[1\] is NaN, not a class id/],
+      [[0, 1, Infinity], /^softmaxCrossEntropy: labels\[2\] is Infinity, not a class id/],
+      [[0, 1], /^softmaxCrossEntropy: 2 labels given for logits \[3, 4\]$/],
+    ];
+    for (const [labels, message] of bad) {
+      expect(() => softmaxCrossEntropy(g, logits, labels, { smoothing: 0, stats })).toThrow(
+        message,
+      );
+    }
+    expect(g.counters.dispatches).toBe(dispatches);
+    expect(await g.read(stats)).toEqual(new Float32Array(2));
+    for (const t of [logits, stats]) t.dispose();
+  });
+
   it("cross-entropy refuses dlogits aliasing the logits before recording anything", async () => {
     const g = gpu!;
     const logits = g.tensor([3, 3], randn(9, 1), "logits");

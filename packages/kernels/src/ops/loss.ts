@@ -3,7 +3,7 @@
 // single-invocation pass adds them to the running stats deterministically.
 
 import { f32, type Gpu } from "../runtime/gpu.ts";
-import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/tensor.ts";
+import { expectDistinct, expectShape, shapeStr, Tensor } from "../runtime/tensor.ts";
 import { wgsl } from "../runtime/wgsl.ts";
 
 const CONFIG = { WG: 64 } as const;
@@ -17,14 +17,28 @@ export interface CrossEntropyOptions {
   readonly dlogits?: Tensor;
 }
 
+/** Labels given from the host are checked: each must be a class id in [0, K). */
+function checkHostLabels(op: string, labels: ArrayLike<number>, N: number, K: number): void {
+  if (labels.length !== N) {
+    throw new Error(`${op}: ${labels.length} labels given for logits [${N}, ${K}]`);
+  }
+  for (let n = 0; n < N; n++) {
+    const l = labels[n];
+    if (!(Number.isInteger(l) && l >= 0 && l < K)) {
+      throw new Error(`${op}: labels[${n}] is ${l}, not a class id in [0, ${K})`);
+    }
+  }
+}
+
 /**
- * logits [N, K]; labels [N] holding class ids as f32. A label outside
+ * logits [N, K]; labels [N] holding class ids, either a device tensor of
+ * f32 or host numbers (checked, then uploaded). A device label outside
  * [0, K) contributes only its smoothing term and never counts as correct.
  */
 export function softmaxCrossEntropy(
   gpu: Gpu,
   logits: Tensor,
-  labels: Tensor,
+  labels: Tensor | ArrayLike<number>,
   opts: CrossEntropyOptions,
 ): void {
   const op = "softmaxCrossEntropy";
@@ -32,17 +46,25 @@ export function softmaxCrossEntropy(
     throw new Error(`${op}: logits must be [N, K] with K >= 1, got ${shapeStr(logits.shape)}`);
   }
   const [N, K] = logits.shape;
-  expectShape(op, "labels", labels, [N]);
+  const device = labels instanceof Tensor ? labels : null;
+  if (device) expectShape(op, "labels", device, [N]);
+  else checkHostLabels(op, labels as ArrayLike<number>, N, K);
   if (opts.stats) expectShape(op, "stats", opts.stats, [2]);
   if (opts.dlogits) {
     expectShape(op, "dlogits", opts.dlogits, [N, K]);
-    expectDistinct(op, ["dlogits", opts.dlogits], ["logits", logits], ["labels", labels]);
+    expectDistinct(
+      op,
+      ["dlogits", opts.dlogits],
+      ["logits", logits],
+      ["labels", device ?? undefined],
+    );
   }
   if (!(opts.smoothing >= 0 && opts.smoothing < 1)) {
     throw new Error(`${op}: smoothing must be in [0, 1), got ${opts.smoothing}`);
   }
   if (N === 0 || (!opts.stats && !opts.dlogits)) return;
 
+  const y = device ?? gpu.tensor([N], labels as ArrayLike<number>, "loss.labels");
   const code = wgsl("loss.forward.wgsl");
   const params = [N, K, f32(opts.smoothing)];
   const rowOut = gpu.empty([N, 2], "loss.rows");
@@ -54,7 +76,7 @@ export function softmaxCrossEntropy(
     constants: { WG: CONFIG.WG, WRITE_GRAD: opts.dlogits ? 1 : 0 },
   });
   gpu.dispatch(rows, {
-    tensors: [logits, labels, rowOut, opts.dlogits ?? dummy!],
+    tensors: [logits, y, rowOut, opts.dlogits ?? dummy!],
     params,
     groups: Math.ceil(N / CONFIG.WG),
   });
@@ -65,4 +87,5 @@ export function softmaxCrossEntropy(
   }
   rowOut.dispose();
   dummy?.dispose();
+  if (!device) y.dispose();
 }

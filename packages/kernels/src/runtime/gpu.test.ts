@@ -57,6 +57,23 @@ describe.runIf(gpu)("runtime", () => {
     );
   });
 
+  it("refuses shapes with NaN, fractional or negative dims, naming the call and the shape", () => {
+    const g = gpu!;
+    const live = g.pool.stats().inUseBytes;
+    const rule = "; every dimension must be a non-negative integer$";
+    const cases: [() => unknown, string][] = [
+      [() => g.empty([NaN]), "^gpu\\.empty \\(tensor\\): invalid shape \\[NaN\\]"],
+      [() => g.empty([2, 1.5], "h"), "^gpu\\.empty \\(h\\): invalid shape \\[2, 1\\.5\\]"],
+      [() => g.empty([-3]), "^gpu\\.empty \\(tensor\\): invalid shape \\[-3\\]"],
+      [() => g.zeros([4, -1]), "^gpu\\.zeros \\(tensor\\): invalid shape \\[4, -1\\]"],
+      [() => g.tensor([-1, 2], [1, 2]), "^gpu\\.tensor \\(tensor\\): invalid shape \\[-1, 2\\]"],
+      [() => g.tensor([-1, -2], [1, 2]), "^gpu\\.tensor \\(tensor\\): invalid shape \\[-1, -2\\]"],
+    ];
+    for (const [call, head] of cases) expect(call).toThrow(new RegExp(head + rule));
+    // Nothing was taken from the pool on the way.
+    expect(g.pool.stats().inUseBytes).toBe(live);
+  });
+
   it("checks a kernel's workgroup size against the device when the pipeline is built", () => {
     const g = gpu!;
     const tooBig = g.limits.maxComputeInvocationsPerWorkgroup + 1;

@@ -9,7 +9,7 @@ import { flags } from "../flags.ts";
 import type { Logger } from "../log.ts";
 import { describeAdapter, neededLimits, type AdapterDescription } from "./adapter.ts";
 import { BufferPool, type PoolStats } from "./pool.ts";
-import { numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
+import { expectValidShape, numel, shapeStr, Tensor, type Shape } from "./tensor.ts";
 import { WaitEstimator } from "./wait.ts";
 
 // NOTE: the object returned by create() must outlive every device made from
@@ -125,18 +125,22 @@ export class Gpu {
   // ---- tensors ----
 
   empty(shape: Shape, label = "tensor"): Tensor {
+    // Checked before the pool hands out a buffer, so a bad shape leaks none.
+    expectValidShape(`gpu.empty (${label})`, shape);
     const bytes = Math.max(numel(shape) * 4, 4);
     this.checkBinding(label, bytes);
     return new Tensor(shape, this.pool.acquire(bytes, label), this.pool, label);
   }
 
   zeros(shape: Shape, label = "tensor"): Tensor {
+    expectValidShape(`gpu.zeros (${label})`, shape);
     const t = this.empty(shape, label);
     this.fill0(t);
     return t;
   }
 
   tensor(shape: Shape, data: ArrayLike<number>, label = "tensor"): Tensor {
+    expectValidShape(`gpu.tensor (${label})`, shape);
     if (data.length !== numel(shape)) {
       throw new Error(`${label}: ${data.length} values given for shape ${shapeStr(shape)}`);
     }

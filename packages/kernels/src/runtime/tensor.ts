@@ -24,11 +24,7 @@ export class Tensor {
     private readonly pool: BufferPool,
     readonly label: string,
   ) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) {
-        throw new Error(`${label}: invalid shape ${shapeStr(shape)}`);
-      }
-    }
+    expectValidShape(label, shape);
     this.buf = buffer;
   }
 
@@ -52,6 +48,15 @@ export class Tensor {
   dispose(): void {
     if (this.buf) this.pool.release(this.buf);
     this.buf = null;
+  }
+}
+
+/** Throws an error naming `op` unless `shape` is a list of non-negative integers. */
+export function expectValidShape(op: string, shape: Shape): void {
+  const ok = Array.isArray(shape) && shape.every((d) => Number.isInteger(d) && d >= 0);
+  if (!ok) {
+    const s = Array.isArray(shape) ? shapeStr(shape) : String(shape);
+    throw new Error(`${op}: invalid shape ${s}; every dimension must be a non-negative integer`);
   }
 }
 
