@@ -155,6 +155,51 @@ describe("nas-cli specialize on a 3x3 table", () => {
     expect(r.code).toBe(2);
   });
 
+  it("--max-madds 0 means no MAdds budget, as in the config and search", async () => {
+    const pick = (text: string) => {
+      const { arch, madds, params, predictedLoss, binding } = JSON.parse(text.trim());
+      return { arch, madds, params, predictedLoss, binding };
+    };
+    const alone = await cli(["specialize", "--run", dir, "--max-params", "160", "--json"]);
+    const zero = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--max-madds",
+      "0",
+      "--max-params",
+      "160",
+      "--json",
+    ]);
+    expect(zero.err).toBe("");
+    expect(zero.code).toBe(0);
+    expect(pick(zero.out)).toEqual(pick(alone.out));
+    expect(pick(zero.out).binding).toBe("params");
+
+    const only = await cli(["specialize", "--run", dir, "--max-madds", "0"]);
+    expect(only.code).toBe(2);
+    expect(only.err).toMatch(/specialize needs a budget: .*\(X, Y, Z > 0; 0 means no budget\)/);
+  });
+
+  it("--sweep --max-params 0 sweeps along params", async () => {
+    const r = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--sweep",
+      "--max-params",
+      "0",
+      "--points",
+      "2",
+      "--no-measure",
+      "--json",
+    ]);
+    expect(r.code).toBe(0);
+    const pts = JSON.parse(r.out.trim().split("\n").pop()!);
+    // The cheapest network (a-a-a) and the startpoint c-b-c, in params.
+    expect(pts.map((p: { budget: number }) => p.budget)).toEqual([127, 181]);
+  });
+
   it("--sweep --points 4 --no-measure writes a ponas.json the report can read", async () => {
     const r = await cli([
       "specialize",

@@ -46,15 +46,20 @@ function bound(flag: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n) || n < 0)
-    throw new UsageError(`--${flag} must be a number >= 0, got '${v}'`);
+    throw new UsageError(`--${flag} must be a number >= 0 (0: no budget), got '${v}'`);
   return n;
 }
 
-/** Budgets from the flags, in the order madds, params, latencyMs. */
-function budgetsFrom(v: Readonly<Record<string, string | boolean | undefined>>): Budget[] {
+type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+/**
+ * Budgets from the flags, in the order madds, params, latencyMs. As in the
+ * config and `search`, a maximum of 0 means no budget, so it is left out.
+ */
+function budgetsFrom(v: Flags): Budget[] {
   const out: Budget[] = [];
   for (const [key, maxFlag, minFlag] of KEYS) {
-    const max = bound(maxFlag, v[maxFlag] as string | undefined);
+    const max = bound(maxFlag, v[maxFlag] as string | undefined) || undefined;
     const min = bound(minFlag, v[minFlag] as string | undefined);
     if (max !== undefined || min !== undefined)
       out.push({
@@ -64,6 +69,14 @@ function budgetsFrom(v: Readonly<Record<string, string | boolean | undefined>>):
       });
   }
   return out;
+}
+
+/** The cost a sweep runs along: the first one any budget flag names (0 included). */
+function sweepKey(v: Flags): Key {
+  const named = KEYS.find(
+    ([, maxFlag, minFlag]) => v[maxFlag] !== undefined || v[minFlag] !== undefined,
+  );
+  return named?.[0] ?? "madds";
 }
 
 /** The JSON answer for one solver's result. */
@@ -116,12 +129,14 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   });
   if (!v.run) throw new UsageError("specialize needs --run DIR");
   const budgets = budgetsFrom(v);
-  const usesLatency = budgets.some((b) => b.key === "latencyMs");
+  const usesLatency =
+    budgets.some((b) => b.key === "latencyMs") || (v.sweep && sweepKey(v) === "latencyMs");
   if (usesLatency && !v["latency-table"])
     throw new UsageError("--max-latency-ms/--min-latency-ms need --latency-table FILE");
   if (!v.sweep && budgets.length === 0) {
     throw new UsageError(
-      "specialize needs a budget: --max-madds X, --max-params Z or --max-latency-ms Y (or --sweep)",
+      "specialize needs a budget: --max-madds X, --max-params Z or --max-latency-ms Y " +
+        "(X, Y, Z > 0; 0 means no budget) or --sweep",
     );
   }
   if (v.json) log.level = "warn";
@@ -129,7 +144,7 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   const latency = loadLatency(v["latency-table"], table);
 
   if (v.sweep) {
-    const key = (budgets[0]?.key ?? "madds") as Key;
+    const key = sweepKey(v);
     const points = int("points", v.points) ?? readRunConfig(v.run).ponas.sweepPoints;
     if (points < 1 || points > MAX_SWEEP_POINTS)
       throw new UsageError(`--points must be in 1..${MAX_SWEEP_POINTS}, got ${points}`);
