@@ -20,7 +20,7 @@ import { rankCommand } from "./commands/rank.ts";
 import { ablateCommand } from "./commands/ablate.ts";
 import { ponasCommand } from "./commands/ponas.ts";
 import { specializeCommand } from "./commands/specialize.ts";
-import { claimRunDir, loadSpace, loadSplits, runPath } from "./session.ts";
+import { claimRunDir, loadSpace, loadSplits, RunClock, runPath } from "./session.ts";
 import { int, parse, UsageError } from "./args.ts";
 
 const USAGE = `usage: nas-cli <command> [options]
@@ -62,6 +62,7 @@ const RUN_OPTIONS = {
 } as const satisfies ParseArgsConfig["options"];
 
 async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Promise<void> {
+  const t0 = performance.now();
   const { values: v } = parse(args, RUN_OPTIONS);
   if (v.verbose) log.level = "debug";
   if (cmd === "run" && v.sampler)
@@ -95,11 +96,12 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
     log.info(`run directory: ${dir}`);
     return;
   }
+  const clock = RunClock.open(dir, v.resume ?? false, t0, log);
   if (cmd === "run") {
-    await runJob(dir, cfg, v.resume ?? false, log);
+    await runJob(dir, cfg, v.resume ?? false, log, clock);
     return;
   }
-  const t = await trainSupernet(dir, cfg, v.resume ?? false, log);
+  const t = await trainSupernet(dir, cfg, v.resume ?? false, log, clock);
   t.net.dispose();
   t.gpu.destroy();
   log.info(`run directory: ${dir}`);

@@ -22,6 +22,7 @@ import {
 } from "@fairnas/nas";
 import { UsageError } from "./args.ts";
 import { validate, type RunConfig } from "./config.ts";
+import { writeAtomic } from "./output.ts";
 
 export const RUN_FILES = {
   config: "config.json",
@@ -29,6 +30,7 @@ export const RUN_FILES = {
   checkpoint: join("checkpoints", "supernet.ckpt"),
   architectures: "architectures.csv",
   summary: "summary.json",
+  elapsed: "elapsed.json",
 } as const;
 
 export function runPath(dir: string, file: keyof typeof RUN_FILES): string {
@@ -40,6 +42,7 @@ const RUN_OUTPUTS = [
   "config.json",
   "metrics.jsonl",
   "summary.json",
+  "elapsed.json",
   "architectures.csv",
   "pareto.json",
   "pareto.csv",
@@ -69,6 +72,58 @@ export function claimRunDir(dir: string, resume: boolean, overwrite: boolean): v
     );
   }
   for (const name of RUN_OUTPUTS) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+/**
+ * Wall-clock seconds a run has taken over all its invocations. elapsed.json
+ * holds the total so far; an invocation adds its own time to it and saves
+ * at every checkpoint and when it finishes, so an interrupted invocation
+ * counts up to its last save.
+ */
+export class RunClock {
+  private constructor(
+    private readonly path: string,
+    /** Seconds recorded by the invocations before this one. */
+    readonly earlierSeconds: number,
+    private readonly t0: number,
+  ) {}
+
+  /**
+   * `t0`: when this invocation started (performance.now()). A fresh run
+   * starts from 0; a resumed one from the run's elapsed.json.
+   */
+  static open(dir: string, resume: boolean, t0: number, log: Logger): RunClock {
+    const path = runPath(dir, "elapsed");
+    return new RunClock(path, resume ? earlierSeconds(path, log) : 0, t0);
+  }
+
+  /** Seconds of this invocation so far. */
+  invocationSeconds(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  /** Writes the run's total so far and returns it. */
+  save(): number {
+    const seconds = this.earlierSeconds + this.invocationSeconds();
+    writeAtomic(this.path, `${JSON.stringify({ seconds })}\n`);
+    return seconds;
+  }
+}
+
+function earlierSeconds(path: string, log: Logger): number {
+  if (!existsSync(path)) {
+    log.warn(`--resume: no ${path}; the run's total time counts from this invocation`);
+    return 0;
+  }
+  let seconds: unknown;
+  try {
+    seconds = (JSON.parse(readFileSync(path, "utf8")) as { seconds?: unknown }).seconds;
+  } catch {
+    seconds = undefined;
+  }
+  if (typeof seconds === "number" && Number.isFinite(seconds) && seconds >= 0) return seconds;
+  log.warn(`${path} is damaged; the run's total time counts from this invocation`);
+  return 0;
 }
 
 export interface DataSplits {

@@ -5,7 +5,7 @@
 import type { Logger } from "@fairnas/kernels";
 import type { RunConfig } from "../config.ts";
 import { fmt, mib, writeAtomic } from "../output.ts";
-import { runPath } from "../session.ts";
+import { runPath, type RunClock } from "../session.ts";
 import { architecturesCsv, sampleArchs, scoreArchs } from "./score.ts";
 import { trainSupernet } from "./train.ts";
 import { writeReport } from "./report.ts";
@@ -18,9 +18,9 @@ export async function runJob(
   cfg: RunConfig,
   resume: boolean,
   log: Logger,
+  clock: RunClock,
 ): Promise<void> {
-  const t0 = performance.now();
-  const trained = await trainSupernet(dir, cfg, resume, log);
+  const trained = await trainSupernet(dir, cfg, resume, log, clock);
   const { gpu, net, space, data } = trained;
   try {
     const archs = sampleArchs(space, cfg.seed, cfg.eval.archs);
@@ -45,6 +45,7 @@ export async function runJob(
             gpu,
           })
         : [];
+    const totalSeconds = clock.save();
     const summary = {
       preset: cfg.preset,
       space: space.spec.name,
@@ -69,7 +70,10 @@ export async function runJob(
         valTop1: g.valTop1,
         epochs: g.budget.epochs,
       })),
-      totalSeconds: (performance.now() - t0) / 1000,
+      // Every invocation of the run (resumed ones add to the earlier total) ...
+      totalSeconds,
+      // ... and this one alone.
+      invocationSeconds: totalSeconds - clock.earlierSeconds,
     };
     writeAtomic(runPath(dir, "summary"), `${JSON.stringify(summary, null, 2)}\n`);
     log.info("");

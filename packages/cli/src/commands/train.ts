@@ -26,6 +26,7 @@ import {
   readStoredConfig,
   runPath,
   type DataSplits,
+  type RunClock,
 } from "../session.ts";
 
 export interface TrainOutcome {
@@ -90,6 +91,7 @@ export async function trainSupernet(
   cfg: RunConfig,
   resume: boolean,
   log: Logger,
+  clock?: RunClock,
 ): Promise<TrainOutcome> {
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);
@@ -97,7 +99,7 @@ export async function trainSupernet(
   mkdirSync(dir, { recursive: true });
   const gpu = await openGpu(log);
   try {
-    return await trainOn(gpu, dir, cfg, space, data, resume, log);
+    return await trainOn(gpu, dir, cfg, space, data, resume, log, clock);
   } catch (e) {
     gpu.destroy();
     throw e;
@@ -112,6 +114,7 @@ async function trainOn(
   data: DataSplits,
   resume: boolean,
   log: Logger,
+  clock?: RunClock,
 ): Promise<TrainOutcome> {
   const t = cfg.train;
   const m = space.spec.choices.length;
@@ -237,7 +240,8 @@ async function trainOn(
         checkpointPath: ckpt,
         config: cfg,
       },
-      { onStep },
+      // The run's time so far is saved with each checkpoint, for --resume.
+      { onStep, onCheckpoint: () => clock?.save() },
     );
   } finally {
     bar.done();
@@ -263,6 +267,7 @@ async function trainOn(
   } else {
     log.info(`training already complete (${totalSteps} steps)`);
   }
+  clock?.save();
   const all = segmentsIn(metrics.path);
   const sum = (f: (r: SegmentRecord) => number) => all.reduce((a, r) => a + f(r), 0);
   return {
