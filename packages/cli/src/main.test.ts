@@ -1,4 +1,11 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -91,5 +98,98 @@ describe("config values", () => {
       /preset: the config file names '\.\.\/\.\.\/etc' but the run uses preset 'quick'/,
     );
     expect(resolveConfig("quick", { preset: "quick", seed: 3 }, {}).seed).toBe(3);
+  });
+});
+
+describe("stray arguments", () => {
+  it("a command refuses an argument it does not take, naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "stray-"));
+    const cases: string[][] = [
+      ["run", "--preset", "quick", "--data", join(dir, "none"), "extra"],
+      ["train", "--preset", "quick", "--out", join(dir, "t"), "extra"],
+      ["eval", "--run", dir, "--arch", "k3e3", "extra"],
+      ["cost", "--space", "fmnist", "--json", "extra"],
+      ["search", "--run", dir, "extra"],
+      ["specialize", "--run", dir, "--max-madds", "5", "extra"],
+      ["ponas", "--preset", "quick", "--out", join(dir, "p"), "extra"],
+      ["rank", "--run", dir, "extra"],
+      ["ablate", "--samplers", "fair", "extra"],
+      ["train-arch", "--arch", "k3e3", "extra"],
+      ["latency", "check", "--table", join(dir, "t.json"), "extra"],
+      ["bench", "kernels", "--quick", "extra"],
+      ["report", dir, "extra"],
+    ];
+    for (const args of cases) {
+      const c = capture();
+      expect(await main(args, c.log), args.join(" ")).toBe(2);
+      expect(c.text(), args.join(" ")).toMatch(/^error: unexpected argument 'extra': this command/);
+    }
+    // Nothing was started or written on the way.
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("report takes one RUN_DIR and says so when it gets none", async () => {
+    const c = capture();
+    expect(await main(["report"], c.log)).toBe(2);
+    expect(c.text()).toMatch(/^error: report needs exactly one RUN_DIR, got 0/);
+  });
+});
+
+describe("--out naming a file", () => {
+  it("run and train refuse it with a clear error and leave the file as it was", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "out-file-"));
+    const file = join(dir, "notes.txt");
+    writeFileSync(file, "keep me\n");
+    for (const flags of [[], ["--resume"], ["--overwrite"]]) {
+      for (const cmd of ["run", "train"]) {
+        const c = capture();
+        const code = await main([cmd, "--preset", "quick", ...flags, "--out", file], c.log);
+        expect(code, `${cmd} ${flags.join(" ")}`).toBe(2);
+        expect(c.text()).toContain(
+          `error: ${file} is a file, not a run directory (choose another --out)\n`,
+        );
+      }
+    }
+    const c = capture();
+    expect(await main(["run", "--preset", "quick", "--out", join(file, "run")], c.log)).toBe(2);
+    expect(c.text()).toContain(
+      `lies under ${file}, a file, not a directory (choose another --out)`,
+    );
+    expect(readFileSync(file, "utf8")).toBe("keep me\n");
+    expect(readdirSync(dir)).toEqual(["notes.txt"]);
+  });
+});
+
+describe("nas-cli report --out", () => {
+  /** A run directory holding only config.json (all a report needs). */
+  function bareRun(): string {
+    const dir = mkdtempSync(join(tmpdir(), "report-"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify(resolveConfig("quick", null, {})));
+    return dir;
+  }
+
+  it("refuses a missing directory in one line naming it, and creates nothing", async () => {
+    const dir = bareRun();
+    const pages = join(dir, "pages");
+    const out = join(pages, "run.html");
+    const c = capture();
+    expect(await main(["report", dir, "--out", out], c.log)).toBe(1);
+    expect(c.text()).toBe(
+      `error: --out ${out}: directory ${pages} does not exist; create it first\n`,
+    );
+    expect(existsSync(pages)).toBe(false);
+
+    mkdirSync(pages);
+    const ok = capture();
+    expect(await main(["report", dir, "--out", out], ok.log)).toBe(0);
+    expect(ok.text()).toBe(`${out}\n`);
+    expect(readFileSync(out, "utf8")).toMatch(/^<!doctype html>/i);
+  });
+
+  it("refuses a directory as the file to write", async () => {
+    const dir = bareRun();
+    const c = capture();
+    expect(await main(["report", dir, "--out", dir], c.log)).toBe(1);
+    expect(c.text()).toBe(`error: --out ${dir} is a directory; name the HTML file to write\n`);
   });
 });

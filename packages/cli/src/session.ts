@@ -1,8 +1,8 @@
 // Pieces every command shares: the run directory layout, data splits,
 // device batches for evaluation, and the device itself.
 
-import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
   BatchPreparer,
@@ -59,11 +59,28 @@ const RUN_OUTPUTS = [
 ];
 
 /**
+ * Refuses an --out directory that is, or lies under, an existing file,
+ * before anything is written (the file is left as it is).
+ */
+export function checkOutDir(dir: string): void {
+  for (let p = dir; ; p = dirname(p)) {
+    if (existsSync(p)) {
+      if (statSync(p).isDirectory()) return;
+      const what =
+        p === dir ? "is a file, not a run directory" : `lies under ${p}, a file, not a directory`;
+      throw new UsageError(`${dir} ${what} (choose another --out)`);
+    }
+    if (dirname(p) === p) return;
+  }
+}
+
+/**
  * Makes `dir` ready for a new run. A directory that already holds a run is
  * refused unless the run is resumed or `overwrite` is given, in which case
  * the earlier run's outputs (and nothing else) are removed first.
  */
 export function claimRunDir(dir: string, resume: boolean, overwrite: boolean): void {
+  checkOutDir(dir);
   if (resume || !existsSync(runPath(dir, "config"))) return;
   if (!overwrite) {
     throw new UsageError(

@@ -27,7 +27,7 @@ import {
 import { int, parse, UsageError } from "../args.ts";
 import { configTable, loadConfigFile, resolveConfig, type RunConfig } from "../config.ts";
 import { writeAtomic } from "../output.ts";
-import { loadSplits, loadSpace, openGpu } from "../session.ts";
+import { checkOutDir, loadSplits, loadSpace, openGpu } from "../session.ts";
 import {
   rankArchs,
   rankPanels,
@@ -355,6 +355,7 @@ export async function ablateCommand(args: string[], log: Logger): Promise<void> 
     overrides,
   );
   const out = v.out ?? join("runs", `ablation-${cfg.preset}-seed${cfg.seed}`);
+  checkOutDir(out);
   if (existsSync(join(out, "ablation.json")) && !v.resume)
     log.warn(`${out} holds an earlier ablation; its files are overwritten`);
   log.info("configuration:");

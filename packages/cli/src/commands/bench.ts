@@ -86,17 +86,17 @@ export async function benchStage(
 
 export async function benchCommand(args: string[], log: Logger): Promise<void> {
   const [what, ...rest] = args;
+  if (what !== "kernels" && what !== "train") {
+    throw new UsageError(
+      `bench needs 'kernels' or 'train', got ${what === undefined ? "nothing" : `'${what}'`}`,
+    );
+  }
   const { values: v } = parse(rest, {
     json: { type: "boolean" },
     quick: { type: "boolean" },
     peer: { type: "boolean" },
     out: { type: "string" },
   });
-  if (what !== "kernels" && what !== "train") {
-    throw new UsageError(
-      `bench needs 'kernels' or 'train', got ${what === undefined ? "nothing" : `'${what}'`}`,
-    );
-  }
   if (what === "train" && (v.peer || v.out))
     throw new UsageError("--peer and --out belong to `bench kernels`");
   // With --json only the JSON goes to stdout; the table goes to stderr.

@@ -53,6 +53,8 @@ const OPTIONS = {
 
 export async function latencyCommand(args: string[], log: Logger): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub !== "build" && sub !== "check")
+    throw new UsageError(`latency needs a subcommand: build or check (got '${sub ?? ""}')`);
   const { values: v } = parse(rest, OPTIONS);
   const timing = timingFrom(v);
   if (sub === "build") {
@@ -66,13 +68,9 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
     await latencyBuild(space, batch, out, timing, log);
     return;
   }
-  if (sub === "check") {
-    if (!v.table) throw new UsageError("latency check needs --table FILE");
-    const archs = positive("archs", v.archs) ?? 8;
-    await latencyCheck(v.table, { archs, timing, run: v.run, seed: int("seed", v.seed) ?? 1 }, log);
-    return;
-  }
-  throw new UsageError(`latency needs a subcommand: build or check (got '${sub ?? ""}')`);
+  if (!v.table) throw new UsageError("latency check needs --table FILE");
+  const archs = positive("archs", v.archs) ?? 8;
+  await latencyCheck(v.table, { archs, timing, run: v.run, seed: int("seed", v.seed) ?? 1 }, log);
 }
 
 function positive(name: string, s: string | undefined): number | undefined {

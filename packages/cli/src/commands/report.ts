@@ -1,20 +1,36 @@
 // `nas-cli report RUN_DIR [--out FILE]`: renders the run directory's
 // records to one self-contained HTML file (default RUN_DIR/report.html)
-// and prints its path.
+// and prints its path. --out must name a file in an existing directory.
 
-import { join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import { readRun, renderReport } from "@fairnas/viz";
 import { parse, UsageError } from "../args.ts";
 import { writeAtomic } from "../output.ts";
 
 export function reportCommand(args: string[], log: Logger): void {
-  const { values: v, positionals } = parse(args, { out: { type: "string" } });
+  const { values: v, positionals } = parse(args, { out: { type: "string" } }, 1);
   if (positionals.length !== 1) {
     throw new UsageError(`report needs exactly one RUN_DIR, got ${positionals.length}`);
   }
   const dir = positionals[0]!;
+  if (v.out !== undefined) checkOutFile(v.out);
   log.info(writeReport(dir, v.out));
+}
+
+/** --out names a file in an existing directory: a report creates no directories. */
+function checkOutFile(out: string): void {
+  const parent = dirname(out);
+  if (!existsSync(parent)) {
+    throw new Error(`--out ${out}: directory ${parent} does not exist; create it first`);
+  }
+  if (!statSync(parent).isDirectory()) {
+    throw new Error(`--out ${out}: ${parent} is not a directory`);
+  }
+  if (existsSync(out) && statSync(out).isDirectory()) {
+    throw new Error(`--out ${out} is a directory; name the HTML file to write`);
+  }
 }
 
 /** Renders `dir`'s report to `out` (default RUN_DIR/report.html); returns the path. */

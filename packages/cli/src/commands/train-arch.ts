@@ -9,7 +9,7 @@ import type { Logger } from "@fairnas/kernels";
 import { archHash, parseArch } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
 import { configTable, loadConfigFile, resolveConfig, type RunConfig } from "../config.ts";
-import { loadSplits, loadSpace, openGpu, readRunConfig } from "../session.ts";
+import { checkOutDir, loadSplits, loadSpace, openGpu, readRunConfig } from "../session.ts";
 import { retrainArch } from "../stages/standalone-stage.ts";
 
 const OPTIONS = {
@@ -65,6 +65,7 @@ export async function trainArchCommand(args: string[], log: Logger): Promise<voi
   const dir =
     v.out ??
     (v.run ? join(v.run, "standalone") : join("runs", `standalone-${cfg.preset}-seed${cfg.seed}`));
+  checkOutDir(dir);
   const ckpt = join(dir, "checkpoints", `${archHash(space, arch)}.ckpt`);
   if (v.resume && !existsSync(ckpt))
     log.warn(`--resume: no checkpoint at ${ckpt}; training from step 0`);
