@@ -5,14 +5,25 @@
 // blocks per invocation. Plus the selection rules and the refusals.
 import { describe, expect, it } from "vitest";
 import { bnApplyRef, bnTable, expectClose, randn, testGpu } from "../testing.ts";
-import { pwconvBackwardInputRef, pwconvRef } from "../reference/pwconv.ts";
-import { pwconvBackwardInputWith, pwconvForwardWith, selectPwconvVariant } from "./pwconv.ts";
+import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
+import {
+  pwconvBackwardInputWith,
+  pwconvBackwardWeight,
+  pwconvBackwardWeightWith,
+  pwconvForwardWith,
+  selectPwconvVariant,
+} from "./pwconv.ts";
 import {
   ROWS_CONFIG,
+  ROWS_WEIGHT_CONFIG,
   rowsBlockWidth,
   rowsCode,
   rowsEligible,
   rowsPerInvocation,
+  rowsWeightCode,
+  rowsWeightEligible,
+  rowsWeightPays,
+  rowsWeightPlan,
 } from "./pwconv-rows.ts";
 
 const gpu = await testGpu();
@@ -69,7 +80,11 @@ describe("rows GEMM shape rules", () => {
     expect(selectPwconvVariant("forward", 144, 24, true)).toBe("tiled");
     expect(selectPwconvVariant("backward-input", 144, 24, true)).toBe("rows");
     expect(selectPwconvVariant("backward-input", 16, 96, true)).toBe("tiled");
-    expect(selectPwconvVariant("backward-weight", 16, 96, true)).toBe("tiled");
+    expect(selectPwconvVariant("backward-weight", 144, 24, true)).toBe("tiled"); // M unknown
+    expect(selectPwconvVariant("backward-weight", 144, 24, true, 50176)).toBe("rows");
+    expect(selectPwconvVariant("backward-weight", 144, 24, false, 50176)).toBe("tiled");
+    expect(selectPwconvVariant("backward-weight", 16, 96, true, 50176)).toBe("tiled");
+    expect(selectPwconvVariant("backward-weight", 576, 96, true, 2048)).toBe("tiled");
     expect(selectPwconvVariant("forward", 6, 8, true)).toBe("tiled");
   });
 
@@ -81,6 +96,135 @@ describe("rows GEMM shape rules", () => {
     expect(code).toContain("wr[15]");
     expect(code).toContain("clamp(");
     expect(code).toContain("r4[");
+  });
+});
+
+describe("rows weight gradient shape rules", () => {
+  it("tiles up to 16 x 16 channels, narrowed to divisors", () => {
+    expect(rowsWeightPlan(50176, 16, 96)).toMatchObject({ CB4: 4, TC4: 4, tiles: 6 });
+    expect(rowsWeightPlan(50176, 24, 144)).toMatchObject({ CB4: 3, TC4: 4, tiles: 18 });
+    expect(rowsWeightPlan(50176, 144, 24)).toMatchObject({ CB4: 4, TC4: 3, tiles: 18 });
+    expect(rowsWeightPlan(100, 20, 52)).toMatchObject({ CB4: 4, TC4: 4, tiles: 8 });
+    expect(rowsWeightPlan(1, 4, 4)).toMatchObject({ CB4: 1, TC4: 1, tiles: 1, blocks: 1 });
+  });
+
+  it("splits the rows into blocks that cover M", () => {
+    const { WG, MIN_GROUPS, MIN_ROWS } = ROWS_WEIGHT_CONFIG;
+    for (const [M, CI, CO] of [
+      [50176, 16, 96],
+      [20000, 16, 96],
+      [6272, 48, 96],
+      [7, 8, 8],
+    ]) {
+      const p = rowsWeightPlan(M, CI, CO);
+      expect(p.slices).toBe(p.blocks * WG);
+      expect(p.blocks * WG * p.rows).toBeGreaterThanOrEqual(M);
+      expect((p.blocks - 1) * WG * p.rows).toBeLessThan(M);
+      expect(p.blocks === 1 || M / p.slices >= MIN_ROWS).toBe(true);
+      // More blocks only while the tiles alone leave fewer than MIN_GROUPS workgroups.
+      expect(p.blocks === 1 || p.tiles * (p.blocks - 1) < MIN_GROUPS).toBe(true);
+    }
+    expect(rowsWeightPlan(50176, 16, 96).blocks).toBe(3);
+    expect(rowsWeightPlan(50176, 144, 24).blocks).toBe(1);
+  });
+
+  it("takes vec4 channels with bounded partials, and pays only for tall inputs", () => {
+    expect(rowsWeightEligible(16, 96)).toBe(true);
+    expect(rowsWeightEligible(18, 96)).toBe(false);
+    expect(rowsWeightEligible(16, 6)).toBe(false);
+    const big = Math.sqrt(ROWS_WEIGHT_CONFIG.MAX_PARTIAL_FLOATS / ROWS_WEIGHT_CONFIG.WG) + 4;
+    expect(rowsWeightEligible(big, big)).toBe(false);
+    expect(rowsWeightPays(50176, 144, 24)).toBe(true);
+    expect(rowsWeightPays(50176, 96, 16)).toBe(true);
+    expect(rowsWeightPays(50176, 16, 96)).toBe(false); // widening
+    expect(rowsWeightPays(2048, 576, 96)).toBe(false); // partials as large as the input
+    expect(rowsWeightPays(6272, 48, 16)).toBe(false);
+    expect(rowsWeightPays(50176, 98, 16)).toBe(false); // off the vec4 grid
+  });
+
+  it("unrolls the tile and applies the prologue to x", () => {
+    const code = rowsWeightCode(3, 2, "bn6");
+    expect(code.match(/= fma\(vec4f\(xv\d\[\d\]\), d\d, a\d+_\d\);/g)).toHaveLength(24);
+    expect(code).toContain("let pm2 = coef4[xi2];");
+    expect(code).toContain("clamp(");
+    expect(rowsWeightCode(1, 1, "none")).not.toContain("coef4");
+  });
+});
+
+// M, Ci, Co, and what they exercise.
+const WEIGHT_CASES: readonly [number, number, number, string][] = [
+  [1, 4, 4, "one row, one vec4 each side"],
+  [37, 16, 96, "the 16->96 block, fewer rows than lanes"],
+  [515, 20, 52, "ragged tiles: 4 + 1 input and 4 + 4 + 4 + 1 output groups"],
+  [1150, 24, 144, "3 x 4 tiles (the 24->144 expand)"],
+  [3001, 144, 24, "4 x 3 tiles (the 144->24 project)"],
+  [20000, 16, 96, "three blocks of lanes, the last partial"],
+];
+
+describe.runIf(gpu)("rows weight gradient on the GPU", () => {
+  for (const [M, CI, CO, what] of WEIGHT_CASES) {
+    for (const pre of ["none", "bn", "bn6"] as const) {
+      const tag = `rows dw M${M} Ci${CI} Co${CO} pre=${pre} (${what})`;
+      it(`${tag}: written and accumulated`, async () => {
+        const g = gpu!;
+        const xs = f32(randn(M * CI, M + CI, 3));
+        const dys = f32(randn(M * CO, M + CO + 1));
+        const dw0 = f32(randn(CI * CO, 7));
+        const coef = bnTable(CI, CI + CO);
+        const x = g.tensor([M, CI], xs);
+        const dy = g.tensor([M, CO], dys);
+        const cf = g.tensor([3, CI], coef);
+        const prologue = pre === "none" ? undefined : { coef: cf, relu6: pre === "bn6" };
+        const dw = g.empty([CI, CO]);
+        const dwAcc = g.tensor([CI, CO], dw0);
+        const gm = { M, CI, CO };
+        pwconvBackwardWeightWith(g, "rows", x, dy, dw, false, gm, prologue);
+        pwconvBackwardWeightWith(g, "rows", x, dy, dwAcc, true, gm, prologue);
+        const a = pre === "none" ? xs : bnApplyRef(xs, coef, CI, pre === "bn6");
+        const ref = pwconvBackwardWeightRef(a, dys, M, CI, CO);
+        // Sums over up to 20000 rows of products of unit normals.
+        const tol = { atol: 1e-4 * Math.sqrt(M), rtol: 1e-4 };
+        expectClose(`${tag} dw`, await g.read(dw), ref, tol);
+        const acc = ref.map((v, i) => v + dw0[i]);
+        expectClose(`${tag} dw accumulate`, await g.read(dwAcc), acc, tol);
+        for (const t of [x, dy, cf, dw, dwAcc]) t.dispose();
+      });
+    }
+  }
+
+  it("takes the public weight gradient of a tall narrowing layer on a software adapter", async () => {
+    const g = gpu!;
+    const [M, CI, CO] = [16384, 32, 8];
+    expect(selectPwconvVariant("backward-weight", CI, CO, true, M)).toBe("rows");
+    expect(selectPwconvVariant("backward-weight", CI, CO, true, M / 2)).toBe("tiled");
+    const xs = f32(randn(M * CI, 5));
+    const dys = f32(randn(M * CO, 6));
+    const x = g.tensor([16, 32, 32, CI], xs);
+    const dy = g.tensor([16, 32, 32, CO], dys);
+    const dw = g.zeros([CI, CO]);
+    pwconvBackwardWeight(g, x, dy, dw, true);
+    const ref = pwconvBackwardWeightRef(xs, dys, M, CI, CO);
+    expectClose("public dw", await g.read(dw), ref, { atol: 1e-4 * Math.sqrt(M), rtol: 1e-4 });
+    for (const t of [x, dy, dw]) t.dispose();
+  });
+
+  it("is bit-for-bit repeatable and refuses channels off the vec4 grid", async () => {
+    const g = gpu!;
+    const [M, CI, CO] = [5000, 16, 24];
+    const x = g.tensor([M, CI], randn(M * CI, 3));
+    const dy = g.tensor([M, CO], randn(M * CO, 4));
+    const a = g.empty([CI, CO]);
+    const b = g.empty([CI, CO]);
+    pwconvBackwardWeightWith(g, "rows", x, dy, a, false, { M, CI, CO });
+    pwconvBackwardWeightWith(g, "rows", x, dy, b, false, { M, CI, CO });
+    expect(Array.from(await g.read(a))).toEqual(Array.from(await g.read(b)));
+    const x6 = g.zeros([4, 6]);
+    const d6 = g.zeros([4, 8]);
+    const w6 = g.empty([6, 8]);
+    expect(() =>
+      pwconvBackwardWeightWith(g, "rows", x6, d6, w6, false, { M: 4, CI: 6, CO: 8 }),
+    ).toThrow(/pwconv\.backward-weight\.rows: .*got Ci 6, Co 8/);
+    for (const t of [x, dy, a, b, x6, d6, w6]) t.dispose();
   });
 });
 

@@ -213,3 +213,180 @@ export function recordRowsGemm(
   const groups = nb * Math.ceil(M / (WG * RB));
   gpu.dispatch(pipe, { tensors, params: [M, K, N], groups });
 }
+
+// ---- weight gradient: dw[CI, CO] = x[M, CI]^T dy[M, CO] ----
+//
+// The same idea for the reduction over rows: lanes own rows and the
+// workgroup owns a tile of dw, CB4 input-channel by TC4 output-channel vec4
+// groups (16 x 16 at most, 64 vec4 accumulators). Lane l of workgroup
+// block b walks rows b * WG * ROWS + l, + WG, ... so the 8 lanes of a SIMD
+// group read 8 neighbouring rows, and each row costs CB4 + TC4 vec4 loads
+// for CB4 * TC4 * 4 vec4 FMAs: twice the FMAs per load of the 8 x 8 tiled
+// split kernel. Every invocation writes its own partial sum (slice b * WG +
+// l of part [SLICES, CI, CO]); the split kernel's fixed-order reduce adds
+// them, so results are bit-for-bit repeatable. The optional batch-norm
+// prologue is applied to x as it is loaded. Where it pays: rowsWeightPays.
+
+export const ROWS_WEIGHT_CONFIG = {
+  /** invocations per workgroup */
+  WG: 64,
+  /** widest tile, in vec4 groups of input and of output channels */
+  MAX_CB4: 4,
+  MAX_TC4: 4,
+  /** workgroups (tiles x blocks) the dispatch aims for; more blocks only add partial sums */
+  MIN_GROUPS: 16,
+  /** rows per invocation at least, before the dispatch is cut to fewer blocks */
+  MIN_ROWS: 16,
+  /** chosen only while the partial sums are at most this share of the floats read */
+  PARTIAL_SHARE: 0.25,
+  /** floats in the partial sums at most (as the split kernel's bound) */
+  MAX_PARTIAL_FLOATS: 16 * 2 ** 20,
+} as const;
+
+export interface RowsWeightPlan {
+  /** tile width in input- and output-channel vec4 groups */
+  readonly CB4: number;
+  readonly TC4: number;
+  /** tiles of dw, and workgroups (blocks of WG lanes) per tile */
+  readonly tiles: number;
+  readonly blocks: number;
+  /** rows each lane walks at most */
+  readonly rows: number;
+  /** partial sums written: blocks x WG */
+  readonly slices: number;
+}
+
+/** Whether the rows weight gradient takes these channel counts (one block's partials must fit). */
+export function rowsWeightEligible(CI: number, CO: number): boolean {
+  const { WG, MAX_PARTIAL_FLOATS } = ROWS_WEIGHT_CONFIG;
+  return CI > 0 && CO > 0 && CI % 4 === 0 && CO % 4 === 0 && WG * CI * CO <= MAX_PARTIAL_FLOATS;
+}
+
+/**
+ * Whether the rows weight gradient should beat the split kernel. Measured
+ * side by side (medians of 12-25 interleaved rounds, several runs on a
+ * noisy 2-core host): it wins 1.2-1.7x where the layer narrows (Ci > Co:
+ * 144->24 and 96->16 at M 50176, 144->24 at 12544), is even or worse where
+ * it widens (16->96 and 24->144 ranged 0.8-1.4x between runs), and loses
+ * where its partial sums (written, then read by the reduce) are not small
+ * beside the rows it reads (96->576 at M 2048: 0.8x; the fmnist space's
+ * layers at M 2048-6272: 0.8-1.0x).
+ */
+export function rowsWeightPays(M: number, CI: number, CO: number): boolean {
+  if (!rowsWeightEligible(CI, CO) || CI <= CO) return false;
+  const plan = rowsWeightPlan(M, CI, CO);
+  return plan.slices * CI * CO <= M * (CI + CO) * ROWS_WEIGHT_CONFIG.PARTIAL_SHARE;
+}
+
+/** Up to `widest` groups of n4, narrowed to a divisor of n4 when one is at least half as wide. */
+function tileWidth(n4: number, widest: number): number {
+  const w = Math.min(widest, n4);
+  for (let t = w; t * 2 >= w; t--) if (n4 % t === 0) return t;
+  return w;
+}
+
+/** The tile and the split of the M rows into blocks for a weight gradient. */
+export function rowsWeightPlan(M: number, CI: number, CO: number): RowsWeightPlan {
+  const { WG, MAX_CB4, MAX_TC4, MIN_GROUPS, MIN_ROWS, MAX_PARTIAL_FLOATS } = ROWS_WEIGHT_CONFIG;
+  const CB4 = tileWidth(CI / 4, MAX_CB4);
+  const TC4 = tileWidth(CO / 4, MAX_TC4);
+  const tiles = Math.ceil(CI / 4 / CB4) * Math.ceil(CO / 4 / TC4);
+  const wanted = Math.ceil(MIN_GROUPS / tiles);
+  const byRows = Math.floor(M / (WG * MIN_ROWS));
+  const bySize = Math.floor(MAX_PARTIAL_FLOATS / (WG * CI * CO));
+  const blocks = Math.max(1, Math.min(wanted, byRows, bySize));
+  const rows = Math.ceil(M / (blocks * WG));
+  return { CB4, TC4, tiles, blocks, rows, slices: blocks * WG };
+}
+
+/** The WGSL of one weight-gradient tile shape, unrolled, with the prologue optional. */
+export function rowsWeightCode(CB4: number, TC4: number, pre: "none" | "bn" | "bn6"): string {
+  const L: string[] = [
+    "struct Params { M: u32, CI: u32, CO: u32, ROWS: u32, }",
+    "@group(0) @binding(0) var<storage, read> x4: array<vec4f>;  // [M, CI]",
+    "@group(0) @binding(1) var<storage, read> dy4: array<vec4f>;  // [M, CO]",
+    "@group(0) @binding(2) var<storage, read_write> part4: array<vec4f>;  // [SLICES, CI, CO]",
+  ];
+  if (pre !== "none")
+    L.push("@group(0) @binding(3) var<storage, read> coef4: array<vec4f>;  // [3, CI]");
+  L.push(
+    `@group(0) @binding(${pre === "none" ? 3 : 4}) var<uniform> p: Params;`,
+    "override WG: u32;",
+    "",
+    "@compute @workgroup_size(WG)",
+    "fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,",
+    "        @builtin(local_invocation_index) lid: u32) {",
+    "  let ci4 = p.CI / 4u;",
+    "  let co4 = p.CO / 4u;",
+    `  let nbo = (co4 + ${TC4 - 1}u) / ${TC4}u;`,
+    `  let tiles = ((ci4 + ${CB4 - 1}u) / ${CB4}u) * nbo;`,
+    "  let g = wid.x + wid.y * nwg.x;",
+    `  let ob = (g % tiles % nbo) * ${TC4}u;`,
+    `  let ib = (g % tiles / nbo) * ${CB4}u;`,
+    "  let blk = g / tiles;",
+    "  let m0 = blk * WG * p.ROWS;",
+    "  let mEnd = min(p.M, m0 + WG * p.ROWS);",
+  );
+  // A ragged last tile clamps its loads (and skips their stores below).
+  for (let q = 0; q < CB4; q++) L.push(`  let xi${q} = min(ib + ${q}u, ci4 - 1u);`);
+  for (let t = 0; t < TC4; t++) L.push(`  let oi${t} = min(ob + ${t}u, co4 - 1u);`);
+  if (pre !== "none") {
+    for (let q = 0; q < CB4; q++) {
+      L.push(
+        `  let pm${q} = coef4[xi${q}];`,
+        `  let pa${q} = coef4[ci4 + xi${q}];`,
+        `  let pb${q} = coef4[2u * ci4 + xi${q}];`,
+      );
+    }
+  }
+  for (let c = 0; c < 4 * CB4; c++)
+    for (let t = 0; t < TC4; t++) L.push(`  var a${c}_${t} = vec4f(0.0);`);
+  L.push("  for (var m = m0 + lid; m < mEnd; m += WG) {");
+  for (let q = 0; q < CB4; q++) {
+    const load = `x4[m * ci4 + xi${q}]`;
+    const bn = `fma(${load} - pm${q}, pa${q}, pb${q})`;
+    L.push(`    let xv${q} = ${pre === "none" ? load : pre === "bn" ? bn : clamp6(bn)};`);
+  }
+  for (let t = 0; t < TC4; t++) L.push(`    let d${t} = dy4[m * co4 + oi${t}];`);
+  for (let c = 0; c < 4 * CB4; c++)
+    for (let t = 0; t < TC4; t++)
+      L.push(`    a${c}_${t} = fma(vec4f(xv${c >> 2}[${c & 3}]), d${t}, a${c}_${t});`);
+  L.push("  }", "  let o = ((blk * WG + lid) * p.CI + ib * 4u) * co4 + ob;");
+  for (let q = 0; q < CB4; q++) {
+    L.push(q === 0 ? "  {" : `  if (ib + ${q}u < ci4) {`);
+    for (let c = 4 * q; c < 4 * q + 4; c++)
+      for (let t = 0; t < TC4; t++) {
+        const store = `part4[o + ${c}u * co4 + ${t}u] = a${c}_${t};`;
+        L.push(t === 0 ? `    ${store}` : `    if (ob + ${t}u < co4) { ${store} }`);
+      }
+    L.push("  }");
+  }
+  L.push("}");
+  return L.join("\n");
+}
+
+/**
+ * Records the rows weight gradient's partial sums into part [slices, CI, CO]
+ * (the caller reduces them); the caller has checked shapes and eligibility.
+ */
+export function recordRowsWeight(
+  gpu: Gpu,
+  x: Tensor,
+  dy: Tensor,
+  part: Tensor,
+  g: { readonly M: number; readonly CI: number; readonly CO: number },
+  plan: RowsWeightPlan,
+  pre?: BnPrologue,
+): void {
+  const { WG } = ROWS_WEIGHT_CONFIG;
+  const preKind = pre ? (pre.relu6 ? "bn6" : "bn") : "none";
+  const pipe = gpu.pipeline({
+    name: `pwconv.backward-weight.rows${plan.CB4}x${plan.TC4}${pre ? `.${preKind}` : ""}`,
+    code: rowsWeightCode(plan.CB4, plan.TC4, preKind),
+    entryPoint: "main",
+    constants: { WG },
+  });
+  const tensors = pre ? [x, dy, part, pre.coef] : [x, dy, part];
+  const params = [g.M, g.CI, g.CO, plan.rows];
+  gpu.dispatch(pipe, { tensors, params, groups: plan.tiles * plan.blocks });
+}

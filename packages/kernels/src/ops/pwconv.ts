@@ -8,7 +8,15 @@ import { expectDistinct, expectShape, shapeStr, type Tensor } from "../runtime/t
 import { fillTemplate, wgsl } from "../runtime/wgsl.ts";
 import { addInto } from "./arith.ts";
 import { batchNormApply, type BnPrologue } from "./batchnorm.ts";
-import { recordRowsGemm, rowsEligible } from "./pwconv-rows.ts";
+import {
+  recordRowsGemm,
+  recordRowsWeight,
+  ROWS_WEIGHT_CONFIG,
+  rowsEligible,
+  rowsWeightEligible,
+  rowsWeightPays,
+  rowsWeightPlan,
+} from "./pwconv-rows.ts";
 
 export type PwconvVariant = "naive" | "tiled" | "rows";
 
@@ -138,16 +146,22 @@ export type PwconvPass = "forward" | "backward-input" | "backward-weight";
  * input gradient (the same kernel on w^T). The tiled weight gradient reads
  * both sides in vec4s. On a software adapter the rows kernel
  * (pwconv-rows.ts) takes the forward and input-gradient GEMMs whose
- * reduction is narrow (Ci forward, Co for the input gradient).
+ * reduction is narrow (Ci forward, Co for the input gradient), and the
+ * weight gradients of narrowing layers whose partial sums stay small beside
+ * the `rows` (M) they reduce (rowsWeightPays; given only by callers that
+ * know M).
  */
 export function selectPwconvVariant(
   pass: PwconvPass,
   ci: number,
   co: number,
   software = false,
+  rows?: number,
 ): PwconvVariant {
   if (software && pass === "forward" && rowsEligible(ci, co)) return "rows";
   if (software && pass === "backward-input" && rowsEligible(co, ci)) return "rows";
+  if (software && pass === "backward-weight" && rows !== undefined && rowsWeightPays(rows, ci, co))
+    return "rows";
   const vec4 =
     pass === "forward"
       ? co % 4 === 0
@@ -342,7 +356,8 @@ export function pwconvBackwardWeight(
   // Refused whatever the variant, though only the naive kernel binds dw with x and dy.
   expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy], ["pre.coef", pre?.coef]);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
-  const variant = selectPwconvVariant("backward-weight", ci, co);
+  const software = gpu.adapter.software;
+  const variant = selectPwconvVariant("backward-weight", ci, co, software, g.M);
   pwconvBackwardWeightWith(gpu, variant, x, dy, dw, accumulate, g, pre);
 }
 
@@ -396,6 +411,20 @@ export function pwconvBackwardWeightWith(
     });
     const params = [g.M, g.CI, g.CO, 0, 0, acc];
     gpu.dispatch(pipe, { tensors: [x, dy, dw], params, groups: groups(g.CI * g.CO) });
+    return;
+  }
+  if (variant === "rows") {
+    if (!rowsWeightEligible(g.CI, g.CO)) {
+      const { WG: lanes, MAX_PARTIAL_FLOATS: most } = ROWS_WEIGHT_CONFIG;
+      throw new Error(
+        `pwconv.backward-weight.rows: needs Ci and Co multiples of 4 and ${lanes} x Ci x Co ` +
+          `<= ${most} partial floats, got Ci ${g.CI}, Co ${g.CO}`,
+      );
+    }
+    const plan = rowsWeightPlan(g.M, g.CI, g.CO);
+    const part = gpu.empty([plan.slices, g.CI, g.CO], "pwconv.dw.partial");
+    recordRowsWeight(gpu, x, dy, part, g, plan, pre);
+    recordSliceReduce(gpu, part, dw, plan.slices, accumulate);
     return;
   }
   if (g.CI % 4 !== 0 || g.CO % 4 !== 0) {
