@@ -138,6 +138,11 @@ describe.runIf(gpu)("conv2d on the GPU", () => {
     expect(() => conv2dBackwardInput(g, dy, w3, { stride: 2, inputShape: x.shape })).toThrow(
       /conv2dBackwardInput: dy has shape \[1, 8, 8, 8\], expected \[1, 4, 4, 8\]/,
     );
+    const live = g.pool.stats().inUseBytes;
+    expect(() => conv2dBackwardInput(g, dy, w3, { stride: 1 } as never)).toThrow(
+      /^conv2dBackwardInput: opts\.inputShape \(x's shape \[N, H, W, Cin\]\) is required, got undef/,
+    );
+    expect(g.pool.stats().inUseBytes).toBe(live);
     for (const t of [x, w4, w3, wBad, dy]) t.dispose();
   });
 

@@ -142,6 +142,11 @@ export function conv2dBackwardInput(
   dx?: Tensor,
 ): Tensor {
   const op = "conv2dBackwardInput";
+  if (!Array.isArray(opts.inputShape)) {
+    throw new Error(
+      `${op}: opts.inputShape (x's shape [N, H, W, Cin]) is required, got ${opts.inputShape}`,
+    );
+  }
   const g = geometry(op, opts.inputShape, w, opts.stride);
   expectShape(op, "dy", dy, [g.N, g.OH, g.OW, g.CO]);
   if (dx) {
