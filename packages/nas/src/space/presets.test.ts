@@ -89,4 +89,10 @@ describe("getSpace", () => {
       "unknown space 'imagenet'; presets: fairnas, fairnas-ponas, fmnist, fmnist-ponas, cifar10, cifar10-ponas",
     );
   });
+
+  it("names inherited from Object.prototype are unknown spaces, not presets", () => {
+    for (const name of ["toString", "__proto__", "constructor", "hasOwnProperty"]) {
+      expect(() => getSpace(name)).toThrow(`unknown space '${name}'; presets: fairnas,`);
+    }
+  });
 });

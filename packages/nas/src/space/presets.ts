@@ -127,8 +127,8 @@ export function loadSpaceFile(path: string): SpaceSpec {
  */
 export function getSpace(nameOrPath: string): SpaceSpec {
   if (nameOrPath.endsWith(".json")) return loadSpaceFile(nameOrPath);
-  const preset = PRESETS[nameOrPath];
-  if (preset !== undefined) return preset;
+  // Own keys only: "toString" or "__proto__" are not spaces.
+  if (Object.hasOwn(PRESETS, nameOrPath)) return PRESETS[nameOrPath];
   if (/^[a-z0-9][a-z0-9_-]*$/i.test(nameOrPath)) {
     const shipped = `${SPACES_DIR}${nameOrPath}.json`;
     if (existsSync(shipped)) return loadSpaceFile(shipped);
