@@ -101,6 +101,20 @@ describe("config values", () => {
   });
 });
 
+describe("rank --archs", () => {
+  it("refuses a count larger than the space before opening the run", async () => {
+    const dir = oldRun();
+    // fmnist: 6 choices in each of 8 layers.
+    for (const n of ["1679617", "99999999999999999999"]) {
+      const c = capture();
+      expect(await main(["rank", "--run", dir, "--archs", n], c.log), n).toBe(2);
+      expect(c.text()).toContain(
+        `error: --archs ${n}: space 'fmnist' has only 1679616 architectures`,
+      );
+    }
+  });
+});
+
 describe("stray arguments", () => {
   it("a command refuses an argument it does not take, naming it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stray-"));

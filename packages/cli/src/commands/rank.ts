@@ -34,6 +34,12 @@ export async function rankCommand(args: string[], log: Logger): Promise<void> {
     archs = Number(v.archs);
     if (archs < 3)
       throw new UsageError(`--archs ${archs}: rank statistics need at least 3 architectures`);
+    // The sample holds distinct architectures: no more than the space has.
+    const size = space.spec.choices.length ** space.layers.length;
+    if (archs > size)
+      throw new UsageError(
+        `--archs ${v.archs}: space '${space.spec.name}' has only ${size} architectures`,
+      );
   } else {
     if (!existsSync(v.archs))
       throw new UsageError(`--archs: '${v.archs}' is neither a count nor a file`);
