@@ -5,13 +5,12 @@ import { register } from "tsx/esm/api";
 register();
 // Ctrl-C: say where things stand instead of vanishing. Training writes
 // checkpoints atomically, so stopping here loses at most the steps since the
-// last one; the same command with --resume continues from it.
+// last one; commands that train take --resume to continue from it.
+const argv = process.argv.slice(2);
+const { interruptNote } = await import("../src/interrupt.ts");
 process.once("SIGINT", () => {
-  process.stderr.write(
-    "\ninterrupted: checkpoints on disk are complete; " +
-      "rerun the same command with --resume to continue\n",
-  );
+  process.stderr.write(interruptNote(argv));
   process.exit(130);
 });
 const { main } = await import("../src/main.ts");
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(argv);
