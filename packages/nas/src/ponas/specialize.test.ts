@@ -230,6 +230,16 @@ describe("infeasible budgets and binding", () => {
     expect(r.message).toMatch(/madds min 30 is above the maximum achievable madds 21/);
   });
 
+  it("a bound just past the achievable range prints both numbers exactly", () => {
+    const big = { ...input, base: { madds: 2369000, params: 0.5 } };
+    const hi = specializeExact({ ...big, budgets: [{ key: "madds", min: 2369012 }] });
+    if (hi.feasible) throw new Error("madds min 2369012 must be infeasible");
+    expect(hi.message).toMatch(/madds min 2369012 is above the maximum achievable madds 2369011/);
+    const lo = specializeExact({ ...big, budgets: [{ key: "madds", max: 2369002 }] });
+    if (lo.feasible) throw new Error("madds max 2369002 must be infeasible");
+    expect(lo.message).toMatch(/madds max 2369002 is below the minimum achievable madds 2369003/);
+  });
+
   it("L2 C3 madds max 13 params min 3.4: joint infeasibility is named", () => {
     // madds <= 13 forces [2, 0] (params 2.5); params >= 3.4 forces layer-1
     // choice 1 (madds >= 17). Each bound alone is achievable.

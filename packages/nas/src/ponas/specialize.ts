@@ -54,8 +54,10 @@ interface Problem extends KnapsackProblem {
   readonly input: SpecializeInput;
 }
 
+// Integers (MAdds, params) exactly: rounded, a bound and the achievable
+// cost it misses could print as the same number.
 function fmt(v: number): string {
-  return String(Number(v.toPrecision(6)));
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
 }
 
 // ---------------------------------------------------------------------------
