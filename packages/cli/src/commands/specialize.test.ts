@@ -231,6 +231,24 @@ describe("nas-cli specialize on a 3x3 table", () => {
   });
 });
 
+describe("nas-cli specialize --sweep with a damaged ponas.json", () => {
+  it("names the file and leaves it as it was", async () => {
+    for (const [text, why] of [
+      ['{"table": {"choi', "not valid JSON"],
+      ["[1, 2, 3]\n", "expected a JSON object"],
+      ["null\n", "expected a JSON object"],
+    ]) {
+      const dir = makeRun(fixture());
+      const path = join(dir, "ponas.json");
+      writeFileSync(path, text);
+      const r = await cli(["specialize", "--run", dir, "--sweep", "--points", "2", "--no-measure"]);
+      expect(r.code, text).toBe(1);
+      expect(r.err, text).toContain(`error: ${path}: ${why}`);
+      expect(readFileSync(path, "utf8")).toBe(text);
+    }
+  });
+});
+
 describe("nas-cli specialize on an fmnist-ponas table", () => {
   const space = resolveSpace(getSpace("fmnist-ponas"));
   // Bigger kernels and SE score a little better in this made-up table.

@@ -181,6 +181,8 @@ async function runSweep(
   json: boolean,
   log: Logger,
 ): Promise<void> {
+  // Read first: a damaged record is said before any measuring, not after.
+  const old = readRecord(dir);
   const ckpt = ponasPath(dir, "supernet");
   let result: SweepRecordPoint[];
   if (measure && existsSync(ckpt)) {
@@ -206,12 +208,25 @@ async function runSweep(
     result = await sweepPoints(table, key, points, latency, null);
   }
   // The sweep is replaced; what else the record holds (the search comparison) is kept.
-  const path = ponasPath(dir, "record");
-  const old = existsSync(path)
-    ? (JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>)
-    : {};
   const record = { ...old, ...recordFile(table, result) };
-  writeAtomic(path, `${JSON.stringify(record, null, 1)}\n`);
+  writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(record, null, 1)}\n`);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else logSweep(log, result);
+}
+
+/** The run's ponas.json ({} when there is none); errors name the file. */
+function readRecord(dir: string): Record<string, unknown> {
+  const path = ponasPath(dir, "record");
+  if (!existsSync(path)) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(
+      `${path}: not valid JSON (${(e as Error).message}); move it away to sweep anew`,
+    );
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v))
+    throw new Error(`${path}: expected a JSON object; move it away to sweep anew`);
+  return v as Record<string, unknown>;
 }
