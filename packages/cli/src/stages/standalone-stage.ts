@@ -72,7 +72,15 @@ export function recordPath(dir: string, hash: string): string {
 export function readRecord(dir: string, hash: string): GroundTruthRecord | null {
   const path = recordPath(dir, hash);
   if (!existsSync(path)) return null;
-  return parseGroundTruth(path, JSON.parse(readFileSync(path, "utf8")) as unknown);
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(
+      `${path}: not valid JSON (${(e as Error).message}); delete it to retrain this architecture`,
+    );
+  }
+  return parseGroundTruth(path, v);
 }
 
 export interface StandaloneContext {
