@@ -88,7 +88,8 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
     const data = await loadSplits(cfg0, loadSpace(cfg0));
     checkTrainBatches(cfg0, data.train.length);
   }
-  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
+  const kind = cmd === "run" && mode === "ponas" ? "ponas" : "supernet";
+  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false, kind);
   const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   if (cmd === "run" && mode === "ponas") {
     await ponasStage(dir, cfg, { resume: v.resume ?? false }, log);

@@ -74,13 +74,51 @@ export function checkOutDir(dir: string): void {
   }
 }
 
+/** A supernet run (`run`, `train`) or a PONAS run (`ponas`, `run --mode ponas`). */
+export type RunKind = "supernet" | "ponas";
+
+/** Files only a run of that kind writes. */
+const KIND_FILES: Readonly<Record<RunKind, readonly string[]>> = {
+  supernet: [RUN_FILES.checkpoint, RUN_FILES.architectures],
+  ponas: [
+    join("checkpoints", "ponas-meta.ckpt"),
+    join("checkpoints", "ponas-supernet.ckpt"),
+    "ponas-table.json",
+  ],
+};
+
+/**
+ * --resume continues a run of the same kind only: resuming the other kind
+ * would find no checkpoint of its own, start from step 0 and drop the
+ * run's metrics records.
+ */
+function checkResumeKind(dir: string, kind: RunKind): void {
+  const other: RunKind = kind === "ponas" ? "supernet" : "ponas";
+  const found = KIND_FILES[other].find((f) => existsSync(join(dir, f)));
+  if (found === undefined) return;
+  const how =
+    other === "ponas"
+      ? "`nas-cli ponas --resume` or `nas-cli run --mode ponas --resume`"
+      : "`nas-cli run --resume` or `nas-cli train --resume`";
+  throw new UsageError(
+    `--resume: ${dir} holds a ${other === "ponas" ? "PONAS" : "supernet"} run (${found}); ` +
+      `continue it with ${how}, or choose another --out`,
+  );
+}
+
 /**
  * Makes `dir` ready for a new run. A directory that already holds a run is
  * refused unless the run is resumed or `overwrite` is given, in which case
  * the earlier run's outputs (and nothing else) are removed first.
  */
-export function claimRunDir(dir: string, resume: boolean, overwrite: boolean): void {
+export function claimRunDir(
+  dir: string,
+  resume: boolean,
+  overwrite: boolean,
+  kind: RunKind = "supernet",
+): void {
   checkOutDir(dir);
+  if (resume) checkResumeKind(dir, kind);
   if (resume || !existsSync(runPath(dir, "config"))) return;
   if (!overwrite) {
     throw new UsageError(

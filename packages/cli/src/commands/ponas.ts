@@ -31,7 +31,7 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
   let cfg = resolveConfig(v.preset ?? "fmnist", file, overrides);
   const dir = v.out ?? join("runs", `${cfg.preset}-ponas-seed${cfg.seed}`);
   if (v.resume && v.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
-  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false);
+  claimRunDir(dir, v.resume ?? false, v.overwrite ?? false, "ponas");
   if (v.resume) {
     // A resumed run continues with the configuration it began with.
     cfg = readRunConfig(dir);
