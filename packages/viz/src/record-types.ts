@@ -32,6 +32,15 @@ export interface SummaryRecord {
   readonly poolHighWaterBytes: number;
   readonly best: readonly BestArch[];
   readonly totalSeconds: number;
+  /** Front members `run` retrained from scratch (absent in older summaries). */
+  readonly standalone?: readonly StandaloneResult[];
+}
+
+export interface StandaloneResult {
+  readonly arch: string;
+  readonly testTop1: number;
+  readonly valTop1: number;
+  readonly epochs: number;
 }
 
 export interface StepRecord {

@@ -186,7 +186,16 @@ export function parseArchitecturesText(file: string, text: string): Architecture
 const JSON_CHECKS = {
   summary(file: string, v: unknown): SummaryRecord {
     needNumbers(file, 1, v, "summary", ["trainSteps", "trainSeconds", "pathImagesPerSec"]);
-    needArray(file, (v as Record<string, unknown>).best, "summary.best");
+    const o = v as Record<string, unknown>;
+    needArray(file, o.best, "summary.best");
+    if (o.standalone !== undefined) {
+      needArray(file, o.standalone, "summary.standalone").forEach((g, i) => {
+        const where = `summary.standalone[${i}]`;
+        needNumbers(file, 1, g, where, ["testTop1", "valTop1", "epochs"]);
+        if (typeof (g as Record<string, unknown>).arch !== "string")
+          throw new RecordError(file, 1, `${where}.arch: expected a string`);
+      });
+    }
     return v as SummaryRecord;
   },
   pareto(file: string, v: unknown): ParetoPoint[] {

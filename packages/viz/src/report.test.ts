@@ -87,6 +87,24 @@ describe("renderReport", () => {
     expect(ids.filter((id) => /^clip\d+$/.test(id))).toEqual([]);
   });
 
+  it("renderReport shows the stand-alone retraining that run records in summary.json", () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-sa-"));
+    for (const f of ["config.json", "summary.json"]) copyFileSync(join(RUN_SMALL, f), join(dir, f));
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    const arch = "k3e3-k7e3-k5e3-k5e3-k7e6-k5e3-k7e6-k7e6";
+    summary.standalone = [{ arch, testTop1: 0.7644, valTop1: 0.7578125, epochs: 1 }];
+    writeFileSync(join(dir, "summary.json"), JSON.stringify(summary));
+    const page = renderReport(readRun(dir));
+    const part = page.slice(page.indexOf("<h3>Stand-alone retraining (from scratch)</h3>"));
+    expect(part).toMatch(
+      new RegExp(`<td[^>]*>${arch}</td><td[^>]*>76\\.44%</td><td[^>]*>75\\.78%`),
+    );
+    // An entry without its accuracy is refused, naming the field.
+    summary.standalone = [{ arch, valTop1: 0.75, epochs: 1 }];
+    writeFileSync(join(dir, "summary.json"), JSON.stringify(summary));
+    expect(() => readRun(dir)).toThrow(/summary\.standalone\[0\].*testTop1/);
+  });
+
   it("renderReport config-only run has only the configuration section", () => {
     const page = renderReport(readRun(configOnlyRun()));
     const ids = [...page.matchAll(/<section id="([^"]+)">/g)].map((m) => m[1]);

@@ -59,6 +59,15 @@ export function configSection(run: RunRecords): Section {
       { label: "MAdds", cell: (b) => millions(b.madds), numeric: true },
     ])}`;
   }
+  const retrained = run.summary?.standalone ?? [];
+  if (retrained.length > 0) {
+    html += `\n<h3>Stand-alone retraining (from scratch)</h3>\n${htmlTable(retrained, [
+      { label: "arch", cell: (g) => g.arch },
+      { label: "test top-1", cell: (g) => pct(g.testTop1), numeric: true },
+      { label: "val top-1", cell: (g) => pct(g.valTop1), numeric: true },
+      { label: "epochs", cell: (g) => String(round(g.epochs, 3)), numeric: true },
+    ])}`;
+  }
   return { id: "config", title: "Configuration and device", html };
 }
 
