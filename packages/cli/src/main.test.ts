@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -112,6 +113,27 @@ describe("rank --archs", () => {
         `error: --archs ${n}: space 'fmnist' has only 1679616 architectures`,
       );
     }
+  });
+});
+
+describe("report --out", () => {
+  it("replaces an earlier HTML report but no other file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "report-out-"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify(resolveConfig("quick", null, {})));
+    const summary = '{"trainSteps": 96}\n';
+    writeFileSync(join(dir, "summary.json"), summary);
+    const c = capture();
+    expect(await main(["report", dir, "--out", join(dir, "summary.json")], c.log)).toBe(2);
+    expect(c.text()).toContain(
+      `error: --out ${join(dir, "summary.json")} exists and is not an HTML report; ` +
+        "it is left as it is (name another file)",
+    );
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe(summary);
+    rmSync(join(dir, "summary.json"));
+    const old = join(dir, "old.html");
+    writeFileSync(old, "<!DOCTYPE html>\n<html><body>old</body></html>\n");
+    expect(await main(["report", dir, "--out", old], capture().log)).toBe(0);
+    expect(readFileSync(old, "utf8")).toContain("Run report: report-out-");
   });
 });
 

@@ -2,7 +2,7 @@
 // records to one self-contained HTML file (default RUN_DIR/report.html)
 // and prints its path. --out must name a file in an existing directory.
 
-import { existsSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import { readRun, renderReport } from "@fairnas/viz";
@@ -30,6 +30,25 @@ function checkOutFile(out: string): void {
   }
   if (existsSync(out) && statSync(out).isDirectory()) {
     throw new Error(`--out ${out} is a directory; name the HTML file to write`);
+  }
+  // An earlier report may be replaced; any other file (a run's summary.json,
+  // a checkpoint) is left as it is.
+  if (existsSync(out) && !isHtml(out)) {
+    throw new UsageError(
+      `--out ${out} exists and is not an HTML report; it is left as it is (name another file)`,
+    );
+  }
+}
+
+/** Whether the file at `path` begins like an HTML page. */
+function isHtml(path: string): boolean {
+  const head = Buffer.alloc(64);
+  const fd = openSync(path, "r");
+  try {
+    const n = readSync(fd, head, 0, head.length, 0);
+    return /^\s*<(!doctype html|html)[\s>]/i.test(head.subarray(0, n).toString("utf8"));
+  } finally {
+    closeSync(fd);
   }
 }
 
