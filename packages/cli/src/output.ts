@@ -7,6 +7,7 @@ import {
   mkdirSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   existsSync,
 } from "node:fs";
@@ -18,7 +19,13 @@ export function writeAtomic(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    // e.g. `path` is a directory: no temporary is left beside it.
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Append-only JSON-lines metrics file. */
