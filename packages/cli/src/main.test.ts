@@ -137,6 +137,19 @@ describe("report --out", () => {
   });
 });
 
+describe("latency build --out", () => {
+  it("refuses a directory before measuring anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lat-out-"));
+    const c = capture();
+    const args = ["latency", "build", "--space", "fmnist", "--out", dir];
+    expect(await main(args, c.log)).toBe(2);
+    expect(c.text()).toMatch(
+      new RegExp(`^error: --out ${dir} is a directory; name the table file to write\n`),
+    );
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
 describe("stray arguments", () => {
   it("a command refuses an argument it does not take, naming it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "stray-"));

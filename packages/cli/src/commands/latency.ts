@@ -32,6 +32,7 @@ import {
 import { int, parse, UsageError } from "../args.ts";
 import { fmt, writeAtomic } from "../output.ts";
 import { loadSpace, openGpu, readRunConfig } from "../session.ts";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Relative errors above this are flagged by `latency check`. */
@@ -65,6 +66,9 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
     const space = resolveSpace(getSpace(v.space));
     const batch = positive("batch", v.batch) ?? 1;
     const out = v.out ?? `latency-${space.spec.name}-batch${batch}.json`;
+    // Said before the measuring, not when the table is written.
+    if (existsSync(out) && statSync(out).isDirectory())
+      throw new UsageError(`--out ${out} is a directory; name the table file to write`);
     await latencyBuild(space, batch, out, timing, log);
     return;
   }
