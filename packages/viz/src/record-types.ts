@@ -86,6 +86,12 @@ export interface MetricsRecords {
   readonly generations: readonly SearchGenerationRecord[];
   /** Records of types the report does not draw, by type, sorted by name. */
   readonly otherTypes: Readonly<Record<string, number>>;
+  /**
+   * The 1-based number of a last line that was cut off mid-write (no final
+   * newline, not valid JSON: the run was stopped while appending it), which
+   * was skipped; null when the file ends cleanly.
+   */
+  readonly cutLastLine: number | null;
 }
 
 export interface ArchitectureRow {

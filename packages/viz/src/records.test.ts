@@ -95,6 +95,17 @@ describe("record parsers", () => {
     expect([e.file, e.line]).toEqual(["metrics.jsonl", 3]);
   });
 
+  it("metrics.jsonl last line cut off mid-write is skipped and reported", () => {
+    const full = '{"type":"step","step":1,"loss":2,"top1":0.1,"lr":0.1}\n';
+    const m = parseMetricsText("metrics.jsonl", `${full}${full}{"type":"step","st`);
+    expect(m.steps.map((s) => s.step)).toEqual([1, 1]);
+    expect(m.cutLastLine).toBe(3);
+    expect(parseMetricsText("metrics.jsonl", full).cutLastLine).toBeNull();
+    // With its newline written the line was complete: bad JSON there is damage.
+    const e = thrown(() => parseMetricsText("metrics.jsonl", `${full}{"type":"step","st\n`));
+    expect([e.file, e.line]).toEqual(["metrics.jsonl", 2]);
+  });
+
   it("metrics.jsonl step with a string loss on line 2", () => {
     const text = '{"type":"other"}\n{"type":"step","step":1,"loss":"2","top1":0.1,"lr":0.1}\n';
     const e = thrown(() => parseMetricsText("metrics.jsonl", text));

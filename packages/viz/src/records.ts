@@ -104,16 +104,26 @@ function needArray(file: string, v: unknown, where: string): readonly unknown[] 
   return v;
 }
 
-/** One JSON-lines file: blank lines skipped, others must be objects with a string `type`. */
+/**
+ * One JSON-lines file: blank lines skipped, others must be objects with a
+ * string `type`. A last line without its newline that does not parse is
+ * what a run stopped mid-append leaves (`--resume` drops it too): it is
+ * skipped and reported as `cutLastLine`. Anywhere else bad JSON is an error.
+ */
 export function parseMetricsText(file: string, text: string): MetricsRecords {
   const steps: StepRecord[] = [];
   const fairness: FairnessRecord[] = [];
   const generations: SearchGenerationRecord[] = [];
   const other = new Map<string, number>();
   const lines = text.split("\n");
+  let cutLastLine: number | null = null;
   for (const [i, raw] of lines.entries()) {
     if (raw.trim() === "") continue;
     const line = i + 1;
+    if (i === lines.length - 1 && !isJson(raw)) {
+      cutLastLine = line;
+      continue;
+    }
     const r = parseJsonLine(file, line, raw);
     if (r.type === "step") {
       needNumbers(file, line, r, "step", ["step", "loss", "top1", "lr"]);
@@ -133,7 +143,16 @@ export function parseMetricsText(file: string, text: string): MetricsRecords {
     }
   }
   const otherTypes = Object.fromEntries([...other].sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { steps, fairness, generations, otherTypes };
+  return { steps, fairness, generations, otherTypes, cutLastLine };
+}
+
+function isJson(raw: string): boolean {
+  try {
+    JSON.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseJsonLine(file: string, line: number, raw: string): Record<string, unknown> {

@@ -105,6 +105,20 @@ describe("renderReport", () => {
     expect(() => readRun(dir)).toThrow(/summary\.standalone\[0\].*testTop1/);
   });
 
+  it("renderReport notes a metrics.jsonl whose last line was cut off", () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "viz-report-")), "cut");
+    mkdirSync(dir);
+    for (const f of ["config.json", "metrics.jsonl"])
+      copyFileSync(join(RUN_SMALL, f), join(dir, f));
+    const path = join(dir, "metrics.jsonl");
+    const text = readFileSync(path, "utf8");
+    const lines = text.trimEnd().split("\n").length;
+    writeFileSync(path, `${text}{"type":"step","step":`);
+    const cut = renderReport(readRun(dir));
+    expect(cut).toContain(`metrics.jsonl line ${lines + 1} was cut off mid-write`);
+    expect(renderReport(readRun(RUN_SMALL))).not.toContain("cut off mid-write");
+  });
+
   it("renderReport config-only run has only the configuration section", () => {
     const page = renderReport(readRun(configOnlyRun()));
     const ids = [...page.matchAll(/<section id="([^"]+)">/g)].map((m) => m[1]);

@@ -190,8 +190,18 @@ export function fairnessSection(run: RunRecords): Section | null {
 
 /** A note on metrics records the report does not draw. */
 export function otherMetricsNote(run: RunRecords): string {
+  const notes: string[] = [];
   const other = Object.entries(run.metrics?.otherTypes ?? {});
-  if (other.length === 0) return "";
-  const list = other.map(([t, c]) => `${c} ${esc(t)}`).join(", ");
-  return `<p class="note">metrics.jsonl also holds records not drawn here: ${list}.</p>`;
+  if (other.length > 0) {
+    const list = other.map(([t, c]) => `${c} ${esc(t)}`).join(", ");
+    notes.push(`<p class="note">metrics.jsonl also holds records not drawn here: ${list}.</p>`);
+  }
+  const cut = run.metrics?.cutLastLine ?? null;
+  if (cut !== null) {
+    notes.push(
+      `<p class="note">metrics.jsonl line ${cut} was cut off mid-write (the run was stopped ` +
+        "while appending it) and is left out; <code>--resume</code> drops it too.</p>",
+    );
+  }
+  return notes.join("\n");
 }
