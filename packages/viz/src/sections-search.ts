@@ -144,7 +144,7 @@ function hypervolumeChart(run: RunRecords): ChartSpec {
     data: { values },
     mark: { type: "line", point: true, strokeWidth: 1.5 },
     encoding: {
-      x: q("generation", "generation (count)"),
+      x: q("generation", "generation (count)", { axis: { tickMinStep: 1, format: "d" } }),
       y: q("hypervolume", "hypervolume (top-1 x normalised MAdds)", { scale: { zero: false } }),
       color: n("algo", "algorithm"),
       detail: n("seed", "seed"),
