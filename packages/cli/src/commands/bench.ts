@@ -140,7 +140,10 @@ export interface TrainBenchResult {
   readonly poolHighWaterBytes: number;
 }
 
-/** Synthetic batches: one random normalized batch, uploaded anew each time as real data would be. */
+/**
+ * Synthetic batches: one random normalized batch, uploaded anew each time
+ * as real data would be.
+ */
 function syntheticSource(gpu: Gpu, space: ResolvedSpace, n: number): BatchSource {
   const { height, width, channels } = space.spec.input;
   const rng = new Rng(5);
@@ -170,7 +173,8 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
   const source = syntheticSource(gpu, space, t.batchSize);
   const [warmup, steps] = quick ? [1, 3] : [2, 10];
   log.info(
-    `bench train | space ${space.spec.name} | batch ${t.batchSize} | sampler fair | ${warmup} warm-up + ${steps} steps`,
+    `bench train | space ${space.spec.name} | batch ${t.batchSize} | sampler fair | ` +
+      `${warmup} warm-up + ${steps} steps`,
   );
   let images = 0;
   let ms = 0;
@@ -183,7 +187,9 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
       const dt = performance.now() - t0;
       paths = r.paths.length;
       log.info(
-        `step ${String(s).padStart(3)} | ${dt.toFixed(0).padStart(6)} ms | ${r.paths.length} paths x ${t.batchSize} | loss ${r.loss.toFixed(4)}${s < warmup ? " | warm-up" : ""}`,
+        `step ${String(s).padStart(3)} | ${dt.toFixed(0).padStart(6)} ms | ` +
+          `${r.paths.length} paths x ${t.batchSize} | loss ${r.loss.toFixed(4)}` +
+          (s < warmup ? " | warm-up" : ""),
       );
       if (s < warmup) continue;
       images += r.pathImages;
@@ -202,7 +208,8 @@ export async function trainBench(gpu: Gpu, log: Logger, quick: boolean): Promise
     poolHighWaterBytes: gpu.stats().highWaterBytes,
   };
   log.info(
-    `throughput ${res.pathImagesPerSec.toFixed(0)} images x paths / s | ${res.msPerStep.toFixed(0)} ms/step | pool high-water ${mib(res.poolHighWaterBytes)}`,
+    `throughput ${res.pathImagesPerSec.toFixed(0)} images x paths / s | ` +
+      `${res.msPerStep.toFixed(0)} ms/step | pool high-water ${mib(res.poolHighWaterBytes)}`,
   );
   return res;
 }

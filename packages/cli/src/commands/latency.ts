@@ -114,7 +114,8 @@ export async function latencyBuild(
       onEntry: (key, s, done, total) =>
         log.info(
           `entry ${String(done).padStart(3)}/${total} | ${key.padEnd(22)} | ` +
-            `${fmt(s.medianMs, 3, 8)} ms | p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)} | n ${s.count}`,
+            `${fmt(s.medianMs, 3, 8)} ms | p10 ${fmt(s.p10Ms, 3)} p90 ${fmt(s.p90Ms, 3)} | ` +
+            `n ${s.count}`,
         ),
     });
     writeAtomic(out, latencyTableJson(table));
