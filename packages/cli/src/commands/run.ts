@@ -30,7 +30,8 @@ export async function runJob(
     const ranked = [...scored].sort((a, b) => b.top1 - a.top1);
     const run = { dir, cfg, space, data, gpu, net, close: () => undefined };
     log.info(
-      `searching (${cfg.search.algo}, population ${cfg.search.population}, ${cfg.search.generations} generations)`,
+      `searching (${cfg.search.algo}, population ${cfg.search.population}, ` +
+        `${cfg.search.generations} generations)`,
     );
     const search = await searchStage(run, {}, log);
     // The most accurate members of the front, retrained from scratch.
@@ -80,24 +81,29 @@ export async function runJob(
     log.info("top architectures (validation, inherited weights):");
     for (const r of ranked.slice(0, 5)) {
       log.info(
-        `  ${r.arch} | top-1 ${fmt(100 * r.top1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds | bn ${r.bn}`,
+        `  ${r.arch} | top-1 ${fmt(100 * r.top1, 2, 6)}% | ` +
+          `${(r.madds / 1e6).toFixed(2)} M MAdds | bn ${r.bn}`,
       );
     }
     log.info(
-      `Pareto front (${cfg.search.algo}, top-1 on ${cfg.search.valImages || data.val.length} validation images):`,
+      `Pareto front (${cfg.search.algo}, top-1 on ` +
+        `${cfg.search.valImages || data.val.length} validation images):`,
     );
     for (const p of [...search.front].sort((a, b) => b.top1 - a.top1).slice(0, 5)) {
       log.info(
-        `  ${p.arch} | top-1 ${fmt(100 * p.top1, 2, 6)}% | ${(p.madds / 1e6).toFixed(2)} M MAdds | ${p.params} params`,
+        `  ${p.arch} | top-1 ${fmt(100 * p.top1, 2, 6)}% | ` +
+          `${(p.madds / 1e6).toFixed(2)} M MAdds | ${p.params} params`,
       );
     }
     for (const g of retrained) {
       log.info(
-        `stand-alone ${g.arch} | test top-1 ${fmt(100 * g.testTop1, 2, 6)}% | ${g.budget.epochs} epoch(s) from scratch`,
+        `stand-alone ${g.arch} | test top-1 ${fmt(100 * g.testTop1, 2, 6)}% | ` +
+          `${g.budget.epochs} epoch(s) from scratch`,
       );
     }
     log.info(
-      `throughput ${trained.pathImagesPerSec.toFixed(0)} path-images/s | GPU pool high-water ${mib(trained.poolHighWaterBytes)}`,
+      `throughput ${trained.pathImagesPerSec.toFixed(0)} path-images/s | ` +
+        `GPU pool high-water ${mib(trained.poolHighWaterBytes)}`,
     );
     log.info(`report: ${writeReport(dir)}`);
     log.info(`run directory: ${dir}`);
