@@ -130,7 +130,8 @@ export function trainingSection(run: RunRecords): Section | null {
     { label: "ms/step", cell: (s) => fixed(s.msPerStep, 1), numeric: true },
     { label: "path-images/s", cell: (s) => fixed(s.pathImagesPerSec, 0), numeric: true },
   ]);
-  const html = `${chartFigure("chart-training", spec)}\n<h3>Last logged step per sampler</h3>\n${table}`;
+  const html =
+    `${chartFigure("chart-training", spec)}\n` + `<h3>Last logged step per sampler</h3>\n${table}`;
   return { id: "training", title: "Training curves", html };
 }
 
@@ -184,7 +185,8 @@ export function fairnessSection(run: RunRecords): Section | null {
       color: n("sampler", "sampler"),
     },
   };
-  const html = `${chartFigure("chart-fairness", heat)}\n${chartFigure("chart-fairness-spread", line)}`;
+  const html =
+    `${chartFigure("chart-fairness", heat)}\n` + chartFigure("chart-fairness-spread", line);
   return { id: "fairness", title: "Fairness counters", html };
 }
 

@@ -292,8 +292,10 @@ export function ponasSection(run: RunRecords): Section | null {
 function compareHtml(c: PonasCompareRecord): string {
   const s = c.search;
   const head =
-    `<h3>Specialization against ${esc(s.algo)} search (same supernet, ${c.valImages} validation images)</h3>\n` +
-    `<p>One specialization: ${fixed(c.specializeMs, 3)} ms (the table took ${fixed(c.tableSeconds, 1)} s once). ` +
+    `<h3>Specialization against ${esc(s.algo)} search ` +
+    `(same supernet, ${c.valImages} validation images)</h3>\n` +
+    `<p>One specialization: ${fixed(c.specializeMs, 3)} ms ` +
+    `(the table took ${fixed(c.tableSeconds, 1)} s once). ` +
     `One ${esc(s.algo)} search: ${fixed(s.seconds, 1)} s, ${s.evaluations} evaluations, ` +
     `population ${s.population}, ${s.generations} generations, front of ${s.front}.</p>`;
   return `${head}\n${htmlTable(c.points, [

@@ -115,13 +115,15 @@ export async function retrainArch(
   if (old && opts.reuse) {
     if (comparisonKey(old) !== comparisonKey(expected)) {
       throw new GroundTruthMixError(
-        `${recordPath(dir, hash)} was made with other settings and cannot be mixed into this analysis:\n` +
+        `${recordPath(dir, hash)} was made with other settings and cannot be mixed ` +
+          "into this analysis:\n" +
           `  found:  ${comparisonKey(old)}\n  wanted: ${comparisonKey(expected)}\n` +
           "use another directory, or match --epochs / --test-images to the stored records",
       );
     }
     log.info(
-      `stand-alone ${name}: reusing ${recordPath(dir, hash)} (test top-1 ${fmt(100 * old.testTop1, 2)}%)`,
+      `stand-alone ${name}: reusing ${recordPath(dir, hash)} ` +
+        `(test top-1 ${fmt(100 * old.testTop1, 2)}%)`,
     );
     return old;
   }
@@ -148,7 +150,8 @@ async function trainAndWrite(
   const metrics = new Metrics(join(dir, `${hash}.metrics.jsonl`));
   const every = cfg.train.logEvery;
   log.info(
-    `stand-alone ${shell.arch}: ${shell.budget.steps} steps (${spec.epochs} epochs of ${shell.split.trainImages} images)`,
+    `stand-alone ${shell.arch}: ${shell.budget.steps} steps ` +
+      `(${spec.epochs} epochs of ${shell.split.trainImages} images)`,
   );
   const out = await trainStandalone(
     gpu,
@@ -167,7 +170,8 @@ async function trainAndWrite(
         if (done === 1 && !resume) metrics.truncateAfter(-1);
         if (done % every !== 0 && done !== total) return;
         log.info(
-          `  step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | acc ${fmt(100 * r.top1, 1, 5)}% | ` +
+          `  step ${String(done).padStart(5)}/${total} | loss ${fmt(r.loss)} | ` +
+            `acc ${fmt(100 * r.top1, 1, 5)}% | ` +
             `lr ${r.lr.toExponential(1)} | ${fmt(ms, 1, 6)} ms/step`,
         );
         metrics.write({
@@ -182,7 +186,8 @@ async function trainAndWrite(
       },
       onEpoch: (e) => {
         log.info(
-          `  epoch ${fmt(e.epoch, 2, 5)} | loss ${fmt(e.loss)} | train ${fmt(100 * e.top1, 1, 5)}% | val top-1 ${fmt(100 * e.valTop1, 2, 6)}%`,
+          `  epoch ${fmt(e.epoch, 2, 5)} | loss ${fmt(e.loss)} | ` +
+            `train ${fmt(100 * e.top1, 1, 5)}% | val top-1 ${fmt(100 * e.valTop1, 2, 6)}%`,
         );
         metrics.write({ type: "standalone-epoch", arch: shell.arch, ...e });
       },
@@ -201,7 +206,8 @@ async function trainAndWrite(
   };
   writeAtomic(recordPath(dir, hash), `${JSON.stringify(rec, null, 2)}\n`);
   log.info(
-    `stand-alone ${shell.arch}: val top-1 ${fmt(100 * rec.valTop1, 2)}% | test top-1 ${fmt(100 * rec.testTop1, 2)}% ` +
+    `stand-alone ${shell.arch}: val top-1 ${fmt(100 * rec.valTop1, 2)}% | ` +
+      `test top-1 ${fmt(100 * rec.testTop1, 2)}% ` +
       `(${out.test.images} images) | ${fmt(out.trainSeconds, 1)} s`,
   );
   return rec;
@@ -274,7 +280,8 @@ export async function standaloneStage(input: StandaloneStageInput): Promise<Grou
     log.info("stand-alone test accuracy:");
     for (const r of out)
       log.info(
-        `  ${r.arch} | test top-1 ${fmt(100 * r.testTop1, 2, 6)}% | ${(r.madds / 1e6).toFixed(2)} M MAdds`,
+        `  ${r.arch} | test top-1 ${fmt(100 * r.testTop1, 2, 6)}% | ` +
+          `${(r.madds / 1e6).toFixed(2)} M MAdds`,
       );
     return out;
   } finally {

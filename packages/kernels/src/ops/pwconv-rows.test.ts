@@ -192,7 +192,7 @@ describe.runIf(gpu)("rows weight gradient on the GPU", () => {
     }
   }
 
-  it("takes the public weight gradient of a tall narrowing layer on a software adapter", async () => {
+  it("takes the public weight gradient of a tall narrowing layer (software)", async () => {
     const g = gpu!;
     const [M, CI, CO] = [16384, 32, 8];
     expect(selectPwconvVariant("backward-weight", CI, CO, true, M)).toBe("rows");

@@ -86,7 +86,8 @@ describe("getSpace", () => {
 
   it("unknown name lists the presets", () => {
     expect(() => getSpace("imagenet")).toThrow(
-      "unknown space 'imagenet'; presets: fairnas, fairnas-ponas, fmnist, fmnist-ponas, cifar10, cifar10-ponas",
+      "unknown space 'imagenet'; presets: fairnas, fairnas-ponas, fmnist, fmnist-ponas, " +
+        "cifar10, cifar10-ponas",
     );
   });
 
