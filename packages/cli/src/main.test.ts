@@ -72,6 +72,24 @@ describe("stored configuration", () => {
   });
 });
 
+describe("run --resume", () => {
+  it("names a damaged stand-alone record before any training", async () => {
+    const dir = oldRun();
+    mkdirSync(join(dir, "standalone"));
+    const record = join(dir, "standalone", "01096f31854c.json");
+    writeFileSync(record, '{\n  "kind": "standalone",\n  "spa');
+    writeFileSync(join(dir, "standalone", "01096f31854c.metrics.jsonl"), "");
+    const c = capture();
+    const code = await main(["run", "--preset", "quick", "--resume", "--out", dir], c.log);
+    expect(code).not.toBe(0);
+    expect(c.text()).toMatch(/01096f31854c\.json: not valid JSON .*delete it to retrain/);
+    // Refused up front: no device opened, no training step logged.
+    expect(c.text()).not.toMatch(/step +\d/);
+    expect(readFileSync(record, "utf8")).toBe('{\n  "kind": "standalone",\n  "spa');
+    intact(dir);
+  });
+});
+
 describe("config values", () => {
   it("refuses non-finite numbers, huge populations and seeds, and built-in names", () => {
     expect(() => resolveConfig("quick", { train: { lr: Infinity } }, {})).toThrow(

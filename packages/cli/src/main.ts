@@ -12,6 +12,7 @@ import { evalCommand } from "./commands/eval.ts";
 import { costCommand } from "./commands/cost.ts";
 import { reportCommand, writeReport } from "./commands/report.ts";
 import { ponasStage } from "./stages/ponas-stage.ts";
+import { checkRecords } from "./stages/standalone-stage.ts";
 import { benchCommand } from "./commands/bench.ts";
 import { latencyCommand } from "./commands/latency.ts";
 import { searchCommand } from "./commands/search.ts";
@@ -90,6 +91,9 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   }
   const kind = cmd === "run" && mode === "ponas" ? "ponas" : "supernet";
   claimRunDir(dir, v.resume ?? false, v.overwrite ?? false, kind);
+  // A damaged stand-alone record would otherwise surface only after
+  // training, scoring and search.
+  if (cmd === "run" && kind === "supernet" && v.resume) checkRecords(join(dir, "standalone"));
   const cfg = configForRun(dir, cfg0, v.resume ?? false, log);
   if (cmd === "run" && mode === "ponas") {
     await ponasStage(dir, cfg, { resume: v.resume ?? false }, log);

@@ -5,7 +5,7 @@
 // was made with the same split, budget and seed; one made otherwise stops
 // the stage, since mixing budgets in one analysis is an error.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
@@ -81,6 +81,15 @@ export function readRecord(dir: string, hash: string): GroundTruthRecord | null 
     );
   }
   return parseGroundTruth(path, v);
+}
+
+/** Reads every record stored in `dir` before any work starts; a damaged one is named. */
+export function checkRecords(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const f of readdirSync(dir).sort()) {
+    const hash = /^([0-9a-f]+)\.json$/.exec(f)?.[1];
+    if (hash !== undefined) readRecord(dir, hash);
+  }
 }
 
 export interface StandaloneContext {
