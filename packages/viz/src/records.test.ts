@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -117,6 +117,32 @@ describe("record parsers", () => {
     expect(m.otherTypes).toEqual({ a: 1, b: 2 });
     expect(Object.keys(m.otherTypes)).toEqual(["a", "b"]);
     expect(m.steps.length + m.fairness.length + m.generations.length).toBe(0);
+  });
+
+  it("summary.json fields the report shows are checked, each named", () => {
+    const good = JSON.parse(readFileSync(join(FIXTURE, "summary.json"), "utf8"));
+    expect(readRun(tempRun({ "summary.json": JSON.stringify(good) })).summary?.device).toBe(
+      good.device,
+    );
+    type Summary = { device?: string; totalSeconds?: number; best: Record<string, unknown>[] };
+    const cases: [(s: Summary) => void, string][] = [
+      [(s) => delete s.device, "summary.device: expected a string, got undefined"],
+      [(s) => delete s.best[0].bn, "summary.best[0].bn: expected a string, got undefined"],
+      [
+        (s) => (s.best[0].top1 = "85%"),
+        'summary.best[0].top1: expected a finite number, got "85%"',
+      ],
+      [
+        (s) => delete s.totalSeconds,
+        "summary.totalSeconds: expected a finite number, got undefined",
+      ],
+    ];
+    for (const [spoil, message] of cases) {
+      const s = structuredClone(good);
+      spoil(s);
+      const dir = tempRun({ "summary.json": JSON.stringify(s) });
+      expect(thrown(() => readRun(dir)).message).toBe(`summary.json:1: ${message}`);
+    }
   });
 
   it("architectures.csv non-numeric madds on line 3", () => {

@@ -99,6 +99,24 @@ function needNumbers(
   }
 }
 
+/** Throws unless every named field of `o` is a string. */
+function needStrings(
+  file: string,
+  o: Record<string, unknown>,
+  where: string,
+  keys: readonly string[],
+): void {
+  for (const k of keys) {
+    if (typeof o[k] !== "string") {
+      throw new RecordError(
+        file,
+        1,
+        `${where}.${k}: expected a string, got ${JSON.stringify(o[k])}`,
+      );
+    }
+  }
+}
+
 function needArray(file: string, v: unknown, where: string): readonly unknown[] {
   if (!Array.isArray(v)) throw new RecordError(file, 1, `${where}: expected an array`);
   return v;
@@ -204,9 +222,20 @@ export function parseArchitecturesText(file: string, text: string): Architecture
 /** Shape checks for the JSON files; each returns the value typed. */
 const JSON_CHECKS = {
   summary(file: string, v: unknown): SummaryRecord {
-    needNumbers(file, 1, v, "summary", ["trainSteps", "trainSeconds", "pathImagesPerSec"]);
+    needNumbers(file, 1, v, "summary", [
+      "trainSteps",
+      "trainSeconds",
+      "pathImagesPerSec",
+      "poolHighWaterBytes",
+      "totalSeconds",
+    ]);
     const o = v as Record<string, unknown>;
-    needArray(file, o.best, "summary.best");
+    needStrings(file, o, "summary", ["device"]);
+    needArray(file, o.best, "summary.best").forEach((b, i) => {
+      const where = `summary.best[${i}]`;
+      needNumbers(file, 1, b, where, ["top1", "loss", "madds"]);
+      needStrings(file, b as Record<string, unknown>, where, ["arch", "bn"]);
+    });
     if (o.standalone !== undefined) {
       needArray(file, o.standalone, "summary.standalone").forEach((g, i) => {
         const where = `summary.standalone[${i}]`;
