@@ -69,13 +69,8 @@ export function rowsEligible(K: number, N: number): boolean {
  * last block otherwise).
  */
 export function rowsBlockWidth(K: number, N: number): number {
-  const n4 = N / 4;
-  const widest = Math.max(
-    1,
-    Math.min(ROWS_CONFIG.MAX_TN4, n4, Math.floor(ROWS_CONFIG.W_FLOATS / (4 * K))),
-  );
-  for (let t = widest; t * 2 >= widest; t--) if (n4 % t === 0) return t;
-  return widest;
+  const budget = Math.floor(ROWS_CONFIG.W_FLOATS / (4 * K));
+  return tileWidth(N / 4, Math.max(1, Math.min(ROWS_CONFIG.MAX_TN4, budget)));
 }
 
 /** Rows per invocation for M rows and nb column blocks (a power of two). */
@@ -85,6 +80,15 @@ export function rowsPerInvocation(M: number, nb: number): number {
   let rb = MAX_RB;
   while (rb > MIN_RB && Math.ceil(M / (WG * rb)) < rowBlocks) rb /= 2;
   return rb;
+}
+
+// Generated WGSL by pipeline name (the name spells every baked-in value),
+// so a dispatch whose pipeline is cached does not rebuild its text.
+const sources = new Map<string, string>();
+function generated(name: string, make: () => string): string {
+  let code = sources.get(name);
+  if (code === undefined) sources.set(name, (code = make()));
+  return code;
 }
 
 const clamp6 = (v: string): string => `clamp(${v}, vec4f(0.0), vec4f(6.0))`;
@@ -203,9 +207,10 @@ export function recordRowsGemm(
   const preKind = pre ? (pre.relu6 ? "bn6" : "bn") : "none";
   const parts = [`k${K}`, `tn${TN4}`, transposed ? "t" : "", pre ? preKind : ""];
   const tag = [...parts, residual ? "residual" : ""].filter(Boolean).join(".");
+  const name = `pwconv.rows.${tag}`;
   const pipe = gpu.pipeline({
-    name: `pwconv.rows.${tag}`,
-    code: rowsCode(K, TN4, transposed, preKind, residual !== undefined),
+    name,
+    code: generated(name, () => rowsCode(K, TN4, transposed, preKind, residual !== undefined)),
     entryPoint: "main",
     constants: { WG, RB },
   });
@@ -380,9 +385,10 @@ export function recordRowsWeight(
 ): void {
   const { WG } = ROWS_WEIGHT_CONFIG;
   const preKind = pre ? (pre.relu6 ? "bn6" : "bn") : "none";
+  const name = `pwconv.backward-weight.rows${plan.CB4}x${plan.TC4}${pre ? `.${preKind}` : ""}`;
   const pipe = gpu.pipeline({
-    name: `pwconv.backward-weight.rows${plan.CB4}x${plan.TC4}${pre ? `.${preKind}` : ""}`,
-    code: rowsWeightCode(plan.CB4, plan.TC4, preKind),
+    name,
+    code: generated(name, () => rowsWeightCode(plan.CB4, plan.TC4, preKind)),
     entryPoint: "main",
     constants: { WG },
   });
