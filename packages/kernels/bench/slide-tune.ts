@@ -4,7 +4,9 @@
 // the median device ms of each is printed, with the configured height
 // marked. Used to set CONFIG.slide in src/ops/dwconv.ts.
 //
-//   tsx bench/slide-tune.ts [--rounds R]
+//   tsx bench/slide-tune.ts [--rounds R] [--match "H28 C96 K7 S2"]
+//
+// --match keeps the shapes whose label ("N64 H28 C96 K7 S2") contains it.
 
 import { parseArgs } from "node:util";
 import {
@@ -70,13 +72,19 @@ function recorder(gpu: Gpu, s: TuneShape, pass: SlidePass): { run(): void; dispo
   return { run, dispose: () => [x, dy, w].forEach((t) => t.dispose()) };
 }
 
+const shapeLabel = (s: TuneShape): string => `N${s.N} H${s.H} C${s.C} K${s.K} S${s.S}`;
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { rounds: { type: "string" }, match: { type: "string" } },
+  });
   const rounds = Number(values.rounds ?? 15);
+  const shapes = SHAPES.filter((s) => shapeLabel(s).includes(values.match ?? ""));
+  if (shapes.length === 0) throw new Error(`slide-tune: no shape matches "${values.match}"`);
   const gpu = await Gpu.create({});
   const timer = new GpuTimer(gpu);
   try {
-    for (const s of SHAPES) {
+    for (const s of shapes) {
       for (const pass of PASSES) {
         // Backward-input strips must be whole multiples of the stride.
         const ths = CANDIDATES[s.S].filter((th) => pass !== "backwardInput" || th % s.S === 0);
@@ -94,7 +102,7 @@ async function main(): Promise<void> {
         setSlideStripHeights({});
         rec.dispose();
         const cells = ths.map((th) => `${th}: ${median(times.get(th)!).toFixed(2)}`);
-        const label = `N${s.N} H${s.H} C${s.C} K${s.K} S${s.S} ${pass}`;
+        const label = `${shapeLabel(s)} ${pass}`;
         console.log(`${label.padEnd(40)} | ${cells.join(" | ")} ms`);
       }
     }
