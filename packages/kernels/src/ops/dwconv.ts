@@ -58,7 +58,9 @@ const CONFIG = {
   // until the window spills; where that turns depends on K and S in ways
   // only measurement shows. Set from bench/slide-tune.ts (heights compared
   // side by side in one process, two runs of 11 and 15 rounds, 28x28 maps,
-  // C 96-144, batch 64). Maps of at most SMALL_MAP rows take one strip per
+  // C 96-144, batch 64). Once padding taps stopped issuing loads (loadInto
+  // in dwconv-slide.ts), 4-row strips beat 2-row ones at stride 1 for 3x3
+  // and 5x5 in every pass of two more runs (1.04-1.48x). Maps of at most SMALL_MAP rows take one strip per
   // image (fewest window set-ups; at 7x7 and 4x4 it was best or near), of
   // 4 or 8 rows.
   slide: {
@@ -70,9 +72,9 @@ const CONFIG = {
     // 2-core lavapipe machine; 3x3 (25 values live instead of 49+) gained nothing.
     ROW_PARITY_SPLIT: [5, 7],
     rows: {
-      forward: { 1: { 3: 2, 5: 2, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
-      backwardInput: { 1: { 3: 2, 5: 2, 7: 4 }, 2: { 3: 4, 5: 6, 7: 14 } },
-      backwardWeight: { 1: { 3: 2, 5: 2, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
+      forward: { 1: { 3: 4, 5: 4, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
+      backwardInput: { 1: { 3: 4, 5: 4, 7: 4 }, 2: { 3: 4, 5: 6, 7: 14 } },
+      backwardWeight: { 1: { 3: 4, 5: 4, 7: 7 }, 2: { 3: 2, 5: 7, 7: 7 } },
     },
   },
 } as const;
