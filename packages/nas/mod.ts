@@ -257,7 +257,7 @@ export type {
   GroundTruthBudget,
   EpochRecord,
 } from "./src/standalone/record.ts";
-export { stratifiedSample, maddsRange } from "./src/ranking/stratified.ts";
+export { stratifiedSample, maddsRange, distinctMadds } from "./src/ranking/stratified.ts";
 export type { StratifiedOptions, StratifiedResult, CostBin } from "./src/ranking/stratified.ts";
 export { analyseRanking, describeAnalysis } from "./src/ranking/analysis.ts";
 export type { RankPoint, RankAnalysis, RankAnalysisOptions } from "./src/ranking/analysis.ts";

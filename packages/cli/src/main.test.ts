@@ -132,6 +132,15 @@ describe("rank --archs", () => {
       );
     }
   });
+
+  it("refuses more cost bins than the space has distinct MAdds values", async () => {
+    const c = capture();
+    expect(await main(["rank", "--run", oldRun(), "--archs", "14553"], c.log)).toBe(2);
+    expect(c.text()).toContain(
+      "error: --archs 14553: architectures of space 'fmnist' take only 14552 distinct " +
+        "MAdds values, so at most that many cost bins can be filled",
+    );
+  });
 });
 
 describe("report --out", () => {

@@ -3,6 +3,7 @@
 
 import { existsSync } from "node:fs";
 import type { Logger } from "@fairnas/kernels";
+import { distinctMadds } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
 import { loadSpace, readRunConfig } from "../session.ts";
 import { rankStage, readArchFile } from "../stages/rank-stage.ts";
@@ -39,6 +40,15 @@ export async function rankCommand(args: string[], log: Logger): Promise<void> {
     if (archs > size)
       throw new UsageError(
         `--archs ${v.archs}: space '${space.spec.name}' has only ${size} architectures`,
+      );
+    // One architecture per MAdds bin: a bin can only be filled where some
+    // architecture's cost falls, so more bins than distinct costs would
+    // spend minutes of draws on bins that must stay empty.
+    const costs = distinctMadds(space, archs);
+    if (costs < archs)
+      throw new UsageError(
+        `--archs ${v.archs}: architectures of space '${space.spec.name}' take only ${costs} ` +
+          "distinct MAdds values, so at most that many cost bins can be filled",
       );
   } else {
     if (!existsSync(v.archs))

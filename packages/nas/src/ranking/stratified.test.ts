@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { archToString, randomArch } from "../space/arch.ts";
-import { costOf } from "../space/cost.ts";
+import { blockCost, costOf } from "../space/cost.ts";
 import { getSpace } from "../space/presets.ts";
 import { resolveSpace } from "../space/spec.ts";
 import { Rng } from "@fairnas/kernels";
-import { maddsRange, stratifiedSample } from "./stratified.ts";
+import { distinctMadds, maddsRange, stratifiedSample } from "./stratified.ts";
 
 const space = resolveSpace(getSpace("fmnist"));
 
@@ -20,6 +20,38 @@ describe("stratified sampling over MAdds", () => {
     );
     expect(min).toBe(Math.min(...costs));
     expect(max).toBe(Math.max(...costs));
+  });
+
+  it("distinctMadds fmnist equals the count over all 6^8 architectures, and stops at its cap", () => {
+    const m = space.spec.choices.length;
+    const L = space.layers.length;
+    const table = space.layers.map((_, l) =>
+      Array.from({ length: m }, (__, c) => blockCost(space, l, c).madds),
+    );
+    const base = costOf(
+      space,
+      space.layers.map(() => 0),
+    ).madds;
+    const rng = new Rng(5);
+    // Costs add per layer (checked on random networks), so enumerating the table is exact.
+    for (let i = 0; i < 50; i++) {
+      const a = randomArch(space, rng);
+      const sum = a.reduce((s, c, l) => s + table[l][c] - table[l][0], base);
+      expect(costOf(space, a).madds).toBe(sum);
+    }
+    const all = new Set<number>();
+    const a = new Array<number>(L).fill(0);
+    for (let i = 0; i < m ** L; i++) {
+      let r = i;
+      for (let l = 0; l < L; l++) {
+        a[l] = r % m;
+        r = Math.floor(r / m);
+      }
+      all.add(a.reduce((s, c, l) => s + table[l][c] - table[l][0], base));
+    }
+    expect(distinctMadds(space, 10 ** 9)).toBe(all.size);
+    expect(all.size).toBe(14552);
+    expect(distinctMadds(space, 100)).toBe(100);
   });
 
   it("fmnist N20 seed 3: one architecture per bin, bins tile [min, max]", () => {

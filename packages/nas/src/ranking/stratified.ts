@@ -60,6 +60,32 @@ export function maddsRange(space: ResolvedSpace): { min: number; max: number } {
   return { min, max };
 }
 
+/**
+ * How many distinct MAdds values the space's architectures take, counted
+ * up to `cap` (a layer-by-layer set of partial sums, cut off once it holds
+ * `cap` values, so the cost stays near cap * choices * layers). No more
+ * than this many cost bins can ever hold an architecture.
+ */
+export function distinctMadds(space: ResolvedSpace, cap: number): number {
+  const m = space.spec.choices.length;
+  const base = costOf(
+    space,
+    space.layers.map(() => 0),
+  ).madds;
+  let sums = new Set<number>([base]);
+  for (let l = 0; l < space.layers.length; l++) {
+    const c = Array.from({ length: m }, (_, k) => blockCost(space, l, k).madds);
+    const deltas = [...new Set(c.map((v) => v - c[0]))];
+    const next = new Set<number>();
+    for (const s of sums) {
+      for (const d of deltas) next.add(s + d);
+      if (next.size >= cap) return cap;
+    }
+    sums = next;
+  }
+  return sums.size;
+}
+
 export function stratifiedSample(space: ResolvedSpace, opts: StratifiedOptions): StratifiedResult {
   const { count, seed } = opts;
   if (!Number.isInteger(count) || count < 1)
