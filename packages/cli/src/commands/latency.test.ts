@@ -158,6 +158,27 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
     expect(log.text()).toContain(`no entry '${key}'`);
   });
 
+  it("build over an existing file says so and replaces it whole", async () => {
+    const holed = join(tmp, "holed.json");
+    const before = Object.keys(JSON.parse(readFileSync(holed, "utf8")).entries).length;
+    const { code, log } = await cli([
+      "latency",
+      "build",
+      "--space",
+      spaceFile,
+      "--out",
+      holed,
+      ...FAST,
+    ]);
+    expect(code, log.text()).toBe(0);
+    expect(log.text()).toContain(`${holed} exists; it is replaced when the new table is complete`);
+    expect(log.text()).toMatch(/replaced .*holed\.json \(7 entries/);
+    const after = JSON.parse(readFileSync(holed, "utf8"));
+    expect(before).toBe(6);
+    expect(Object.keys(after.entries)).toEqual(latencyKeys(space));
+    expect(after.batch).toBe(1);
+  });
+
   it("no subcommand is a usage error", async () => {
     const { code, log } = await cli(["latency"]);
     expect(code).toBe(2);

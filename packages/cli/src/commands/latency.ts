@@ -69,6 +69,7 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
     // Said before the measuring, not when the table is written.
     if (existsSync(out) && statSync(out).isDirectory())
       throw new UsageError(`--out ${out} is a directory; name the table file to write`);
+    if (existsSync(out)) log.info(`${out} exists; it is replaced when the new table is complete`);
     await latencyBuild(space, batch, out, timing, log);
     return;
   }
@@ -118,9 +119,11 @@ export async function latencyBuild(
             `n ${s.count}`,
         ),
     });
+    // A rebuilt table replaces the old one whole (atomically); say so.
+    const replaced = existsSync(out);
     writeAtomic(out, latencyTableJson(table));
     log.info(
-      `wrote ${out} (${Object.keys(table.entries).length} entries, ` +
+      `${replaced ? "replaced" : "wrote"} ${out} (${Object.keys(table.entries).length} entries, ` +
         `${((performance.now() - t0) / 1000).toFixed(1)} s)`,
     );
     return table;
