@@ -215,10 +215,15 @@ export async function timeBlock(
 
 // ---- the run ----
 
+/** "min-max" of samples, `digits` after the point. */
+const span = (v: readonly number[], digits: number): string =>
+  `${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)}`;
+
 function line(r: BenchKernelResult): string {
   return (
     `${r.name.padEnd(26)} | ${r.shape.padEnd(30)} | ${r.ms.toFixed(3).padStart(9)} ms | ` +
-    `${r.gflops.toFixed(1).padStart(6)} GFLOP/s | ${r.gbps.toFixed(2).padStart(6)} GB/s | ${(r.ratio * 100).toFixed(1).padStart(5)}%`
+    `${r.gflops.toFixed(1).padStart(6)} GFLOP/s | ${r.gbps.toFixed(2).padStart(6)} GB/s | ` +
+    `${(r.ratio * 100).toFixed(1).padStart(5)}%`
   );
 }
 
@@ -229,7 +234,8 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
   const timer = new GpuTimer(gpu, opts.wallClock ?? false);
   try {
     log.info(
-      `device: ${gpu.adapter.description} | timing: ${timer.kind} | ${opts.quick ? "quick" : "full"}`,
+      `device: ${gpu.adapter.description} | timing: ${timer.kind} | ` +
+        (opts.quick ? "quick" : "full"),
     );
     const probes: Probes = { fma: fmaProbe(gpu), copy: copyProbe(gpu) };
     const samples: CeilingSamples = { gflops: [], gbps: [] };
@@ -250,9 +256,9 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
     probes.copy.dispose();
     const ceilings = { gflops: median(samples.gflops), gbps: median(samples.gbps) };
     log.info(
-      `ceilings (median of ${samples.gflops.length} probe runs): FMA probe ${ceilings.gflops.toFixed(1)} GFLOP/s ` +
-        `(${Math.min(...samples.gflops).toFixed(1)}-${Math.max(...samples.gflops).toFixed(1)}) | copy probe ` +
-        `${ceilings.gbps.toFixed(2)} GB/s (${Math.min(...samples.gbps).toFixed(2)}-${Math.max(...samples.gbps).toFixed(2)})`,
+      `ceilings (median of ${samples.gflops.length} probe runs): ` +
+        `FMA probe ${ceilings.gflops.toFixed(1)} GFLOP/s (${span(samples.gflops, 1)}) | ` +
+        `copy probe ${ceilings.gbps.toFixed(2)} GB/s (${span(samples.gbps, 2)})`,
     );
     const blocks = [await blockResult(gpu, timer, TARGET_BLOCK, runs, opts, log)];
     return { device: gpu.adapter.description, ceilings, kernels, blocks };
@@ -281,7 +287,9 @@ async function blockResult(
       const p = await peerMbconv(gpu, spec, { warmup: 1, repeats: runs.peerRepeats });
       peer = { name: p.name, fwdBwdMs: p.fwdBwdMs };
       log.info(
-        `${p.name} | forward ${p.fwdMs.toFixed(1)} ms | forward+backward ${p.fwdBwdMs.toFixed(1)} ms | ours ${(p.fwdBwdMs / t.fwdBwdMs).toFixed(1)}x faster`,
+        `${p.name} | forward ${p.fwdMs.toFixed(1)} ms | ` +
+          `forward+backward ${p.fwdBwdMs.toFixed(1)} ms | ` +
+          `ours ${(p.fwdBwdMs / t.fwdBwdMs).toFixed(1)}x faster`,
       );
     } catch (e) {
       log.warn(`peer not measured: ${(e as Error).message}`);
@@ -299,18 +307,21 @@ export function targetReport(r: BenchResult): string[] {
     const got = k.ratio;
     const probeName = t.name.startsWith("pwconv") ? "FMA" : "copy";
     out.push(
-      `${t.name} ${t.shape}: ${(got * 100).toFixed(1)}% of the ${probeName} probe (target >= ${t.min * 100}%) ${got >= t.min ? "ok" : "MISS"}`,
+      `${t.name} ${t.shape}: ${(got * 100).toFixed(1)}% of the ${probeName} probe ` +
+        `(target >= ${t.min * 100}%) ${got >= t.min ? "ok" : "MISS"}`,
     );
   }
   for (const b of r.blocks) {
     if (b.peer) {
       const x = b.peer.fwdBwdMs / b.fwdBwdMs;
       out.push(
-        `${b.name}: ${x.toFixed(1)}x faster than ${b.peer.name} (target >= 20x) ${x >= 20 ? "ok" : "MISS"}`,
+        `${b.name}: ${x.toFixed(1)}x faster than ${b.peer.name} ` +
+          `(target >= 20x) ${x >= 20 ? "ok" : "MISS"}`,
       );
     }
     out.push(
-      `${b.name}: forward+backward ${b.fwdBwdMs.toFixed(1)} ms (target <= 200 ms, stretch 80 ms) ${b.fwdBwdMs <= 200 ? "ok" : "MISS"}`,
+      `${b.name}: forward+backward ${b.fwdBwdMs.toFixed(1)} ms ` +
+        `(target <= 200 ms, stretch 80 ms) ${b.fwdBwdMs <= 200 ? "ok" : "MISS"}`,
     );
   }
   return out;

@@ -30,7 +30,10 @@ interface TuneShape {
   readonly S: 1 | 2;
 }
 
-/** 28x28 maps at every kernel size and stride (the benchmark block's layer among them), and the fmnist space's small maps. */
+/**
+ * 28x28 maps at every kernel size and stride (the benchmark block's layer
+ * among them), and the fmnist space's small maps.
+ */
 const SHAPES: readonly TuneShape[] = [
   { N: 64, H: 28, C: 96, K: 3, S: 1 },
   { N: 64, H: 28, C: 144, K: 5, S: 1 },

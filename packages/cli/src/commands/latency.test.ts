@@ -91,7 +91,7 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
     expect(log.text()).toMatch(/entry\s+7\/7 \| head/);
   });
 
-  it("check --archs 3 --run DIR: predicted = sum of entries, relative error per network, latency.json", async () => {
+  it("check --archs 3 --run DIR: predicted = sum of entries, errors, latency.json", async () => {
     const { code, log } = await cli([
       "latency",
       "check",

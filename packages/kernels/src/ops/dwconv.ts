@@ -60,9 +60,9 @@ const CONFIG = {
   // side by side in one process, two runs of 11 and 15 rounds, 28x28 maps,
   // C 96-144, batch 64). Once padding taps stopped issuing loads (loadInto
   // in dwconv-slide.ts), 4-row strips beat 2-row ones at stride 1 for 3x3
-  // and 5x5 in every pass of two more runs (1.04-1.48x). Maps of at most SMALL_MAP rows take one strip per
-  // image (fewest window set-ups; at 7x7 and 4x4 it was best or near), of
-  // 4 or 8 rows.
+  // and 5x5 in every pass of two more runs (1.04-1.48x). Maps of at most
+  // SMALL_MAP rows take one strip per image (fewest window set-ups; at 7x7
+  // and 4x4 it was best or near), of 4 or 8 rows.
   slide: {
     WG: 64,
     SMALL_MAP: 8,

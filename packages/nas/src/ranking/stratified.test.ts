@@ -22,7 +22,7 @@ describe("stratified sampling over MAdds", () => {
     expect(max).toBe(Math.max(...costs));
   });
 
-  it("distinctMadds fmnist equals the count over all 6^8 architectures, and stops at its cap", () => {
+  it("distinctMadds fmnist equals the count over all 6^8 networks, and stops at its cap", () => {
     const m = space.spec.choices.length;
     const L = space.layers.length;
     const table = space.layers.map((_, l) =>

@@ -127,7 +127,8 @@ export function stratifiedSample(space: ResolvedSpace, opts: StratifiedOptions):
     .join(", ");
   return {
     ok: false,
-    message: `${failed.length} of ${count} MAdds bins left empty after ${maxTries} draws each: ${list}`,
+    message:
+      `${failed.length} of ${count} MAdds bins left empty after ${maxTries} draws each: ` + list,
     archs,
     bins,
     tries,
