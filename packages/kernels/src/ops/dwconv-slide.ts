@@ -108,9 +108,9 @@ function rowSetup(
  * sits in a branch rather than being selected away: on lavapipe a storage
  * load runs lane by lane under the execution mask, so padding taps that
  * never enter the branch cost no memory access (about a quarter of the
- * window loads at 7x7 stride 2; 1.2-1.4x for that kernel, 1.05-1.2x at
- * stride 1, side by side). The address stays clamped: dropping the clamp
- * measured slower.
+ * window loads at 7x7 stride 2; 1.2-1.4x for that kernel's forward,
+ * 0.97-1.2x for stride-1 kernels at 28x28, side by side). The address
+ * stays clamped: dropping the clamp measured slower.
  */
 function loadInto(
   target: string,
