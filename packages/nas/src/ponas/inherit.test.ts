@@ -119,6 +119,39 @@ describe("inheritance slices on host arrays", () => {
   });
 });
 
+describe("metaArch", () => {
+  const withChoices = (choices: { kernel: number; expand: number; se: boolean }[]) =>
+    resolveSpace({ ...structuredClone(getSpace("fmnist")), choices });
+
+  it("fmnist-ponas: k7e6s in every layer; fmnist: k7e6", () => {
+    const ponas = resolveSpace(getSpace("fmnist-ponas"));
+    const m = metaArch(ponas);
+    expect(new Set(m.map((c) => ponas.tokens[c]))).toEqual(new Set(["k7e6s"]));
+    expect(m.length).toBe(ponas.layers.length);
+    const plain = resolveSpace(getSpace("fmnist"));
+    expect(new Set(metaArch(plain).map((c) => plain.tokens[c]))).toEqual(new Set(["k7e6"]));
+  });
+
+  it("picks k5e6 from {k3e3, k5e6, k3e6} whatever the order", () => {
+    const space = withChoices([
+      { kernel: 3, expand: 3, se: false },
+      { kernel: 5, expand: 6, se: false },
+      { kernel: 3, expand: 6, se: false },
+    ]);
+    expect(metaArch(space)[0]).toBe(1);
+  });
+
+  it("refuses {k3e6, k5e3}: no choice is largest in kernel and expansion at once", () => {
+    const space = withChoices([
+      { kernel: 3, expand: 6, se: false },
+      { kernel: 5, expand: 3, se: false },
+    ]);
+    expect(() => metaArch(space)).toThrow(
+      /has no choice k5e6 \(largest kernel, expansion and SE at once\).*choices are k3e6, k5e3/,
+    );
+  });
+});
+
 describe("inheritWeights on the fmnist-ponas supernet", async () => {
   const gpu = await testGpu();
   const space = resolveSpace(getSpace("fmnist-ponas"));

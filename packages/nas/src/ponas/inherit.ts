@@ -10,8 +10,13 @@
 
 import type { Gpu, Tensor } from "@fairnas/kernels";
 import type { Arch } from "../space/arch.ts";
-import { largestArch } from "../space/arch.ts";
-import { expandedWidth, seWidth, type ResolvedSpace } from "../space/spec.ts";
+import {
+  choiceToken,
+  expandedWidth,
+  seWidth,
+  type ChoiceSpec,
+  type ResolvedSpace,
+} from "../space/spec.ts";
 import type { Supernet } from "../supernet/network.ts";
 import type { BnState } from "../supernet/params.ts";
 
@@ -31,9 +36,29 @@ export type BlockArrays = Record<string, Float32Array>;
 
 const BN_PARTS = ["gamma", "beta", "mean", "var"] as const;
 
-/** The meta choice: largest by (kernel, expand, se); the same for every layer. */
+/**
+ * The meta choice, the same for every layer: the largest kernel, the largest
+ * expansion and SE where any choice has it, all in one choice, so every
+ * candidate is a slice of it. A space without such a choice is refused.
+ */
 export function metaArch(space: ResolvedSpace): Arch {
-  return largestArch(space);
+  const choices = space.spec.choices;
+  const want: ChoiceSpec = {
+    kernel: Math.max(...choices.map((c) => c.kernel)),
+    expand: Math.max(...choices.map((c) => c.expand)),
+    se: choices.some((c) => c.se),
+  };
+  const meta = choices.findIndex(
+    (c) => c.kernel === want.kernel && c.expand === want.expand && c.se === want.se,
+  );
+  if (meta < 0) {
+    throw new Error(
+      `PONAS: space '${space.spec.name}' has no choice ${choiceToken(want)} (largest kernel, ` +
+        `expansion and SE at once) to slice every candidate from; its choices are ` +
+        `${choices.map(choiceToken).join(", ")}`,
+    );
+  }
+  return Object.freeze(space.layers.map(() => meta));
 }
 
 export function blockDims(space: ResolvedSpace, layer: number, choice: number): BlockDims {

@@ -54,6 +54,21 @@ describe("validateSpace errors name the field", () => {
       "choices[0].se: missing",
     ],
     [
+      "choices[2].expand 1",
+      (s) => {
+        s.choices[2].expand = 1;
+      },
+      "choices[2].expand: must be >= 2, got 1 (a searchable block always has its expand conv; " +
+        "expansion 1 exists only as the fixed firstBlock)",
+    ],
+    [
+      "choices[2].expand 0",
+      (s) => {
+        s.choices[2].expand = 0;
+      },
+      "choices[2].expand: must be >= 2, got 0",
+    ],
+    [
       "choices duplicate",
       (s) => {
         s.choices[3] = { ...s.choices[0] };

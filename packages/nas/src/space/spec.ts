@@ -188,6 +188,20 @@ function int(v: unknown, path: string, min: number): number {
   return v;
 }
 
+// A searchable block always has its expand 1x1 conv and BN (the supernet
+// builds and trains one per choice); expansion 1 without it exists only as
+// the fixed first block, so a choice of 1 would cost less than it runs.
+function searchableExpand(v: unknown, path: string): number {
+  if (typeof v === "number" && Number.isInteger(v) && v < 2) {
+    fail(
+      path,
+      `must be >= 2, got ${v} (a searchable block always has its expand conv; ` +
+        `expansion 1 exists only as the fixed firstBlock)`,
+    );
+  }
+  return int(v, path, 2);
+}
+
 function oddKernel(v: unknown, path: string): number {
   const k = int(v, path, 1);
   if (k % 2 === 0) fail(path, `must be odd, got ${k}`);
@@ -221,7 +235,7 @@ function validateChoices(v: unknown): ChoiceSpec[] {
     if (typeof r.se !== "boolean") fail(`${p}.se`, `must be a boolean, got ${show(r.se)}`);
     const choice = {
       kernel: oddKernel(r.kernel, `${p}.kernel`),
-      expand: int(r.expand, `${p}.expand`, 1),
+      expand: searchableExpand(r.expand, `${p}.expand`),
       se: r.se,
     };
     const token = choiceToken(choice);
