@@ -99,12 +99,19 @@ export type {
 export {
   loadDataset,
   splitTrainVal,
+  drawnSubset,
   computeNormalization,
   DEFAULT_DATA_DIR,
   SPLIT_STREAM,
   DatasetError,
 } from "./src/data/dataset.ts";
-export type { ImageSet, Normalization, DatasetFormat, LoadedDataset } from "./src/data/dataset.ts";
+export type {
+  ImageSet,
+  Normalization,
+  DatasetFormat,
+  LoadedDataset,
+  TrainValSplit,
+} from "./src/data/dataset.ts";
 export {
   BatchStream,
   BatchPreparer,

@@ -19,7 +19,7 @@ export interface TrainSettings {
   readonly labelSmoothing: number;
   /** fair: all m paths of a step see the same batch. */
   readonly sameBatch: boolean;
-  /** Use only the first N training images after the split (0: all). */
+  /** Train on a seeded random N of the training images after the split (0: all). */
   readonly trainLimit: number;
   readonly valSize: number;
   readonly cropPad: number;
@@ -52,7 +52,7 @@ export interface SearchSettings {
   readonly algo: "nsga2-ppo" | "nsga2" | "random";
   readonly population: number;
   readonly generations: number;
-  /** Validation images used to score each candidate (0: the whole split). */
+  /** Validation images used to score each candidate, a seeded random subset (0: all). */
   readonly valImages: number;
   /** Third objective besides accuracy and MAdds. */
   readonly third: "params" | "latencyMs";
@@ -73,7 +73,7 @@ export interface StandaloneSettings {
 export interface PonasSettings {
   readonly metaEpochs: number;
   readonly finetuneEpochs: number;
-  /** Validation images used to fill the candidate table (0: the whole split). */
+  /** Validation images used to fill the candidate table, a seeded random subset (0: all). */
   readonly tableValImages: number;
   /** Training steps for each layer's candidates before scoring (0: none). */
   readonly layerSteps: number;

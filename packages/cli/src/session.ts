@@ -185,7 +185,10 @@ export interface DataSplits {
   readonly set: ImageSet;
   readonly test: ImageSet;
   readonly train: Int32Array;
+  /** Validation indices, sorted. */
   readonly val: Int32Array;
+  /** The same in their seeded draw order: `drawnSubset` takes random subsets of it. */
+  readonly valOrder: Int32Array;
   readonly norm: Normalization;
 }
 
@@ -215,10 +218,9 @@ export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<
     );
   if (t.valSize >= set.n)
     throw new Error(`train.valSize ${t.valSize} leaves no training images (dataset has ${set.n})`);
-  const split = splitTrainVal(set.n, t.valSize, cfg.seed);
-  const train = t.trainLimit > 0 ? split.train.slice(0, t.trainLimit) : split.train;
+  const { train, val, valOrder } = splitTrainVal(set.n, t.valSize, cfg.seed, t.trainLimit);
   const norm = computeNormalization(set, train);
-  return { set, test, train, val: split.val, norm };
+  return { set, test, train, val, valOrder, norm };
 }
 
 export function loadSpace(cfg: RunConfig): ResolvedSpace {

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu } from "@fairnas/kernels";
 import {
+  drawnSubset,
   getSpace,
   parseTableFile,
   resolveSpace,
@@ -39,7 +40,7 @@ export function tableEvalData(
   space: ResolvedSpace,
 ): EvalData & { dispose(): void } {
   const n = cfg.ponas.tableValImages;
-  const val = n > 0 ? data.val.slice(0, Math.min(n, data.val.length)) : data.val;
+  const val = drawnSubset(data.valOrder, n);
   return evalData(gpu, cfg, { ...data, val }, space);
 }
 

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
+  drawnSubset,
   analyseRanking,
   archToString,
   checkComparable,
@@ -190,7 +191,7 @@ export function similarityRecord(s: SimilarityResult, prefix = ""): Record<strin
   };
 }
 
-/** Similarity of layer `layer`'s choices on the first `images` validation images. */
+/** Similarity of layer `layer`'s choices on `images` validation images (a seeded subset). */
 export async function similarityOn(
   gpu: Gpu,
   net: Supernet,
@@ -199,7 +200,7 @@ export async function similarityOn(
   layer: number,
   images = 64,
 ): Promise<SimilarityResult> {
-  const idx = data.val.slice(0, Math.min(images, data.val.length));
+  const idx = drawnSubset(data.valOrder, images);
   const [batch] = deviceBatches(gpu, data.set, idx, data.norm, idx.length, net.space);
   try {
     return await featureSimilarity(gpu, net, batch.x, layer);

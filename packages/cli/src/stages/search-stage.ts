@@ -1,12 +1,12 @@
 // The search stage of a trained run: multi-objective search over the run's
 // space with the supernet as the accuracy oracle.
 //
-// Objectives: maximize top-1 (inherited weights, BN recalibrated, on the
-// first `search.valImages` validation images), minimize MAdds, minimize
-// parameters or predicted latency (`search.third`). Hard budgets come from
-// the options or the config (`search.max*`; 0 means none). Costs are exact
-// sums of per-layer entries (`blockCost`, the latency table), so the
-// searcher's repair and infeasibility proofs hold.
+// Objectives: maximize top-1 (inherited weights, BN recalibrated, on
+// `search.valImages` validation images, a seeded random subset), minimize
+// MAdds, minimize parameters or predicted latency (`search.third`). Hard
+// budgets come from the options or the config (`search.max*`; 0 means
+// none). Costs are exact sums of per-layer entries (`blockCost`, the
+// latency table), so the searcher's repair and infeasibility proofs hold.
 //
 // Files: pareto.json and pareto.csv hold one front per algorithm (a new
 // search replaces the fronts of its own algorithm and keeps the others);
@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import {
+  drawnSubset,
   archHash,
   archToString,
   blockCost,
@@ -188,7 +189,7 @@ export async function searchStage(
   const write = opts.write ?? true;
   // A pareto.json the search could not merge into fails now, not after the search.
   if (write) otherFronts(run.dir, space, r.algo);
-  const val = r.valImages > 0 ? run.data.val.slice(0, r.valImages) : run.data.val;
+  const val = drawnSubset(run.data.valOrder, r.valImages);
   if (print) {
     log.info(
       `search ${r.algo} | seed ${r.seed} | population ${r.population} | ` +

@@ -11,6 +11,7 @@ import {
   type ImageSet,
   loadDataset,
   splitTrainVal,
+  drawnSubset,
 } from "./dataset.ts";
 import { encodeIdx } from "./idx.ts";
 
@@ -243,6 +244,44 @@ describe("split and normalisation", () => {
     expect(Array.from(a.val)).not.toEqual(Array.from(c.val));
     const all = [...a.train, ...a.val].sort((x, y) => x - y);
     expect(all).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it("splitTrainVal trainLimit 300 of n10000 draws at random, nested in the full split", () => {
+    const full = splitTrainVal(10000, 1000, 3);
+    const part = splitTrainVal(10000, 1000, 3, 300);
+    expect(part.train.length).toBe(300);
+    expect(Array.from(part.val)).toEqual(Array.from(full.val));
+    const inFull = new Set(full.train);
+    expect(part.train.every((i) => inFull.has(i))).toBe(true);
+    expect(Array.from(part.train)).toEqual(Array.from(part.train).sort((x, y) => x - y));
+    // A file sorted by class (10 blocks of 1000) must give every class a share;
+    // the first 300 training indices would all lie in the first block.
+    const perClass = new Array(10).fill(0);
+    for (const i of part.train) perClass[Math.floor(i / 1000)]++;
+    expect(Math.min(...perClass)).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...part.train)).toBeGreaterThan(9000);
+    // A limit past the end keeps every training image.
+    expect(splitTrainVal(100, 20, 5, 500).train.length).toBe(80);
+  });
+
+  it("drawnSubset n50 of val1000: sorted, nested, spread over the file", () => {
+    const { val, valOrder } = splitTrainVal(10000, 1000, 9);
+    expect(Array.from(valOrder).sort((x, y) => x - y)).toEqual(Array.from(val));
+    const a = drawnSubset(valOrder, 50);
+    const b = drawnSubset(valOrder, 200);
+    expect(a.length).toBe(50);
+    expect(Array.from(a)).toEqual(Array.from(a).sort((x, y) => x - y));
+    const inB = new Set(b);
+    expect(a.every((i) => inB.has(i))).toBe(true);
+    expect(Math.max(...a)).toBeGreaterThan(5000);
+    expect(Array.from(a)).not.toEqual(Array.from(val.slice(0, 50)));
+    expect(Array.from(drawnSubset(valOrder, 0))).toEqual(Array.from(val));
+    expect(Array.from(drawnSubset(valOrder, 5000))).toEqual(Array.from(val));
+  });
+
+  it("splitTrainVal rejects trainLimit -1 and 2.5", () => {
+    expect(() => splitTrainVal(100, 20, 1, -1)).toThrow(/trainLimit -1 must be an integer >= 0/);
+    expect(() => splitTrainVal(100, 20, 1, 2.5)).toThrow(/trainLimit 2\.5 must be an integer/);
   });
 
   it("splitTrainVal rejects val101 of n100", () => {

@@ -210,19 +210,50 @@ function cifarSet(
 
 // ---- Split and normalisation --------------------------------------------
 
-/** A seeded split of 0..n-1 into disjoint sorted train and validation indices. */
+/** The seeded split of 0..n-1 that `splitTrainVal` makes. */
+export interface TrainValSplit {
+  /** Training indices, sorted. */
+  readonly train: Int32Array;
+  /** Validation indices, sorted. */
+  readonly val: Int32Array;
+  /** The same validation indices in the order they were drawn (see `drawnSubset`). */
+  readonly valOrder: Int32Array;
+}
+
+/**
+ * A seeded split of 0..n-1 into disjoint train and validation indices.
+ * One seeded permutation is drawn: validation takes its first `valSize`
+ * entries, training the rest, or only the next `trainLimit` of them when
+ * `trainLimit` > 0. Both subsets are random draws, never the first indices
+ * of the file, so a file ordered by class still gives every class its share.
+ */
 export function splitTrainVal(
   n: number,
   valSize: number,
   seed: number,
-): { train: Int32Array; val: Int32Array } {
+  trainLimit = 0,
+): TrainValSplit {
   if (!Number.isInteger(valSize) || valSize < 0 || valSize > n) {
     throw new RangeError(`splitTrainVal: valSize ${valSize} must be an integer in 0..${n}`);
   }
+  if (!Number.isInteger(trainLimit) || trainLimit < 0) {
+    throw new RangeError(`splitTrainVal: trainLimit ${trainLimit} must be an integer >= 0`);
+  }
   const perm = Rng.derive(seed, SPLIT_STREAM, 0).permutation(n);
-  const val = Int32Array.from(perm.slice(0, valSize)).sort();
-  const train = Int32Array.from(perm.slice(valSize)).sort();
-  return { train, val };
+  const valOrder = Int32Array.from(perm.slice(0, valSize));
+  const end = trainLimit > 0 ? Math.min(n, valSize + trainLimit) : n;
+  const train = Int32Array.from(perm.slice(valSize, end)).sort();
+  return { train, val: valOrder.slice().sort(), valOrder };
+}
+
+/**
+ * The first `count` indices of a seeded draw (such as `valOrder`), sorted:
+ * a random subset, nested as `count` grows. `count` <= 0 or past the end
+ * gives the whole draw.
+ */
+export function drawnSubset(order: Int32Array, count: number): Int32Array {
+  const n = count > 0 ? Math.min(count, order.length) : order.length;
+  return order.slice(0, n).sort();
 }
 
 export interface Normalization {
