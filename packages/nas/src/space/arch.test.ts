@@ -45,7 +45,8 @@ describe("arch strings", () => {
 
   it("fmnist: unknown token names it, its position and the valid tokens", () => {
     expect(() => parseArch(fmnist, "k3e3-k3e6-k9e3-k3e3-k3e3-k3e3-k3e3-k3e3")).toThrow(
-      "parseArch: unknown token 'k9e3' at position 3 of 8 (layer stage2.block1); " +
+      "architecture 'k3e3-k3e6-k9e3-k3e3-k3e3-k3e3-k3e3-k3e3': " +
+        "unknown token 'k9e3' at position 3 of 8 (layer stage2.block1); " +
         "valid tokens for space 'fmnist': k3e3, k3e6, k5e3, k5e6, k7e3, k7e6",
     );
     expect(() => parseArch(fmnist, "k3e3s-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3")).toThrow(
@@ -55,7 +56,7 @@ describe("arch strings", () => {
 
   it("fmnist: wrong length says expected vs got", () => {
     expect(() => parseArch(fmnist, "k3e3-k3e6")).toThrow(
-      "parseArch: space 'fmnist' expects 8 tokens, got 2",
+      "architecture 'k3e3-k3e6': space 'fmnist' expects 8 tokens, got 2",
     );
     expect(() => parseArch(fmnist, "")).toThrow("expects 8 tokens, got 0");
   });

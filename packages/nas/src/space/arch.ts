@@ -42,7 +42,8 @@ export function parseArch(space: ResolvedSpace, text: string): Arch {
     const c = space.tokens.indexOf(tok);
     if (c < 0) {
       throw new Error(
-        `parseArch: unknown token '${tok}' at position ${i + 1} of ${parts.length} ` +
+        `architecture '${trimmed}': unknown token '${tok}' at position ${i + 1} ` +
+          `of ${parts.length} ` +
           `(layer ${space.layers[i]?.label ?? "beyond the last"}); valid tokens for ` +
           `space '${space.spec.name}': ${space.tokens.join(", ")}`,
       );
@@ -51,7 +52,8 @@ export function parseArch(space: ResolvedSpace, text: string): Arch {
   });
   if (arch.length !== L) {
     throw new Error(
-      `parseArch: space '${space.spec.name}' expects ${L} tokens, ` + `got ${arch.length}`,
+      `architecture '${trimmed}': space '${space.spec.name}' expects ${L} tokens, ` +
+        `got ${arch.length}`,
     );
   }
   return Object.freeze(arch);
