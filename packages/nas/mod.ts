@@ -162,6 +162,7 @@ export {
 } from "./src/search/nsga2.ts";
 export type { RankCrowding } from "./src/search/nsga2.ts";
 export { hypervolume } from "./src/search/hypervolume.ts";
+export { costText } from "./src/search/costs.ts";
 export { PpoPolicy, applyAction } from "./src/search/ppo.ts";
 export type { PpoConfig, PpoSample, PpoAct, PpoStats } from "./src/search/ppo.ts";
 export {

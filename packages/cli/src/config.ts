@@ -3,7 +3,17 @@
 // table printed at start.
 
 import { readFileSync } from "node:fs";
-import { DEFAULT_DATA_DIR, isSamplerName, type SamplerName } from "@fairnas/nas";
+import {
+  archToString,
+  blockCost,
+  costOf,
+  DEFAULT_DATA_DIR,
+  getSpace,
+  isSamplerName,
+  resolveSpace,
+  type ResolvedSpace,
+  type SamplerName,
+} from "@fairnas/nas";
 
 export interface TrainSettings {
   readonly sampler: SamplerName;
@@ -231,7 +241,53 @@ export function resolveConfig(preset: string, file: Json | null, overrides: Json
     );
   if (file) cfg = merge(cfg, file, "");
   cfg = merge(cfg, overrides, "");
-  return validate(cfg as unknown as RunConfig);
+  const c = validate(cfg as unknown as RunConfig);
+  checkSearchBudgets(c, spaceIfKnown(c.space));
+  return c;
+}
+
+// The run's space when it resolves; a space that does not is refused by
+// name when the run loads it, with its own message.
+function spaceIfKnown(name: string): ResolvedSpace | null {
+  try {
+    return resolveSpace(getSpace(name));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Refuses a MAdds or parameter budget (search.maxMadds, search.maxParams)
+ * below the cheapest network of the space. Both costs are sums of
+ * per-layer costs, so the cheapest network takes each layer's cheapest
+ * choice and is known before any training; without this check the run
+ * would train the supernet and only then find the search impossible. A
+ * latency budget needs the measured table and is checked by the search.
+ */
+export function checkSearchBudgets(c: RunConfig, space: ResolvedSpace | null): void {
+  if (space === null) return;
+  const budgets = [
+    ["maxMadds", "madds", "MAdds"],
+    ["maxParams", "params", "parameters"],
+  ] as const;
+  for (const [field, key, unit] of budgets) {
+    const max = c.search[field];
+    if (max <= 0) continue;
+    const arch = space.layers.map((_, l) => {
+      let best = 0;
+      for (let i = 1; i < space.spec.choices.length; i++) {
+        if (blockCost(space, l, i)[key] < blockCost(space, l, best)[key]) best = i;
+      }
+      return best;
+    });
+    const least = costOf(space, arch)[key];
+    if (least > max) {
+      throw new ConfigError(
+        `search.${field}: no network of space '${space.spec.name}' has at most ${max} ${unit}; ` +
+          `the cheapest has ${least} (${archToString(space, arch)})`,
+      );
+    }
+  }
 }
 
 function check(ok: boolean, field: string, msg: string): void {

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import {
+  costText,
   drawnSubset,
   archHash,
   archToString,
@@ -267,16 +268,21 @@ export async function searchStage(
 }
 
 function budgetText(cs: readonly Constraint[]): string {
-  return cs.length === 0 ? "none" : cs.map((c) => `${c.key} <= ${c.max}`).join(", ");
+  return cs.length === 0
+    ? "none"
+    : cs.map((c) => `${c.key} <= ${costText(c.max ?? NaN)}`).join(", ");
 }
 
 function infeasibleText(
   inf: { readonly cheapest: Partial<Record<CostKey, number>>; readonly message: string },
   cs: readonly Constraint[],
 ): string {
-  const cheapest = cs.map((c) => `${c.key} ${inf.cheapest[c.key]}`).join(", ");
+  const cheapest = cs.map((c) => `${c.key} ${costText(inf.cheapest[c.key] ?? NaN)}`).join(", ");
+  // A bound no architecture meets alone is said by the cheapest costs; the
+  // searcher's message adds something only when the bounds fail together.
+  const together = cs.every((c) => (inf.cheapest[c.key] ?? Infinity) <= (c.max ?? Infinity));
   return (
-    `search: infeasible budget (${budgetText(cs)}): ${inf.message}; ` +
+    `search: infeasible budget (${budgetText(cs)})${together ? `: ${inf.message}` : ""}; ` +
     `cheapest achievable: ${cheapest}`
   );
 }

@@ -108,15 +108,26 @@ export function costBounds(
   return { cheapest, largest };
 }
 
+/**
+ * A cost for a message: integers (MAdds, parameters) as they are, others
+ * (latency in ms) to 4 significant digits, so float sums print as 9.217,
+ * not 9.217299500000042.
+ */
+export function costText(v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+}
+
 /** Bounds no architecture can meet, one phrase each; empty if none is provable. */
 export function impossibleBounds(cfg: SearchConfig, b: ReturnType<typeof costBounds>): string[] {
   const out: string[] = [];
   for (const c of cfg.constraints) {
     const lo = b.cheapest[c.key]!;
-    if (c.max !== undefined && lo > c.max) out.push(`${c.key} <= ${c.max} (cheapest ${lo})`);
+    if (c.max !== undefined && lo > c.max) {
+      out.push(`${c.key} <= ${costText(c.max)} (cheapest ${costText(lo)})`);
+    }
     const hi = b.largest[c.key];
     if (c.min !== undefined && hi !== undefined && hi < c.min) {
-      out.push(`${c.key} >= ${c.min} (largest ${hi})`);
+      out.push(`${c.key} >= ${costText(c.min)} (largest ${costText(hi)})`);
     }
   }
   return out;
