@@ -11,7 +11,9 @@
 // Files: pareto.json and pareto.csv hold one front per algorithm (a new
 // search replaces the fronts of its own algorithm and keeps the others);
 // metrics.jsonl gets one `search-generation` record per generation (again
-// replacing the algorithm's earlier records).
+// replacing the algorithm's earlier records). Both change only when the
+// search completes: an interrupted or infeasible search leaves the earlier
+// front and its generation records as they were.
 //
 // Called by `nas-cli search`, by `nas-cli run` after supernet training, and
 // by packages/nas/bench/search-hv.ts.
@@ -202,8 +204,8 @@ export async function searchStage(
   const ev = evalData(run.gpu, run.cfg, { ...run.data, val }, space);
   const cache = opts.cache ?? new Map<string, number>();
   const metrics = write ? new Metrics(runPath(run.dir, "metrics")) : null;
-  // Like its front in pareto.json, a new search replaces its algorithm's generation records.
-  metrics?.dropWhere((rec) => rec.type === "search-generation" && rec.algo === r.algo);
+  // Held until the search completes, then they replace the algorithm's earlier records.
+  const records: Record<string, unknown>[] = [];
   const t0 = performance.now();
   let cacheHits = 0;
   try {
@@ -231,7 +233,7 @@ export async function searchStage(
         return out;
       },
       onGeneration: (g) => {
-        metrics?.write(generationRecord(r, g));
+        records.push(generationRecord(r, g));
         if (print) log.info(generationLine(r, g, (performance.now() - t0) / 1000));
       },
     });
@@ -251,6 +253,11 @@ export async function searchStage(
       latencyMs: r.latency ? m.latencyMs : null,
     }));
     if (write) writeFronts(run.dir, space, r.algo, front, log);
+    if (metrics) {
+      // Like its front in pareto.json, the search replaces its algorithm's generation records.
+      metrics.dropWhere((rec) => rec.type === "search-generation" && rec.algo === r.algo);
+      for (const rec of records) metrics.write(rec);
+    }
     if (print) printFront(log, front, result.evaluations, cacheHits);
     return {
       algo: r.algo,
