@@ -17,7 +17,12 @@ import { getSpace } from "../space/presets.ts";
 import { resolveSpace } from "../space/spec.ts";
 import { exportState } from "../supernet/state.ts";
 import { upload, type DeviceBatch } from "../train/trainer.ts";
-import { trainStandalone, type StandaloneData, type StandaloneSpec } from "./train.ts";
+import {
+  settingDiffs,
+  trainStandalone,
+  type StandaloneData,
+  type StandaloneSpec,
+} from "./train.ts";
 
 const gpu = await testGpu();
 const haveData = existsSync(DEFAULT_DATA_DIR);
@@ -150,9 +155,22 @@ describe.skipIf(!gpu || !haveData)("stand-alone training on a Fashion-MNIST slic
       a.net.dispose();
       await expect(
         trainStandalone(g, space, spec({ epochs: 1, lr: 0.1 }), data, path, true),
-      ).rejects.toThrow(/other settings/);
+      ).rejects.toThrow(/other settings \(lr 0\.05 in the checkpoint, 0\.1 now\)/);
     } finally {
       data.dispose();
     }
+  });
+});
+
+describe("settingDiffs", () => {
+  it("names nested, added and removed fields by path", () => {
+    const was = { lr: 0.05, epochs: 0.5, aug: { flip: true, cropPad: 2 }, seed: 1 };
+    const now = { lr: 0.05, epochs: 1, aug: { flip: false, cropPad: 2 }, extra: 3, seed: 1 };
+    expect(settingDiffs(was, now, "")).toEqual([
+      "aug.flip true in the checkpoint, false now",
+      "epochs 0.5 in the checkpoint, 1 now",
+      "extra unset in the checkpoint, 3 now",
+    ]);
+    expect(settingDiffs({ a: [1, 2] }, { a: [1, 2] }, "")).toEqual([]);
   });
 });

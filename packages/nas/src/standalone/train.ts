@@ -295,10 +295,28 @@ async function restore(
     );
   }
   if (JSON.stringify(m.spec) !== JSON.stringify(spec)) {
+    const changed = settingDiffs(m.spec, spec, "").join(", ");
     throw new Error(
-      `${path} was trained with other settings: ${JSON.stringify(m.spec)}; now ${JSON.stringify(spec)}`,
+      `${path} was trained with other settings (${changed}); ` +
+        `resume with the checkpoint's settings, or start again without --resume`,
     );
   }
   importState(gpu, net, tensors);
   return m;
+}
+
+/**
+ * The settings that differ between two JSON-like values, one phrase each:
+ * "epochs 0.5 in the checkpoint, 1 now". Nested fields are named by path.
+ */
+export function settingDiffs(was: unknown, now: unknown, path: string): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObj(was) && isObj(now)) {
+    const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])].sort();
+    return keys.flatMap((k) => settingDiffs(was[k], now[k], path ? `${path}.${k}` : k));
+  }
+  if (JSON.stringify(was) === JSON.stringify(now)) return [];
+  const show = (v: unknown) => (v === undefined ? "unset" : JSON.stringify(v));
+  return [`${path || "(settings)"} ${show(was)} in the checkpoint, ${show(now)} now`];
 }
