@@ -264,6 +264,7 @@ async function trainOn(
       poolHighWaterBytes: high,
     };
     metrics.write(segment);
+    warnIfNotLearning(log, lossAvg, space.spec.classes, t.lr);
   } else {
     log.info(`training already complete (${totalSteps} steps)`);
   }
@@ -286,4 +287,21 @@ async function trainOn(
     trainSeconds: sum((r) => r.seconds),
     poolHighWaterBytes: Math.max(0, ...all.map((r) => r.poolHighWaterBytes)),
   };
+}
+
+/**
+ * Warns when the loss at the end of training (its moving average) is no
+ * better than guessing uniformly among `classes` (ln classes): the
+ * supernet has not learned, or training diverged, and what follows
+ * (scores, search, retraining) rests on it. Finite losses get here; a
+ * non-finite one has already stopped the run.
+ */
+export function warnIfNotLearning(log: Logger, loss: number, classes: number, lr: number): void {
+  const chance = Math.log(classes);
+  if (!(loss >= chance)) return;
+  log.warn(
+    `training ended at loss ${fmt(loss)} (moving average), no better than guessing among ` +
+      `${classes} classes (${chance.toFixed(3)}): the supernet has not learned or training ` +
+      `diverged (train.lr ${lr}); the scores and search that follow rest on it`,
+  );
 }
