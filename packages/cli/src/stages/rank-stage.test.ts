@@ -90,6 +90,7 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
       "200",
     ]);
     expect(r.code, r.err).toBe(0);
+    expect(r.out + r.err).toContain("only 5 architectures: a bootstrap interval needs about 10");
     const csv = readFileSync(join(dir, "ranking.csv"), "utf8").trim().split("\n");
     expect(csv).toHaveLength(1 + 2 * 5);
     const runArchs = new Set(

@@ -233,7 +233,23 @@ export function writeRankFiles(f: RankFiles, log: Logger): void {
   );
   for (const p of f.panels) log.info(`  bn ${p.bn.padEnd(7)} | ${describeAnalysis(p.analysis)}`);
   for (const s of skipped) log.warn(`left out of ranking.json (undefined statistic): ${s}`);
+  const n = f.panels[0]?.analysis.n ?? 0;
+  if (n > 0 && n < RELIABLE_BOOTSTRAP_N) {
+    log.warn(
+      `only ${n} architectures: a bootstrap interval needs about ${RELIABLE_BOOTSTRAP_N} or ` +
+        `more (with few points it collapses, e.g. to [1.000, 1.000] for a perfect ranking); ` +
+        `read the p-value instead, or rank more architectures (--archs)`,
+    );
+  }
 }
+
+/**
+ * Below this many architectures the percentile bootstrap of tau-b cannot
+ * show its uncertainty: resamples of a few points repeat them, and
+ * repeated points are ties that tau-b leaves out, so a perfect ranking of
+ * 3 gives [1, 1].
+ */
+export const RELIABLE_BOOTSTRAP_N = 10;
 
 export function archKeys(space: ResolvedSpace, archs: readonly Arch[]): string[] {
   return archs.map((a) => archToString(space, a));
