@@ -269,3 +269,93 @@ describe("nas-cli report --out", () => {
     expect(c.text()).toBe(`error: --out ${dir} is a directory; name the HTML file to write\n`);
   });
 });
+
+describe("nas-cli help", () => {
+  it("<command> --help and help <command> print that command's options, exit 0", async () => {
+    for (const argv of [
+      ["search", "--help"],
+      ["help", "search"],
+      ["search", "--run", "x", "-h"],
+    ]) {
+      const c = capture();
+      expect(await main(argv, c.log), argv.join(" ")).toBe(0);
+      expect(c.text()).toMatch(/^usage: nas-cli search --run DIR \[options\]/);
+      for (const flag of ["--val-images N", "--third params|latency", "--population P"])
+        expect(c.text()).toContain(flag);
+    }
+    const list = capture();
+    expect(await main(["help"], list.log)).toBe(0);
+    expect(list.text()).toMatch(/`nas-cli <command> --help` .*lists a command's options/);
+    const unknown = capture();
+    expect(await main(["serch", "--help"], unknown.log)).toBe(2);
+    expect(unknown.text()).toMatch(/^error: unknown command 'serch'/);
+  });
+
+  it("a refused option is followed by the command's own usage", async () => {
+    const c = capture();
+    expect(await main(["cost", "--spaec", "fmnist"], c.log)).toBe(2);
+    expect(c.text()).toMatch(/^error: unknown option '--spaec'\nusage: nas-cli cost /);
+  });
+});
+
+describe("flag values", () => {
+  /** The one error line `nas-cli ...argv` ends with (exit code 2). */
+  async function refused(argv: string[]): Promise<string> {
+    const c = capture();
+    expect(await main(argv, c.log), argv.join(" ")).toBe(2);
+    return c.text().split("\n")[0]!;
+  }
+
+  it("refuses an option given twice, by name", async () => {
+    expect(await refused(["run", "--preset", "quick", "--preset", "fmnist"])).toBe(
+      "error: --preset is given twice; give it once",
+    );
+    expect(await refused(["cost", "--json", "--json"])).toBe(
+      "error: --json is given twice; give it once",
+    );
+    expect(await refused(["ponas", "-v", "--verbose"])).toMatch(/--verbose is given twice/);
+  });
+
+  it("refuses an empty or blank value, naming the flag", async () => {
+    expect(await refused(["run", "--seed", ""])).toBe(
+      "error: --seed needs a value, got '' (blank)",
+    );
+    expect(await refused(["eval", "--recal-batches", " "])).toMatch(
+      /^error: --recal-batches needs a value, got ' '/,
+    );
+    expect(await refused(["run", "--data", ""])).toMatch(/^error: --data needs a value/);
+    expect(await refused(["train", "--out="])).toMatch(/^error: --out needs a value/);
+  });
+
+  it("integers are digits only; a negative number is said as such", async () => {
+    expect(await refused(["run", "--seed", "-5"])).toBe(
+      "error: --seed needs a non-negative value, got '-5'",
+    );
+    expect(await refused(["run", "--seed=-5"])).toBe(
+      "error: --seed must be a non-negative integer, got '-5'",
+    );
+    for (const v of ["1e3", "0x10", "2.0", "+3"])
+      expect(await refused(["run", "--seed", v])).toBe(
+        `error: --seed must be a non-negative integer, got '${v}'`,
+      );
+    expect(await refused(["run", "--out", "--resume"])).toMatch(
+      /--out needs a value, but '--resume' looks like an option/,
+    );
+    expect(await refused(["cost", "--json=yes"])).toBe("error: --json takes no value");
+    expect(await refused(["cost", "--space"])).toBe("error: --space needs a value");
+  });
+
+  it("run and train refuse each other's flags by name", async () => {
+    expect(await refused(["run", "--sampler", "spos"])).toMatch(
+      /--sampler belongs to `nas-cli train`/,
+    );
+    expect(await refused(["train", "--mode=ponas"])).toMatch(/--mode belongs to `nas-cli run`/);
+  });
+
+  it("train-arch --run refuses the settings the run's configuration decides", async () => {
+    for (const flag of ["--seed", "--data", "--preset"])
+      expect(await refused(["train-arch", "--arch", "x", "--run", "r", flag, "1"])).toMatch(
+        new RegExp(`--run takes the run's configuration; drop ${flag} `),
+      );
+  });
+});

@@ -23,53 +23,52 @@ import { ponasCommand } from "./commands/ponas.ts";
 import { specializeCommand } from "./commands/specialize.ts";
 import { claimRunDir, loadSpace, loadSplits, RunClock, runPath } from "./session.ts";
 import { int, parse, UsageError } from "./args.ts";
+import { commandHelp, COMMANDS, USAGE } from "./help.ts";
 
-const USAGE = `usage: nas-cli <command> [options]
-
-commands:
-  run     the whole job: strict-fair supernet training, scoring, search, stand-alone
-          retraining, report; --mode ponas runs the PONAS pipeline instead
-          [--preset fmnist|quick] [--config FILE] [--data DIR] [--out DIR] [--seed N]
-          [--resume | --overwrite] [--mode fairnas|ponas]
-  train   supernet training only: run's options plus --sampler fair|spos|ef|ef-lr
-  eval    score one architecture with inherited weights
-          --run DIR --arch ARCH [--bn recal|tracked] [--json]
-  cost    multiply-adds and parameters of a network
-          --space SPACE --arch ARCH [--json]
-  search  multi-objective search on a trained run: --run DIR --algo nsga2-ppo|nsga2|random
-  latency build|check   latency lookup table on this adapter
-  train-arch            stand-alone training of one architecture
-  rank    supernet ranking vs stand-alone training: --run DIR --archs N|FILE
-  ablate  fairness ablation: --samplers fair,spos,ef,ef-lr
-  ponas   PONAS meta-training, inheritance, fine-tuning and candidate table
-  specialize            instant budget specialization from a PONAS table
-  report  RUN_DIR [--out FILE]: self-contained HTML report
-  bench   kernels|train: benchmarks against ceilings measured in the same run
-
-Every option of every command is described in the README (Commands).
-`;
-
-const RUN_OPTIONS = {
+const SUPERNET_OPTIONS = {
   preset: { type: "string" },
   config: { type: "string" },
   data: { type: "string" },
   out: { type: "string" },
   seed: { type: "string" },
-  sampler: { type: "string" },
   resume: { type: "boolean" },
   overwrite: { type: "boolean" },
-  mode: { type: "string" },
   verbose: { type: "boolean", short: "v" },
 } as const satisfies ParseArgsConfig["options"];
 
-async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Promise<void> {
-  const t0 = performance.now();
-  const { values: v } = parse(args, RUN_OPTIONS);
-  if (v.verbose) log.level = "debug";
-  if (cmd === "run" && v.sampler)
+const RUN_OPTIONS = { ...SUPERNET_OPTIONS, mode: { type: "string" } } as const;
+const TRAIN_OPTIONS = { ...SUPERNET_OPTIONS, sampler: { type: "string" } } as const;
+
+/** The flags of run and train together; each parses only its own. */
+interface SupernetFlags {
+  readonly preset?: string;
+  readonly config?: string;
+  readonly data?: string;
+  readonly out?: string;
+  readonly seed?: string;
+  readonly resume?: boolean;
+  readonly overwrite?: boolean;
+  readonly verbose?: boolean;
+  readonly mode?: string;
+  readonly sampler?: string;
+}
+
+/** A flag of the other command said as such, not as an unknown option. */
+function refuseOtherCommandsFlag(cmd: "run" | "train", args: readonly string[]): void {
+  const given = (flag: string) => args.some((a) => a === flag || a.startsWith(`${flag}=`));
+  if (cmd === "run" && given("--sampler"))
     throw new UsageError(
       "--sampler belongs to `nas-cli train`; `run` always trains with fair sampling",
     );
+  if (cmd === "train" && given("--mode")) throw new UsageError("--mode belongs to `nas-cli run`");
+}
+
+async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Promise<void> {
+  const t0 = performance.now();
+  refuseOtherCommandsFlag(cmd, args);
+  const v: SupernetFlags =
+    cmd === "run" ? parse(args, RUN_OPTIONS).values : parse(args, TRAIN_OPTIONS).values;
+  if (v.verbose) log.level = "debug";
   const preset = v.preset ?? "fmnist";
   const overrides: Record<string, unknown> = {};
   if (v.data) overrides.data = v.data;
@@ -83,7 +82,6 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   const mode = v.mode ?? "fairnas";
   if (mode !== "fairnas" && mode !== "ponas")
     throw new UsageError(`--mode must be fairnas or ponas, got '${mode}'`);
-  if (cmd === "train" && v.mode) throw new UsageError("--mode belongs to `nas-cli run`");
   if (v.overwrite && existsSync(runPath(dir, "config"))) {
     // Whatever can refuse the new run is checked before the old one is deleted.
     const data = await loadSplits(cfg0, loadSpace(cfg0));
@@ -112,13 +110,32 @@ async function runOrTrain(cmd: "run" | "train", args: string[], log: Logger): Pr
   log.info(`run directory: ${dir}`);
 }
 
+/**
+ * The help asked for, or null: `nas-cli <command> --help|-h` and
+ * `nas-cli help <command>` give the command's options, `nas-cli help`
+ * (and --help, -h) the command list.
+ */
+function helpText(cmd: string | undefined, rest: readonly string[]): string | null {
+  const asked = rest.includes("--help") || rest.includes("-h");
+  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
+    const topic = rest.find((a) => !a.startsWith("-"));
+    if (topic === undefined) return USAGE;
+    if (!Object.hasOwn(COMMANDS, topic)) throw new UsageError(`unknown command '${topic}'`);
+    return commandHelp(topic);
+  }
+  if (cmd === undefined || !asked) return null;
+  if (!Object.hasOwn(COMMANDS, cmd)) throw new UsageError(`unknown command '${cmd}'`);
+  return commandHelp(cmd);
+}
+
 export async function main(argv: string[], log = new Logger()): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
-    log.info(USAGE);
-    return 0;
-  }
   try {
+    const help = helpText(cmd, rest);
+    if (help !== null) {
+      log.info(help);
+      return 0;
+    }
     switch (cmd) {
       case "run":
       case "train":
@@ -158,11 +175,8 @@ export async function main(argv: string[], log = new Logger()): Promise<number> 
         await specializeCommand(rest, log);
         return 0;
       case undefined:
-      case "help":
-      case "--help":
-      case "-h":
         log.info(USAGE);
-        return cmd === undefined ? 2 : 0;
+        return 2;
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }
@@ -170,7 +184,9 @@ export async function main(argv: string[], log = new Logger()): Promise<number> 
     const err = e as Error;
     log.error(err.message);
     if (err instanceof UsageError) {
-      log.err.write(USAGE);
+      // A known command's own options; the command list otherwise.
+      const known = cmd !== undefined && Object.hasOwn(COMMANDS, cmd);
+      log.err.write(known ? commandHelp(cmd) : USAGE);
       return 2;
     }
     if (log.enabled("debug") && err.stack) log.debug(err.stack);

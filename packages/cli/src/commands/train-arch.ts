@@ -42,8 +42,13 @@ function resolve(v: {
   run?: string;
 }): RunConfig {
   if (v.run) {
-    if (v.preset || v.config)
-      throw new UsageError("--run takes the run's configuration; drop --preset/--config");
+    // The run's configuration decides all of these; none is silently ignored.
+    const other = (["preset", "config", "data", "seed"] as const).find((k) => v[k] !== undefined);
+    if (other)
+      throw new UsageError(
+        `--run takes the run's configuration; drop --${other} ` +
+          "(--preset, --config, --data and --seed go without --run)",
+      );
     return readRunConfig(v.run);
   }
   const overrides: Record<string, unknown> = {};
