@@ -2,7 +2,7 @@
 // choices, answers checked against brute force over all 27 networks), and
 // on a table of the real fmnist-ponas space for a latency budget.
 
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -200,11 +200,13 @@ describe("nas-cli specialize on a 3x3 table", () => {
     expect(pts.map((p: { budget: number }) => p.budget)).toEqual([127, 181]);
   });
 
-  it("--sweep --points 4 --no-measure writes a ponas.json the report can read", async () => {
+  it("--sweep --points 4 --no-measure records a sweep the report can read", async () => {
+    // A run of its own: the sweep is recorded only where none is yet.
+    const fresh = makeRun(fixture());
     const r = await cli([
       "specialize",
       "--run",
-      dir,
+      fresh,
       "--sweep",
       "--points",
       "4",
@@ -219,7 +221,7 @@ describe("nas-cli specialize on a 3x3 table", () => {
       1270 + 1080 / 3,
       1810,
     ]);
-    const rec = readRun(dir).ponas!;
+    const rec = readRun(fresh).ponas!;
     expect(rec.startpoint).toBe("c-b-c");
     expect(rec.maxLoss.map((v) => Number(v.toFixed(6)))).toEqual([0.1, 0.18, 0.04]);
     expect(rec.sweep).toHaveLength(4);
@@ -228,6 +230,60 @@ describe("nas-cli specialize on a 3x3 table", () => {
       if (i > 0) expect(p.predicted).toBeGreaterThanOrEqual(rec.sweep[i - 1].predicted);
       expect(p.measured).toBeUndefined();
     }
+  });
+});
+
+describe("nas-cli specialize --sweep and the run's recorded results", () => {
+  const sweep = ["--sweep", "--points", "2", "--no-measure"];
+
+  it("refuses a budget it would ignore, and sweep options without --sweep", async () => {
+    const dir = makeRun(fixture());
+    for (const [args, msg] of [
+      [["--sweep", "--max-madds", "1200000"], /takes no budget; drop --max-madds 1200000/],
+      [["--sweep", "--min-params", "130"], /takes no budget; drop --min-params 130/],
+      [["--max-madds", "1400", "--points", "3"], /--points and --no-measure belong to --sweep/],
+    ] as const) {
+      const r = await cli(["specialize", "--run", dir, ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
+    expect(existsSync(join(dir, "ponas.json"))).toBe(false);
+  });
+
+  it("leaves a recorded sweep and its comparison as they are, and says so", async () => {
+    const dir = makeRun(fixture());
+    const path = join(dir, "ponas.json");
+    const first = await cli([
+      "specialize",
+      "--run",
+      dir,
+      "--sweep",
+      "--points",
+      "4",
+      "--no-measure",
+    ]);
+    expect(first.code).toBe(0);
+    expect(first.out).toMatch(/sweep recorded in .*ponas\.json/);
+    // As `ponas` leaves it: a sweep and a comparison made at its budgets.
+    const text = readFileSync(path, "utf8").replace(/\n}\n$/, ',\n "compare": {"points": []}\n}\n');
+    writeFileSync(path, text);
+    const again = await cli(["specialize", "--run", dir, ...sweep, "--json"]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.out.trim().split("\n").pop()!)).toHaveLength(2);
+    expect(again.err).toContain(
+      `warning: ${path} keeps its recorded sweep (4 points) and the search comparison ` +
+        "made at its budgets; this sweep is printed only",
+    );
+    expect(readFileSync(path, "utf8")).toBe(text);
+  });
+
+  it("fills in the sweep of a run made with `ponas --no-sweep`", async () => {
+    const dir = makeRun(fixture());
+    const path = join(dir, "ponas.json");
+    writeFileSync(path, JSON.stringify({ startpoint: "c-b-c", sweep: [] }));
+    const r = await cli(["specialize", "--run", dir, ...sweep]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(path, "utf8")).sweep).toHaveLength(2);
   });
 });
 

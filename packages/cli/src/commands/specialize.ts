@@ -1,9 +1,11 @@
 // `nas-cli specialize`: a network for a hardware budget, answered from a
 // run's saved PONAS table with no training or search: the exact knapsack
 // optimum and the greedy swap answer, their predicted loss and costs, and
-// the binding constraint. `--sweep` writes the whole budget-to-accuracy
-// curve into ponas.json, scored on the run's fine-tuned supernet when its
-// checkpoint and data are there.
+// the binding constraint. `--sweep` prints the whole budget-to-accuracy
+// curve, scored on the run's fine-tuned supernet when its checkpoint and
+// data are there, and records it in ponas.json only when the run has no
+// sweep there yet: a recorded sweep and the search comparison made at its
+// budgets are results, not to be replaced behind the user's back.
 
 import { existsSync, readFileSync } from "node:fs";
 import type { Logger } from "@fairnas/kernels";
@@ -71,6 +73,23 @@ function budgetsFrom(v: Flags): Budget[] {
   return out;
 }
 
+/**
+ * A sweep takes no budget: it runs from the cheapest network to the
+ * startpoint. A budget flag of 0 (no budget) only picks the cost it runs
+ * along; any other value would be ignored, so it is refused.
+ */
+function checkSweepFlags(v: Flags): void {
+  for (const [, maxFlag, minFlag] of KEYS)
+    for (const flag of [maxFlag, minFlag]) {
+      const n = bound(flag, v[flag] as string | undefined);
+      if (n !== undefined && n !== 0)
+        throw new UsageError(
+          `--sweep runs from the cheapest network to the startpoint and takes no budget; ` +
+            `drop --${flag} ${v[flag]} (a 0, e.g. --max-params 0, picks the cost it runs along)`,
+        );
+    }
+}
+
 /** The cost a sweep runs along: the first one any budget flag names (0 included). */
 function sweepKey(v: Flags): Key {
   const named = KEYS.find(
@@ -128,6 +147,9 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
     "no-measure": { type: "boolean" },
   });
   if (!v.run) throw new UsageError("specialize needs --run DIR");
+  if (v.sweep) checkSweepFlags(v);
+  else if (v.points !== undefined || v["no-measure"])
+    throw new UsageError("--points and --no-measure belong to --sweep");
   const budgets = budgetsFrom(v);
   const usesLatency =
     budgets.some((b) => b.key === "latencyMs") || (v.sweep && sweepKey(v) === "latencyMs");
@@ -207,11 +229,35 @@ async function runSweep(
     if (measure) log.warn(`no fine-tuned supernet at ${ckpt}: sweep without measured accuracy`);
     result = await sweepPoints(table, key, points, latency, null);
   }
-  // The sweep is replaced; what else the record holds (the search comparison) is kept.
-  const record = { ...old, ...recordFile(table, result) };
-  writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(record, null, 1)}\n`);
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else logSweep(log, result);
+  record(dir, old, table, result, log);
+}
+
+/**
+ * Writes the sweep into ponas.json when the run has none recorded (no
+ * file, or `ponas --no-sweep`); otherwise leaves the file as it is and
+ * says so, since its comparison with a search was made at its own budgets.
+ */
+function record(
+  dir: string,
+  old: Record<string, unknown>,
+  table: PonasTableFile,
+  result: SweepRecordPoint[],
+  log: Logger,
+): void {
+  const path = ponasPath(dir, "record");
+  const recorded = Array.isArray(old.sweep) ? old.sweep.length : 0;
+  if (recorded > 0 || old.compare !== undefined) {
+    const what = old.compare === undefined ? "" : " and the search comparison made at its budgets";
+    log.warn(
+      `${path} keeps its recorded sweep (${recorded} points)${what}; ` +
+        "this sweep is printed only",
+    );
+    return;
+  }
+  writeAtomic(path, `${JSON.stringify({ ...old, ...recordFile(table, result) }, null, 1)}\n`);
+  log.info(`sweep recorded in ${path}`);
 }
 
 /** The run's ponas.json ({} when there is none); errors name the file. */
