@@ -23,7 +23,7 @@ import {
 import { main } from "../main.ts";
 import { openRun } from "../session.ts";
 import { searchStage } from "../stages/search-stage.ts";
-import { searchCommand } from "./search.ts";
+import { searchCommand, searchOptions, warnClamped } from "./search.ts";
 
 const gpu = await testGpu();
 const tmp = mkdtempSync(join(tmpdir(), "search-cli-"));
@@ -81,6 +81,34 @@ async function cli(args: string[]): Promise<{ code: number; text: string }> {
   const code = await main(args, log);
   return { code, text: log.text() };
 }
+
+describe("search flags", () => {
+  it("refuses blank, repeated, signed and non-digit values, naming the flag", () => {
+    for (const [args, msg] of [
+      [["--val-images", " "], /--val-images needs a value, got ' '/],
+      [["--seed", ""], /--seed needs a value, got ''/],
+      [["--seed", "-5"], /--seed needs a non-negative value, got '-5'/],
+      [["--population", "1e3"], /--population must be a non-negative integer, got '1e3'/],
+      [["--generations", "0x10"], /--generations must be a non-negative integer, got '0x10'/],
+      [["--algo", "nsga2", "--algo", "random"], /--algo is given twice/],
+    ] as const) {
+      expect(() => searchOptions(["--run", "r", ...args]), args.join(" ")).toThrow(msg);
+    }
+    expect(searchOptions(["--run", "r", "--seed", " 7 "]).opts.seed).toBe(7);
+  });
+
+  it("--val-images past the validation split warns with the value it is lowered to", () => {
+    const log = memoryLogger("info");
+    warnClamped(99999999, 128, log);
+    warnClamped(128, 128, log);
+    warnClamped(0, 128, log);
+    warnClamped(undefined, 128, log);
+    expect(log.text()).toBe(
+      "warning: --val-images 99999999 exceeds the run's 128 validation images; " +
+        "lowered to 128\n",
+    );
+  });
+});
 
 describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
   beforeAll(async () => {
@@ -271,5 +299,20 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     } finally {
       run.close();
     }
+  });
+  it("--val-images 99999999 scores the 128 validation images and says so", async () => {
+    const r = await cli([
+      "search",
+      "--run",
+      dir,
+      "--algo",
+      "random",
+      ...SMALL,
+      "--val-images",
+      "99999999",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/warning: --val-images 99999999 exceeds .* lowered to 128/);
+    expect(r.text).toMatch(/\| 128 validation images/);
   });
 });

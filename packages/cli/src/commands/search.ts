@@ -5,6 +5,7 @@
 //          [--population P] [--max-madds X] [--max-params Z]
 //          [--max-latency-ms Y --latency-table FILE] [--third params|latency]
 //          [--val-images N] [--seed N] [--json]
+// (every option is listed with its default in ../help.ts)
 
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import type { Logger, Sink } from "@fairnas/kernels";
@@ -151,6 +152,15 @@ export function updateSummary(
   log.info(`summary.json: front replaced by this ${algo} search (${front.length} architectures)`);
 }
 
+/** --val-images past the run's validation split scores the whole split; said once. */
+export function warnClamped(valImages: number | undefined, valSize: number, log: Logger): void {
+  if (valImages !== undefined && valImages > valSize)
+    log.warn(
+      `--val-images ${valImages} exceeds the run's ${valSize} validation images; ` +
+        `lowered to ${valSize}`,
+    );
+}
+
 /** `out` receives the `--json` front (stdout unless a test hands a sink). */
 export async function searchCommand(
   args: string[],
@@ -163,6 +173,7 @@ export async function searchCommand(
   readRunConfig(dir); // a clear error before any data or device work
   const run = await openRun(dir, log);
   try {
+    warnClamped(opts.valImages, run.data.valOrder.length, log);
     const summary = readSummary(dir, log);
     const r = await searchStage(run, opts, log);
     if (json) out.write(`${frontJson(r.front)}\n`);
