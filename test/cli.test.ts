@@ -109,10 +109,11 @@ describe("nas-cli run --preset quick", () => {
     expect(seg.pathImages / seg.seconds).toBeCloseTo(summary.pathImagesPerSec, 6);
   });
 
-  it("--help after any command prints the usage and exits 0", async () => {
+  it("--help after a command prints that command's usage and exits 0", async () => {
     const r = await cli(["search", "--help"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/usage: nas-cli <command>/);
+    expect(r.out).toMatch(/usage: nas-cli search --run DIR/);
+    expect(r.out).toContain("--generations");
   });
 
   it("eval --json scores one architecture with inherited weights", async () => {
