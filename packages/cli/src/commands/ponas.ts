@@ -46,4 +46,5 @@ export async function ponasCommand(args: string[], log: Logger): Promise<void> {
     },
     log,
   );
+  log.info(`run directory: ${dir}`);
 }

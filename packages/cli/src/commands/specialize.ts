@@ -27,6 +27,8 @@ import { loadSplits, openGpu, readRunConfig } from "../session.ts";
 import { ponasPath, ponasSpace, readTable, tableEvalData } from "../stages/ponas-files.ts";
 import {
   logSweep,
+  tableClasses,
+  warnBelowChance,
   recordFile,
   supernetScorer,
   sweepPoints,
@@ -189,6 +191,12 @@ export async function specializeCommand(args: string[], log: Logger): Promise<vo
   log.info(
     ans.greedy.feasible ? answerLine(table, "greedy", ans.greedy) : `greedy ${ans.greedy.message}`,
   );
+  const answers = ans.greedy.feasible ? [ans.exact, ans.greedy] : [ans.exact];
+  warnBelowChance(
+    log,
+    answers.map((a) => predictedTop1(table, a.predictedLoss)),
+    tableClasses(table),
+  );
   log.info(`specialized in ${fmt(ans.ms, 2)} ms from ${ponasPath(v.run, "table")}`);
 }
 
@@ -230,7 +238,7 @@ async function runSweep(
     result = await sweepPoints(table, key, points, latency, null);
   }
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else logSweep(log, result);
+  else logSweep(log, result, tableClasses(table));
   record(dir, old, table, result, log);
 }
 

@@ -469,7 +469,7 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
         null,
         supernetScorer(gpu, net, ev),
       );
-      logSweep(log, points);
+      logSweep(log, points, space.spec.classes);
       seconds = { ...seconds, sweep: (performance.now() - t1) / 1000 };
     }
     let compare: CompareRecord | undefined;
@@ -481,7 +481,6 @@ async function pipeline(ctx: Ctx, opts: PonasStageOptions): Promise<PonasOutcome
     }
     const record = { ...recordFile(table, points), ...(compare ? { compare } : {}) };
     writeAtomic(ponasPath(dir, "record"), `${JSON.stringify(record, null, 1)}\n`);
-    log.info(`run directory: ${dir}`);
     return { table, record, seconds };
   } finally {
     ev.dispose();

@@ -4,6 +4,7 @@
 
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
+  getSpace,
   evaluateArch,
   predictedTop1,
   specializeInput,
@@ -105,7 +106,41 @@ export function supernetScorer(
   return async (arch) => (await evaluateArch(gpu, net, arch, ev, "recal")).top1;
 }
 
-export function logSweep(log: Logger, points: readonly SweepRecordPoint[]): void {
+/** The class count of a table's space (for chance level); null if it does not resolve. */
+export function tableClasses(t: PonasTableFile): number | null {
+  try {
+    return getSpace(t.space).classes;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Says once when a predicted top-1 lies below chance (1 / classes): the
+ * table's additive model sums per-layer losses measured one layer at a time
+ * from the startpoint, and far from it the sum overshoots.
+ */
+export function warnBelowChance(
+  log: Logger,
+  predicted: readonly number[],
+  classes: number | null,
+): void {
+  if (classes === null || classes < 2) return;
+  const chance = 1 / classes;
+  const low = predicted.filter((p) => p < chance);
+  if (low.length === 0) return;
+  log.warn(
+    `${low.length} predicted top-1 value(s) lie below chance (${fmt(100 * chance, 2)}%, ` +
+      `${classes} classes), lowest ${fmt(100 * Math.min(...low), 2)}%: the table's additive ` +
+      `model does not hold this far from the startpoint; the measured top-1 is the guide there`,
+  );
+}
+
+export function logSweep(
+  log: Logger,
+  points: readonly SweepRecordPoint[],
+  classes: number | null = null,
+): void {
   for (const p of points) {
     const scale = p.key === "latencyMs" ? 1 : 1e-6;
     const unit = p.key === "madds" ? "M MAdds" : p.key === "params" ? "M params" : "ms";
@@ -115,4 +150,9 @@ export function logSweep(log: Logger, points: readonly SweepRecordPoint[]): void
         `measured ${meas} | ${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e6, 3, 6)} M params`,
     );
   }
+  warnBelowChance(
+    log,
+    points.map((p) => p.predicted),
+    classes,
+  );
 }
