@@ -3,39 +3,123 @@
 // atomic file writes.
 
 import {
+  accessSync,
   appendFileSync,
+  constants,
   mkdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
   existsSync,
 } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Logger } from "@fairnas/kernels";
+
+/** Plain words for the file-system errors a user can act on. */
+const FS_CAUSES: Readonly<Record<string, string>> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  ENOTDIR: "a part of the path is a file, not a directory",
+  ENOENT: "a part of the path does not exist",
+  EISDIR: "it is a directory",
+  ENAMETOOLONG: "the name is too long",
+};
+
+/** The words for `e`'s error code, or null when it is not a file-system error we name. */
+export function fsCause(e: unknown): string | null {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code !== undefined ? (FS_CAUSES[code] ?? null) : null;
+}
+
+/**
+ * What stops files being made at or under the directory `path`: the
+ * nearest existing part of it is a file, or cannot be written (EACCES,
+ * EROFS). Null when nothing does. As root, permission bits block nothing.
+ */
+export function creationBlock(path: string): string | null {
+  if (path === "") return "the path is empty";
+  const target = resolve(path);
+  for (let p = target; ; p = dirname(p)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      if (dirname(p) === p) return null;
+      continue;
+    }
+    if (!isDir) return `${p} is a file, not a directory`;
+    try {
+      accessSync(p, constants.W_OK | constants.X_OK);
+    } catch (e) {
+      const cause = fsCause(e) ?? (e as Error).message;
+      return p === target ? cause : `${cause} (${p})`;
+    }
+    return null;
+  }
+}
+
+/** Creates `dir` (and its parents); errors name the directory and the cause. */
+export function makeDir(dir: string, what = "directory"): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    // NOTE: a recursive mkdir can report ENOENT when a parent could not be
+    // made for another reason (a read-only mount); look for the real one.
+    const why = creationBlock(dir) ?? fsCause(e) ?? (e as Error).message;
+    throw new Error(`cannot create ${what} ${dir === "" ? "''" : dir}: ${why}`);
+  }
+}
 
 /** Writes `text` to `path` via a temporary file and a rename. */
 export function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
   try {
+    writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
-    // e.g. `path` is a directory: no temporary is left beside it.
+    // A full disk or a directory at `path`: no temporary is left beside it.
     rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(e, path);
   }
+}
+
+/** One message for a failed write of `path`, saying what is left on disk. */
+function writeError(e: unknown, path: string): Error {
+  const cause = fsCause(e);
+  if (cause === null) return e as Error;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "EISDIR") return new Error(`cannot write ${path}: it is a directory`);
+  const left = existsSync(path) ? `the previous ${path} is intact` : `${path} was not written`;
+  if (code === "ENOSPC" || code === "EDQUOT")
+    return new Error(`${cause} while writing ${path}; ${left}`);
+  return new Error(`cannot write ${path}: ${cause}; ${left}`);
 }
 
 /** Append-only JSON-lines metrics file. */
 export class Metrics {
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDir(dirname(path));
   }
 
   write(record: Readonly<Record<string, unknown>>): void {
-    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    try {
+      appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+    } catch (e) {
+      const cause = fsCause(e);
+      if (cause === null) throw e;
+      const full = ["ENOSPC", "EDQUOT"].includes((e as NodeJS.ErrnoException).code ?? "");
+      throw new Error(
+        full
+          ? `${cause} while appending to ${this.path}`
+          : `cannot append to ${this.path}: ${cause}`,
+      );
+    }
   }
 
   /**

@@ -1,10 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Logger, type Sink } from "@fairnas/kernels";
 import { main } from "./main.ts";
-import { claimRunDir } from "./session.ts";
+import {
+  checkRunDir,
+  claimRunDir,
+  readRunConfig,
+  recalImages,
+  requireSupernetRun,
+  runKindOf,
+} from "./session.ts";
 
 function fakeRun(): string {
   const dir = mkdtempSync(join(tmpdir(), "claim-"));
@@ -77,5 +91,75 @@ describe("--resume of the other kind of run", () => {
     }
     expect(readFileSync(join(dir, "metrics.jsonl"), "utf8")).toBe("{}\n");
     expect(() => claimRunDir(dir, true, false, "supernet")).not.toThrow();
+  });
+});
+
+describe("run directories that cannot be made", () => {
+  // Root writes through permission bits, so a chmod 555 directory stops nothing.
+  const isRoot = process.getuid?.() === 0;
+
+  it("an empty --out is refused before mkdir('') can fail", () => {
+    expect(() => claimRunDir("", false, false)).toThrow("--out is empty; name the run directory");
+  });
+
+  it("an --out under a regular file names that file and leaves it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "claim-"));
+    writeFileSync(join(dir, "summary.json"), "{}\n");
+    const out = join(dir, "summary.json", "r1");
+    expect(() => claimRunDir(out, false, false)).toThrow(
+      `${out} lies under ${join(dir, "summary.json")}, a file, not a directory`,
+    );
+    expect(readFileSync(join(dir, "summary.json"), "utf8")).toBe("{}\n");
+  });
+
+  it.skipIf(isRoot)("an --out in a read-only directory (chmod 555): permission denied", () => {
+    const dir = mkdtempSync(join(tmpdir(), "claim-"));
+    chmodSync(dir, 0o555);
+    try {
+      expect(() => claimRunDir(join(dir, "runs", "r1"), false, false)).toThrow(
+        `cannot create run directory ${join(dir, "runs", "r1")}: permission denied (${dir})`,
+      );
+      expect(() => claimRunDir(dir, true, false)).toThrow(
+        `cannot write to run directory ${dir}: permission denied`,
+      );
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+  });
+});
+
+describe("run directory errors say what the path is", () => {
+  it("a missing directory, a file, config.json itself", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rundir-"));
+    writeFileSync(join(dir, "config.json"), "{}\n");
+    expect(() => checkRunDir(join(dir, "nope"))).toThrow(
+      `run directory ${join(dir, "nope")} does not exist`,
+    );
+    expect(() => readRunConfig(join(dir, "config.json"))).toThrow(
+      `${join(dir, "config.json")} is a file, not a run directory; name its directory, ${dir}`,
+    );
+    const empty = mkdtempSync(join(tmpdir(), "rundir-"));
+    expect(() => readRunConfig(empty)).toThrow(`${empty} is not a run directory (no config.json)`);
+  });
+
+  it("tells a supernet run from a PONAS run", () => {
+    const ponas = mkdtempSync(join(tmpdir(), "rundir-"));
+    writeFileSync(join(ponas, "ponas-table.json"), "{}\n");
+    expect(runKindOf(ponas)).toEqual({ kind: "ponas", file: "ponas-table.json" });
+    expect(runKindOf(fakeRun())?.kind).toBe("supernet");
+    expect(runKindOf(mkdtempSync(join(tmpdir(), "rundir-")))).toBeNull();
+    expect(() => requireSupernetRun(ponas, "eval")).toThrow(
+      new RegExp(`${ponas} is a PONAS run \\(ponas-table\\.json\\), and eval needs a supernet run`),
+    );
+    expect(() => requireSupernetRun(fakeRun(), "eval")).not.toThrow();
+  });
+});
+
+describe("recalImages", () => {
+  it("B 64: whole batches, at least one, at most what the training images fill", () => {
+    expect(recalImages(1000, 64, 8)).toBe(512);
+    expect(recalImages(1000, 64, 100)).toBe(960);
+    expect(recalImages(1000, 64, 1)).toBe(64);
+    expect(recalImages(50, 64, 4)).toBe(50);
   });
 });

@@ -2,7 +2,7 @@
 // device batches for evaluation, and the device itself.
 
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
   BatchPreparer,
@@ -22,7 +22,7 @@ import {
 } from "@fairnas/nas";
 import { UsageError } from "./args.ts";
 import { validate, type RunConfig } from "./config.ts";
-import { writeAtomic } from "./output.ts";
+import { creationBlock, writeAtomic } from "./output.ts";
 
 export const RUN_FILES = {
   config: "config.json",
@@ -59,18 +59,25 @@ const RUN_OUTPUTS = [
 ];
 
 /**
- * Refuses an --out directory that is, or lies under, an existing file,
- * before anything is written (the file is left as it is).
+ * Refuses an --out directory that is empty, is or lies under an existing
+ * file, or cannot be created or written (a read-only mount, no permission),
+ * before anything is written (a file is left as it is).
  */
-export function checkOutDir(dir: string): void {
+export function checkOutDir(dir: string, what = "output directory"): void {
+  if (dir === "") throw new UsageError(`--out is empty; name the ${what}`);
   for (let p = dir; ; p = dirname(p)) {
     if (existsSync(p)) {
-      if (statSync(p).isDirectory()) return;
-      const what =
+      if (statSync(p).isDirectory()) break;
+      const how =
         p === dir ? "is a file, not a run directory" : `lies under ${p}, a file, not a directory`;
-      throw new UsageError(`${dir} ${what} (choose another --out)`);
+      throw new UsageError(`${dir} ${how} (choose another --out)`);
     }
-    if (dirname(p) === p) return;
+    if (dirname(p) === p) break;
+  }
+  const block = creationBlock(dir);
+  if (block !== null) {
+    const verb = existsSync(dir) ? "write to" : "create";
+    throw new Error(`cannot ${verb} ${what} ${dir}: ${block}`);
   }
 }
 
@@ -106,6 +113,31 @@ function checkResumeKind(dir: string, kind: RunKind): void {
   );
 }
 
+/** The kind of run `dir` holds, by the first file only that kind writes; null if neither. */
+export function runKindOf(dir: string): { kind: RunKind; file: string } | null {
+  for (const kind of ["ponas", "supernet"] as const) {
+    const file = KIND_FILES[kind].find((f) => existsSync(join(dir, f)));
+    if (file !== undefined) return { kind, file };
+  }
+  return null;
+}
+
+/**
+ * Refuses a PONAS run where a supernet run is needed (`eval`, `search`,
+ * `rank`), saying what a PONAS run answers instead.
+ */
+export function requireSupernetRun(dir: string, command: string): void {
+  const found = runKindOf(dir);
+  if (found?.kind !== "ponas") return;
+  throw new Error(
+    `${dir} is a PONAS run (${found.file}), and ${command} needs a supernet run ` +
+      "(`nas-cli run` or `nas-cli train`); in a PONAS run, " +
+      `\`nas-cli specialize --run ${dir} --max-madds X\` gives the best network under a ` +
+      "budget with its predicted top-1, and `--sweep` scores the budget curve's networks " +
+      "on the run's fine-tuned supernet",
+  );
+}
+
 /**
  * Makes `dir` ready for a new run. A directory that already holds a run is
  * refused unless the run is resumed or `overwrite` is given, in which case
@@ -117,7 +149,7 @@ export function claimRunDir(
   overwrite: boolean,
   kind: RunKind = "supernet",
 ): void {
-  checkOutDir(dir);
+  checkOutDir(dir, "run directory");
   if (resume) checkResumeKind(dir, kind);
   if (resume || !existsSync(runPath(dir, "config"))) return;
   if (!overwrite) {
@@ -194,8 +226,10 @@ export interface DataSplits {
 
 /** Loads the dataset and makes the seeded train/validation split. */
 export async function loadSplits(cfg: RunConfig, space: ResolvedSpace): Promise<DataSplits> {
-  const { train: set, test } = await loadDataset(cfg.data);
   const inp = space.spec.input;
+  // Only CIFAR-10 has colour images: the hint for missing data follows the space.
+  const expect = inp.channels === 3 ? "cifar10" : "idx";
+  const { train: set, test } = await loadDataset(cfg.data, { expect });
   if (set.height !== inp.height || set.width !== inp.width || set.channels !== inp.channels) {
     throw new Error(
       `dataset ${cfg.data} has images ${set.height}x${set.width}x${set.channels} ` +
@@ -254,6 +288,16 @@ export function deviceBatches(
 
 const RECAL_STREAM = 0x4eca1;
 
+/**
+ * Training images BN recalibration uses for `batches` batches of `B`:
+ * whole batches only (the population merge assumes equal-size batches),
+ * at most as many as the training images fill, and at least one.
+ */
+export function recalImages(trainImages: number, B: number, batches: number): number {
+  const whole = Math.floor(Math.min(trainImages, batches * B) / B);
+  return Math.min(trainImages, Math.max(1, whole) * B);
+}
+
 /** Validation batches plus a fixed, seeded set of training batches for BN recalibration. */
 export function evalData(
   gpu: Gpu,
@@ -263,11 +307,7 @@ export function evalData(
 ): EvalData & { dispose(): void } {
   const e = cfg.eval;
   const B = cfg.train.batchSize;
-  // Whole batches only: the population merge assumes equal-size batches.
-  const want = Math.min(
-    d.train.length,
-    Math.max(1, Math.floor(Math.min(d.train.length, e.recalBatches * B) / B)) * B,
-  );
+  const want = recalImages(d.train.length, B, e.recalBatches);
   const perm = Rng.derive(cfg.seed, RECAL_STREAM).permutation(d.train.length).slice(0, want);
   const recalIdx = Int32Array.from(perm, (k) => d.train[k]);
   const batches = deviceBatches(gpu, d.set, d.val, d.norm, e.batchSize, space);
@@ -298,8 +338,18 @@ export interface OpenRun {
   close(): void;
 }
 
+/** Refuses a run directory that does not exist or is a file, before reading it. */
+export function checkRunDir(dir: string): void {
+  if (dir === "") throw new UsageError("the run directory is empty; name one");
+  if (!existsSync(dir)) throw new Error(`run directory ${dir} does not exist`);
+  if (statSync(dir).isDirectory()) return;
+  const hint = basename(dir) === RUN_FILES.config ? `; name its directory, ${dirname(dir)}` : "";
+  throw new Error(`${dir} is a file, not a run directory${hint}`);
+}
+
 /** The stored config of a run directory (validated). */
 export function readRunConfig(dir: string): RunConfig {
+  checkRunDir(dir);
   const path = runPath(dir, "config");
   if (!existsSync(path)) throw new Error(`${dir} is not a run directory (no ${RUN_FILES.config})`);
   return readStoredConfig(path);
@@ -333,6 +383,7 @@ export async function openRun(
   patch: (c: RunConfig) => RunConfig = (c) => c,
 ): Promise<OpenRun> {
   const cfg = patch(readRunConfig(dir));
+  requireSupernetRun(dir, "this command");
   const ckpt = runPath(dir, "checkpoint");
   if (!existsSync(ckpt))
     throw new Error(
