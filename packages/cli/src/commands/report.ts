@@ -8,6 +8,7 @@ import type { Logger } from "@fairnas/kernels";
 import { readRun, renderReport } from "@fairnas/viz";
 import { parse, UsageError } from "../args.ts";
 import { writeAtomic } from "../output.ts";
+import { checkRunDir } from "../session.ts";
 
 export function reportCommand(args: string[], log: Logger): void {
   const { values: v, positionals } = parse(args, { out: { type: "string" } }, 1);
@@ -15,6 +16,7 @@ export function reportCommand(args: string[], log: Logger): void {
     throw new UsageError(`report needs exactly one RUN_DIR, got ${positionals.length}`);
   }
   const dir = positionals[0]!;
+  checkRunDir(dir);
   if (v.out !== undefined) checkOutFile(v.out);
   log.info(writeReport(dir, v.out));
 }

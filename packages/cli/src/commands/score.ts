@@ -65,7 +65,8 @@ export async function scoreArchs(
         const s = await evaluateArch(gpu, net, arch, ev, bn);
         out.push({ ...s, hash: archHash(space, arch), madds: cost.madds, params: cost.params });
         log.info(
-          `eval ${String(i + 1).padStart(3)}/${archs.length} | ${s.arch} | top-1 ${fmt(100 * s.top1, 2, 6)}% | loss ${fmt(s.loss)} | bn ${bn}`,
+          `eval ${String(i + 1).padStart(3)}/${archs.length} | ${s.arch} | ` +
+            `top-1 ${fmt(100 * s.top1, 2, 6)}% | loss ${fmt(s.loss)} | bn ${bn}`,
         );
       }
     }

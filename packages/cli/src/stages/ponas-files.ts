@@ -14,7 +14,7 @@ import {
   type ResolvedSpace,
 } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
-import { evalData, type DataSplits } from "../session.ts";
+import { checkRunDir, evalData, runKindOf, type DataSplits } from "../session.ts";
 
 export const PONAS_FILES = {
   metaCheckpoint: join("checkpoints", "ponas-meta.ckpt"),
@@ -46,10 +46,25 @@ export function tableEvalData(
 
 /** The saved table of a run directory; errors say how to make one. */
 export function readTable(dir: string): PonasTableFile {
+  checkRunDir(dir);
   const path = ponasPath(dir, "table");
   if (!existsSync(path))
-    throw new Error(
-      `${dir} has no PONAS table (missing ${path}); run \`nas-cli ponas --out ${dir}\` first`,
-    );
+    throw new Error(`${dir} has no PONAS table (missing ${path}); ${howToTable(dir)}`);
   return parseTableFile(path, readFileSync(path, "utf8"));
+}
+
+// A supernet run cannot take the PONAS pipeline (`ponas` refuses its
+// directory); an interrupted PONAS run continues with --resume.
+function howToTable(dir: string): string {
+  const found = runKindOf(dir);
+  if (found?.kind === "supernet") {
+    return (
+      `${dir} is a supernet run (${found.file}), and PONAS needs its own run directory: ` +
+      "`nas-cli ponas --out NEW_DIR` (or `nas-cli run --mode ponas --out NEW_DIR`), " +
+      "then `nas-cli specialize --run NEW_DIR`"
+    );
+  }
+  if (found?.kind === "ponas")
+    return `continue its PONAS run with \`nas-cli ponas --out ${dir} --resume\``;
+  return `run \`nas-cli ponas --out ${dir}\` first`;
 }

@@ -149,11 +149,26 @@ describe("IDX datasets", () => {
     expect((err as Error).message).toMatch(/dataset-fashion-mnist.*scripts\/setup\.sh.*--data DIR/);
   });
 
-  it("names a missing directory and the install hint", async () => {
+  it("names a missing directory and a hint for the format asked for", async () => {
     const dir = join(root, "no-such-dir");
-    await expect(loadDataset(dir)).rejects.toThrow(
+    // Nothing says which format: both are named, the package for Fashion-MNIST.
+    const any = ((await loadDataset(dir).catch((e: unknown) => e)) as Error).message;
+    expect(any).toMatch(/no-such-dir: dataset directory does not exist; pass --data DIR/);
+    expect(any).toMatch(/IDX files .*dataset-fashion-mnist.* or CIFAR-10 binary batches/);
+    await expect(loadDataset(dir, { expect: "idx" })).rejects.toThrow(
       /no-such-dir: dataset directory does not exist; install Debian's dataset-fashion-mnist/,
     );
+    // CIFAR-10 asked for, by the caller or the path: no Fashion-MNIST package.
+    for (const [d, opts] of [
+      [dir, { expect: "cifar10" }],
+      [dir, { format: "cifar10" }],
+      [join(root, "data", "cifar-10-batches-bin"), {}],
+    ] as const) {
+      const err = (await loadDataset(d, opts).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/does not exist; get the CIFAR-10 binary version/);
+      expect(err.message).toMatch(/data_batch_1\.bin\.\.data_batch_5\.bin and test_batch\.bin/);
+      expect(err.message).not.toMatch(/fashion-mnist/);
+    }
   });
 
   it("says no dataset was found in an empty directory", async () => {
@@ -230,7 +245,9 @@ describe("CIFAR-10 datasets", () => {
   it("names missing CIFAR batches", async () => {
     const dir = await writeCifarDir(1, 1, false);
     await rm(join(dir, "data_batch_4.bin"));
-    await expect(loadDataset(dir)).rejects.toThrow(/missing CIFAR-10 file\(s\) data_batch_4\.bin/);
+    await expect(loadDataset(dir)).rejects.toThrow(
+      /missing CIFAR-10 file\(s\) data_batch_4\.bin; get the CIFAR-10 binary version/,
+    );
   });
 });
 

@@ -35,24 +35,49 @@ export const DEFAULT_DATA_DIR = "/usr/share/datasets/fashion-mnist";
 /** Rng stream of the train/validation split. */
 export const SPLIT_STREAM = 0x5e1170;
 
-const INSTALL_HINT =
-  "install Debian's dataset-fashion-mnist package (e.g. `bash scripts/setup.sh`) " +
-  "or pass --data DIR";
-
 const CIFAR_TRAIN = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
 const CIFAR_TEST = "test_batch.bin";
 const CIFAR_SUBDIR = "cifar-10-batches-bin";
 
+const IDX_HINT =
+  "install Debian's dataset-fashion-mnist package (e.g. `bash scripts/setup.sh`) " +
+  "or pass --data DIR";
+const CIFAR_HINT =
+  "get the CIFAR-10 binary version (cifar-10-binary.tar.gz), unpack it and pass --data DIR, " +
+  `DIR holding ${CIFAR_TRAIN[0]}..${CIFAR_TRAIN[4]} and ${CIFAR_TEST} (or their ` +
+  `${CIFAR_SUBDIR} folder)`;
+const ANY_HINT =
+  "pass --data DIR holding IDX files (Fashion-MNIST: install Debian's " +
+  "dataset-fashion-mnist package, e.g. `bash scripts/setup.sh`) or CIFAR-10 binary " +
+  `batches (${CIFAR_TRAIN[0]}..${CIFAR_TEST})`;
+
+/**
+ * What to do about a missing dataset at `dir`: the format the caller asked
+ * for or expects decides, else a name like `cifar-10-batches-bin`; the
+ * Fashion-MNIST package is suggested only where it would help.
+ */
+function dataHint(dir: string, format?: DatasetFormat): string {
+  if (format === "cifar10" || (format === undefined && /cifar/i.test(dir))) return CIFAR_HINT;
+  if (format === "idx" || dir === DEFAULT_DATA_DIR || /mnist/i.test(dir)) return IDX_HINT;
+  return ANY_HINT;
+}
+
+/** How `loadDataset` reads a directory. */
+export interface LoadOptions {
+  /** The format to read; "auto" (the default) detects it. */
+  readonly format?: "auto" | DatasetFormat;
+  /** The format the caller expects (e.g. from the input shape), for error hints only. */
+  readonly expect?: DatasetFormat;
+}
+
 /** Loads train and test sets from `dir`, detecting the format unless given. */
-export async function loadDataset(
-  dir: string,
-  opts: { readonly format?: "auto" | DatasetFormat } = {},
-): Promise<LoadedDataset> {
-  const names = await listDir(dir);
+export async function loadDataset(dir: string, opts: LoadOptions = {}): Promise<LoadedDataset> {
+  const format = opts.format ?? "auto";
+  const hint = dataHint(dir, format === "auto" ? opts.expect : format);
+  const names = await listDir(dir, hint);
   const cifarDir = await findCifarDir(dir, names);
   const idx = IDX_PARTS.map((part) => findIdxFile(names, part));
 
-  const format = opts.format ?? "auto";
   if (format === "cifar10" || (format === "auto" && cifarDir !== null)) {
     return loadCifar(cifarDir ?? dir);
   }
@@ -60,16 +85,16 @@ export async function loadDataset(
 
   throw new DatasetError(
     `${dir}: no dataset found (looked for IDX files ${IDX_PARTS.map(idxName).join(", ")} ` +
-      `[.gz], or CIFAR-10 ${CIFAR_TRAIN[0]}..${CIFAR_TEST}); ${INSTALL_HINT}`,
+      `[.gz], or CIFAR-10 ${CIFAR_TRAIN[0]}..${CIFAR_TEST}); ${hint}`,
   );
 }
 
-async function listDir(dir: string): Promise<string[]> {
+async function listDir(dir: string, hint: string): Promise<string[]> {
   const info = await stat(dir).catch(() => null);
   if (info === null) {
-    throw new DatasetError(`${dir}: dataset directory does not exist; ${INSTALL_HINT}`);
+    throw new DatasetError(`${dir}: dataset directory does not exist; ${hint}`);
   }
-  if (!info.isDirectory()) throw new DatasetError(`${dir}: not a directory; ${INSTALL_HINT}`);
+  if (!info.isDirectory()) throw new DatasetError(`${dir}: not a directory; ${hint}`);
   try {
     return await readdir(dir);
   } catch (e) {
@@ -84,7 +109,7 @@ async function findCifarDir(dir: string, names: readonly string[]): Promise<stri
   if (isCifar(names)) return dir;
   if (!names.includes(CIFAR_SUBDIR)) return null;
   const sub = join(dir, CIFAR_SUBDIR);
-  return isCifar(await listDir(sub)) ? sub : null;
+  return isCifar(await listDir(sub, CIFAR_HINT)) ? sub : null;
 }
 
 // ---- IDX ----------------------------------------------------------------
@@ -120,7 +145,7 @@ async function loadIdx(dir: string, found: readonly (string | null)[]): Promise<
   const missing = IDX_PARTS.filter((_, i) => found[i] === null).map(idxName);
   if (missing.length > 0) {
     throw new DatasetError(
-      `${dir}: missing IDX file(s) ${missing.join(", ")} (raw or .gz); ${INSTALL_HINT}`,
+      `${dir}: missing IDX file(s) ${missing.join(", ")} (raw or .gz); ${IDX_HINT}`,
     );
   }
 
@@ -187,10 +212,10 @@ function toShared(a: Uint8Array): Uint8Array {
 // ---- CIFAR-10 -----------------------------------------------------------
 
 async function loadCifar(dir: string): Promise<LoadedDataset> {
-  const names = await listDir(dir);
+  const names = await listDir(dir, CIFAR_HINT);
   const missing = [...CIFAR_TRAIN, CIFAR_TEST].filter((f) => !names.includes(f));
   if (missing.length > 0) {
-    throw new DatasetError(`${dir}: missing CIFAR-10 file(s) ${missing.join(", ")}`);
+    throw new DatasetError(`${dir}: missing CIFAR-10 file(s) ${missing.join(", ")}; ${CIFAR_HINT}`);
   }
 
   const trainFiles = CIFAR_TRAIN.map((f) => join(dir, f));
