@@ -185,3 +185,44 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
     expect(log.text()).toMatch(/build or check/);
   });
 });
+
+// Refused before any measuring, so these need no adapter.
+describe("nas-cli latency build --out: only an earlier table is replaced", () => {
+  const cases = [
+    ["a text file", "precious\n"],
+    ["a run's summary.json", '{"totalSeconds": 12.5, "best": "k3e3"}\n'],
+    ["JSON marked as another format", '{"format": "fairnas-ponas-table", "entries": {}}\n'],
+  ] as const;
+  for (const [what, text] of cases) {
+    it(`${what} is refused and left as it is`, async () => {
+      const out = join(mkdtempSync(join(tmpdir(), "latency-out-")), "x.txt");
+      writeFileSync(out, text);
+      const { code, log } = await cli(["latency", "build", "--space", spaceFile, "--out", out]);
+      expect(code).toBe(2);
+      expect(log.text()).toContain(
+        `--out ${out} exists and is not a latency table; it is left as it is`,
+      );
+      expect(log.text()).not.toContain("latency table: space");
+      expect(readFileSync(out, "utf8")).toBe(text);
+    });
+  }
+
+  it("a directory is refused", async () => {
+    const out = mkdtempSync(join(tmpdir(), "latency-out-"));
+    const { code, log } = await cli(["latency", "build", "--space", spaceFile, "--out", out]);
+    expect(code).toBe(2);
+    expect(log.text()).toContain(`--out ${out} is a directory; name the table file to write`);
+  });
+
+  it("a path under a regular file names that file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "latency-out-")), "summary.json");
+    writeFileSync(file, "{}\n");
+    const out = join(file, "t.json");
+    const { code, log } = await cli(["latency", "build", "--space", spaceFile, "--out", out]);
+    expect(code).toBe(1);
+    expect(log.text()).toContain(
+      `cannot write latency table ${out}: ${file} is a file, not a directory`,
+    );
+    expect(readFileSync(file, "utf8")).toBe("{}\n");
+  });
+});

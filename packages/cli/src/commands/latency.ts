@@ -16,6 +16,7 @@ import {
   getSpace,
   largestArch,
   latencyModel,
+  LATENCY_FORMAT,
   latencyTableJson,
   loadLatencyTable,
   measureNetwork,
@@ -30,10 +31,10 @@ import {
   type TimingOptions,
 } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
-import { fmt, writeAtomic } from "../output.ts";
+import { creationBlock, fmt, writeAtomic } from "../output.ts";
 import { loadSpace, openGpu, readRunConfig } from "../session.ts";
-import { existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 /** Relative errors above this are flagged by `latency check`. */
 export const LATENCY_FLAG = 0.15;
@@ -67,8 +68,7 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
     const batch = positive("batch", v.batch) ?? 1;
     const out = v.out ?? `latency-${space.spec.name}-batch${batch}.json`;
     // Said before the measuring, not when the table is written.
-    if (existsSync(out) && statSync(out).isDirectory())
-      throw new UsageError(`--out ${out} is a directory; name the table file to write`);
+    checkOutTable(out);
     if (existsSync(out)) log.info(`${out} exists; it is replaced when the new table is complete`);
     await latencyBuild(space, batch, out, timing, log);
     return;
@@ -76,6 +76,44 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
   if (!v.table) throw new UsageError("latency check needs --table FILE");
   const archs = positive("archs", v.archs) ?? 8;
   await latencyCheck(v.table, { archs, timing, run: v.run, seed: int("seed", v.seed) ?? 1 }, log);
+}
+
+/** A latency table is a few hundred entries; a larger file is something else. */
+const MAX_TABLE_BYTES = 16 * 2 ** 20;
+
+/**
+ * --out may replace an earlier latency table only: any other file (a run's
+ * summary.json, a checkpoint) or a directory is refused and left as it is,
+ * and so is a place the table could not be written to.
+ */
+function checkOutTable(out: string): void {
+  if (out === "") throw new UsageError("--out is empty; name the table file to write");
+  if (!existsSync(out)) {
+    const block = creationBlock(dirname(out));
+    if (block !== null) throw new Error(`cannot write latency table ${out}: ${block}`);
+    return;
+  }
+  const info = statSync(out);
+  if (info.isDirectory())
+    throw new UsageError(`--out ${out} is a directory; name the table file to write`);
+  if (!isLatencyTable(out, info.size)) {
+    throw new UsageError(
+      `--out ${out} exists and is not a latency table; it is left as it is (name another file)`,
+    );
+  }
+  const block = creationBlock(dirname(out));
+  if (block !== null) throw new Error(`cannot replace latency table ${out}: ${block}`);
+}
+
+/** Whether `path` holds JSON marked as a latency table (any format version). */
+function isLatencyTable(path: string, bytes: number): boolean {
+  if (bytes > MAX_TABLE_BYTES) return false;
+  try {
+    const v = JSON.parse(readFileSync(path, "utf8")) as { format?: unknown } | null;
+    return v !== null && typeof v === "object" && v.format === LATENCY_FORMAT;
+  } catch {
+    return false;
+  }
 }
 
 function positive(name: string, s: string | undefined): number | undefined {
@@ -119,7 +157,9 @@ export async function latencyBuild(
             `n ${s.count}`,
         ),
     });
-    // A rebuilt table replaces the old one whole (atomically); say so.
+    // A rebuilt table replaces the old one whole (atomically); say so. The
+    // check is made again: something else may have taken `out` meanwhile.
+    checkOutTable(out);
     const replaced = existsSync(out);
     writeAtomic(out, latencyTableJson(table));
     log.info(
