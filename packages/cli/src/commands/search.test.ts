@@ -244,11 +244,30 @@ describe.skipIf(!gpu)("nas-cli search on a quick run", () => {
     expect(stored.some((p: { algo: string }) => p.algo === "nsga2")).toBe(true);
   });
 
-  it("an infeasible --max-madds fails naming the cheapest achievable MAdds", async () => {
-    const r = await cli(["search", "--run", dir, ...SMALL, "--max-madds", String(minMadds - 1)]);
+  it("an infeasible --max-madds fails naming the cheapest MAdds once, history kept", async () => {
+    const metrics = join(dir, "metrics.jsonl");
+    const gens = () =>
+      readFileSync(metrics, "utf8")
+        .split("\n")
+        .filter((l) => l.includes('"search-generation"'));
+    const before = gens();
+    expect(before.some((l) => l.includes('"algo":"nsga2"'))).toBe(true);
+    const r = await cli([
+      "search",
+      "--run",
+      dir,
+      ...SMALL,
+      "--algo",
+      "nsga2",
+      "--max-madds",
+      String(minMadds - 1),
+    ]);
     expect(r.code).toBe(1);
-    expect(r.text).toContain("infeasible budget");
+    expect(r.text).toContain(`infeasible budget (madds <= ${minMadds - 1}); `);
     expect(r.text).toContain(`cheapest achievable: madds ${minMadds}`);
+    expect(r.text.split(String(minMadds)).length - 1).toBe(1);
+    // The earlier nsga2 search's generation records stay with its front.
+    expect(gens()).toEqual(before);
   });
 
   it("a latency budget without a table is refused", async () => {
