@@ -9,7 +9,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { creationBlock, makeDir, writeAtomic } from "./output.ts";
+import { memoryLogger } from "@fairnas/kernels";
+import { creationBlock, makeDir, progress, writeAtomic } from "./output.ts";
 
 // Root writes through permission bits, so a chmod 555 directory stops nothing.
 const isRoot = process.getuid?.() === 0;
@@ -82,5 +83,24 @@ describe("creationBlock", () => {
     } finally {
       chmodSync(dir, 0o755);
     }
+  });
+});
+
+describe("progress on a pipe", () => {
+  const pipe = { isTTY: false } as NodeJS.WriteStream;
+  const printed = (from: number, to: number, total: number, every: number): number[] => {
+    const log = memoryLogger("info");
+    const bar = progress(log, total, every, pipe);
+    for (let d = from; d <= to; d++) bar.update(d, `step ${d}`);
+    bar.done();
+    return [...log.text().matchAll(/step (\d+)/g)].map((m) => Number(m[1]));
+  };
+
+  it("prints steps 8, 16, 20 of 20 with every 8", () => {
+    expect(printed(1, 20, 20, 8)).toEqual([8, 16, 20]);
+  });
+
+  it("resumed at step 65 prints 72, 80, ... as metrics.jsonl records them, not 65, 73", () => {
+    expect(printed(65, 90, 90, 8)).toEqual([72, 80, 88, 90]);
   });
 });

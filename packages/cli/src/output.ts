@@ -162,7 +162,12 @@ export interface Progress {
   done(): void;
 }
 
-/** A bar redrawn in place on a terminal; on a pipe, one plain line every `every` updates. */
+/**
+ * A bar redrawn in place on a terminal; on a pipe, one plain line each time
+ * `done` passes a multiple of `every` (and at the end), so a resumed run
+ * prints the same steps as metrics.jsonl records, not steps counted from
+ * where it resumed.
+ */
 export function progress(
   log: Logger,
   total: number,
@@ -170,7 +175,7 @@ export function progress(
   stream: NodeJS.WriteStream = process.stdout,
 ): Progress {
   const tty = stream.isTTY === true && !process.env.CI;
-  let last = 0;
+  let last: number | null = null;
   return {
     update(done, line) {
       if (tty) {
@@ -179,9 +184,10 @@ export function progress(
         const bar = `[${"#".repeat(filled)}${".".repeat(width - filled)}]`;
         const cols = stream.columns ?? 120;
         stream.write(`\r${`${bar} ${line}`.slice(0, cols - 1).padEnd(Math.min(cols - 1, 100))}`);
-      } else if (done - last >= every || done === total) {
+      } else {
+        const prev = last ?? done - 1;
         last = done;
-        log.info(line);
+        if (Math.floor(done / every) > Math.floor(prev / every) || done === total) log.info(line);
       }
     },
     done() {

@@ -127,6 +127,16 @@ describe("checkpoint files", () => {
     expect(names.sort()).toEqual(["stale.ckpt", `stale.ckpt.tmp-${process.ppid}`]);
   });
 
+  it("a save under a regular file says so in words, naming the checkpoint", async () => {
+    const file = join(root, "plain-file");
+    await writeFile(file, "x");
+    const path = join(file, "sub", "x.ckpt");
+    await expect(saveCheckpoint(path, sample())).rejects.toThrow(
+      `a part of the path is a file, not a directory while writing checkpoint ${path}; ` +
+        `${path} was not written`,
+    );
+  });
+
   it("a failed save (tensor not a Float32Array) keeps the old file and leaves no temp file", async () => {
     const path = join(root, "fail.ckpt");
     await saveCheckpoint(path, { meta: { step: 1 }, tensors: { w: ramp(8, 1) } });

@@ -12,6 +12,7 @@
 //   32  meta | table | pad | f32 data | sha256 of every byte before it (32)
 
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { endianness } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -42,8 +43,33 @@ function checkHost(): void {
   if (endianness() !== "LE") throw new CheckpointError("checkpoints need a little-endian host");
 }
 
-/** Writes `ckpt` to `path` atomically: readers see the old file or the new one. */
+const FS_CAUSES: Readonly<Record<string, string>> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EROFS: "read-only file system",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  ENOTDIR: "a part of the path is a file, not a directory",
+};
+
+/**
+ * Writes `ckpt` to `path` atomically: readers see the old file or the new
+ * one. A full disk or an unwritable directory is reported in words, naming
+ * the checkpoint and saying whether an earlier one is intact.
+ */
 export async function saveCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
+  const had = existsSync(path);
+  try {
+    await writeCheckpoint(path, ckpt);
+  } catch (e) {
+    const cause = FS_CAUSES[(e as NodeJS.ErrnoException).code ?? ""];
+    if (cause === undefined) throw e;
+    const left = had ? `the previous ${path} is intact` : `${path} was not written`;
+    throw new CheckpointError(`${cause} while writing checkpoint ${path}; ${left}`);
+  }
+}
+
+async function writeCheckpoint(path: string, ckpt: Checkpoint): Promise<void> {
   checkHost();
   const parts = encodeParts(ckpt);
   await mkdir(dirname(path), { recursive: true });

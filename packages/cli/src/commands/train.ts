@@ -1,7 +1,7 @@
 // `nas-cli train`: supernet training into a run directory, with
 // checkpoints and exact resume. `nas-cli run` calls the same function.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
   BatchStream,
@@ -18,7 +18,7 @@ import {
   type StreamState,
 } from "@fairnas/nas";
 import { checkTrainBatches, configTable, optimSettings, type RunConfig } from "../config.ts";
-import { fmt, Metrics, mib, progress, writeAtomic } from "../output.ts";
+import { fmt, makeDir, Metrics, mib, progress, writeAtomic } from "../output.ts";
 import {
   loadSplits,
   loadSpace,
@@ -96,7 +96,7 @@ export async function trainSupernet(
   const space = loadSpace(cfg);
   const data = await loadSplits(cfg, space);
   checkTrainBatches(cfg, data.train.length);
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir, "run directory");
   const gpu = await openGpu(log);
   try {
     return await trainOn(gpu, dir, cfg, space, data, resume, log, clock);

@@ -18,7 +18,7 @@
 // and inheritance; a meta checkpoint continues meta-training. The table is
 // always measured again.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
   BatchStream,
@@ -60,7 +60,7 @@ import {
   type PonasRecordFile,
   type SweepRecordPoint,
 } from "./ponas-sweep.ts";
-import { fmt, Metrics, progress, writeAtomic } from "../output.ts";
+import { fmt, makeDir, Metrics, progress, writeAtomic } from "../output.ts";
 import { ponasPath, ponasSpace, tableEvalData } from "./ponas-files.ts";
 import { loadSplits, openGpu, runPath, type DataSplits } from "../session.ts";
 
@@ -392,7 +392,7 @@ export async function ponasStage(
   const space = ponasSpace(cfg);
   const data = await loadSplits(cfg, space);
   checkTrainBatches(cfg, data.train.length);
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir, "run directory");
   const gpu = await openGpu(log);
   const net = new Supernet(gpu, space, cfg.seed);
   try {
