@@ -35,7 +35,8 @@ vi.mock("node:fs", async (importOriginal) => {
   };
 });
 
-const { makeDir, writeAtomic } = await import("./output.ts");
+const { creationBlock, makeDir, writeAtomic } = await import("./output.ts");
+const { claimRunDir } = await import("./session.ts");
 
 afterEach(() => Object.assign(fail, { write: "", mkdir: "", access: "" }));
 
@@ -76,6 +77,31 @@ describe("file-system errors name the path and the cause", () => {
     fail.mkdir = "EACCES";
     expect(() => writeAtomic(join(dir, "sub", "a.json"), "{}\n")).toThrow(
       `cannot create directory ${join(dir, "sub")}: permission denied`,
+    );
+  });
+
+  // Permission bits stop nothing for root, so these are mocked like the rest.
+  it("EACCES writing the temporary: permission denied, the previous file intact", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fs-errors-"));
+    const file = join(dir, "a.json");
+    writeFileSync(file, "old\n");
+    fail.write = "EACCES";
+    expect(() => writeAtomic(file, "new\n")).toThrow(
+      `cannot write ${file}: permission denied; the previous ${file} is intact`,
+    );
+    expect(readFileSync(file, "utf8")).toBe("old\n");
+    expect(readdirSync(dir)).toEqual(["a.json"]);
+  });
+
+  it("an unwritable ancestor is named by creationBlock and claimRunDir", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fs-errors-"));
+    fail.access = "EACCES";
+    expect(creationBlock(join(dir, "a", "b"))).toBe(`permission denied (${dir})`);
+    expect(() => claimRunDir(join(dir, "runs", "r1"), false, false)).toThrow(
+      `cannot create run directory ${join(dir, "runs", "r1")}: permission denied (${dir})`,
+    );
+    expect(() => claimRunDir(dir, true, false)).toThrow(
+      `cannot write to run directory ${dir}: permission denied`,
     );
   });
 });
