@@ -145,9 +145,10 @@ export function logSweep(
     const scale = p.key === "latencyMs" ? 1 : 1e-6;
     const unit = p.key === "madds" ? "M MAdds" : p.key === "params" ? "M params" : "ms";
     const meas = p.measured === undefined ? "     -" : `${fmt(100 * p.measured, 2, 6)}%`;
+    const costs = `${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e6, 3, 6)} M params`;
     log.info(
-      `budget ${fmt(p.budget * scale, 3, 8)} ${unit} | ${p.arch} | predicted ${fmt(100 * p.predicted, 2, 6)}% | ` +
-        `measured ${meas} | ${fmt(p.madds / 1e6, 3, 7)} M MAdds | ${fmt(p.params / 1e6, 3, 6)} M params`,
+      `budget ${fmt(p.budget * scale, 3, 8)} ${unit} | ${p.arch} | ` +
+        `predicted ${fmt(100 * p.predicted, 2, 6)}% | measured ${meas} | ${costs}`,
     );
   }
   warnBelowChance(

@@ -54,7 +54,8 @@ export function rankArchs(
 ): Arch[] {
   const r = stratifiedSample(space, { count, seed: seed + RANK_SEED_OFFSET, exclude });
   log.info(
-    `sampled ${r.archs.length} architectures over ${r.bins.length} MAdds bins (${r.tries} draws, ${exclude.size} excluded)`,
+    `sampled ${r.archs.length} architectures over ${r.bins.length} MAdds bins ` +
+      `(${r.tries} draws, ${exclude.size} excluded)`,
   );
   if (!r.ok) log.warn(r.message);
   return [...r.archs];
@@ -118,7 +119,10 @@ export function rankPanels(
   });
 }
 
-/** ranking.json: viz RankingPanel[]; modes whose tau-b or CI is undefined are left out (and returned). */
+/**
+ * ranking.json: viz RankingPanel[]; modes whose tau-b or CI is undefined
+ * are left out (and returned).
+ */
 export function rankingJson(panels: readonly RankPanelOut[]): {
   json: unknown[];
   skipped: string[];
@@ -160,7 +164,8 @@ export function rankingCsv(
 ): string {
   const rec = new Map(records.map((r) => [r.arch, r]));
   const head =
-    "arch,hash,madds,params,bn,supernet_val_top1,standalone_val_top1,standalone_test_top1,epochs,seed";
+    "arch,hash,madds,params,bn,supernet_val_top1," +
+    "standalone_val_top1,standalone_test_top1,epochs,seed";
   const lines = scores.map((s) => {
     const r = rec.get(s.arch)!;
     return [
@@ -229,7 +234,8 @@ export function writeRankFiles(f: RankFiles, log: Logger): void {
     );
   log.info("");
   log.info(
-    "rank correlation (proxy: supernet val top-1; truth: stand-alone test top-1; 95% bootstrap CI):",
+    "rank correlation (proxy: supernet val top-1; truth: stand-alone test top-1; " +
+      "95% bootstrap CI):",
   );
   for (const p of f.panels) log.info(`  bn ${p.bn.padEnd(7)} | ${describeAnalysis(p.analysis)}`);
   for (const s of skipped) log.warn(`left out of ranking.json (undefined statistic): ${s}`);
@@ -295,7 +301,8 @@ export async function rankStage(input: RankStageInput): Promise<RankPanelOut[]> 
     const overlap = archKeys(space, archs).filter((a) => taken.has(a));
     if (overlap.length > 0)
       log.warn(
-        `${overlap.length} architectures also appear in the run's architectures.csv: ${overlap.slice(0, 3).join(", ")}`,
+        `${overlap.length} architectures also appear in the run's architectures.csv: ` +
+          overlap.slice(0, 3).join(", "),
       );
     log.info(`scoring ${archs.length} architectures with the supernet (bn ${input.bn})`);
     const scores = await scoreArchs(gpu, net, cfg, data, archs, log);
