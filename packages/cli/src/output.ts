@@ -101,6 +101,20 @@ function writeError(e: unknown, path: string): Error {
   return new Error(`cannot write ${path}: ${cause}; ${left}`);
 }
 
+/**
+ * The parsed JSON in `path`, or an error naming the file, what is wrong
+ * with it and `advice` (what the user can do about it, e.g. "delete it to
+ * retrain this architecture").
+ */
+export function readJsonFile(path: string, advice = ""): unknown {
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    const what = (e as Error).message;
+    throw new Error(`${path}: not valid JSON (${what})${advice ? `; ${advice}` : ""}`);
+  }
+}
+
 /** Append-only JSON-lines metrics file. */
 export class Metrics {
   constructor(readonly path: string) {

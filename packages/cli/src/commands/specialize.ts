@@ -22,7 +22,7 @@ import {
   type Specialized,
 } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
-import { fmt, writeAtomic } from "../output.ts";
+import { fmt, readJsonFile, writeAtomic } from "../output.ts";
 import { loadSplits, openGpu, readRunConfig } from "../session.ts";
 import { ponasPath, ponasSpace, readTable, tableEvalData } from "../stages/ponas-files.ts";
 import {
@@ -272,14 +272,7 @@ function record(
 function readRecord(dir: string): Record<string, unknown> {
   const path = ponasPath(dir, "record");
   if (!existsSync(path)) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(
-      `${path}: not valid JSON (${(e as Error).message}); move it away to sweep anew`,
-    );
-  }
+  const v = readJsonFile(path, "move it away to sweep anew");
   if (v === null || typeof v !== "object" || Array.isArray(v))
     throw new Error(`${path}: expected a JSON object; move it away to sweep anew`);
   return v as Record<string, unknown>;

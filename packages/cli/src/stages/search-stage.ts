@@ -18,7 +18,7 @@
 // Called by `nas-cli search`, by `nas-cli run` after supernet training, and
 // by packages/nas/bench/search-hv.ts.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "@fairnas/kernels";
 import {
@@ -41,7 +41,7 @@ import {
   type LatencyModel,
   type ResolvedSpace,
 } from "@fairnas/nas";
-import { Metrics, fmt, writeAtomic } from "../output.ts";
+import { Metrics, fmt, readJsonFile, writeAtomic } from "../output.ts";
 import { evalData, runPath, type OpenRun } from "../session.ts";
 
 export type SearchAlgo = "nsga2-ppo" | "nsga2" | "random";
@@ -343,12 +343,7 @@ const CSV_HEAD = "algo,arch,hash,top1,madds,params,latency_ms";
 function storedFronts(dir: string): ParetoEntry[] {
   const path = join(dir, "pareto.json");
   if (!existsSync(path)) return [];
-  let old: unknown;
-  try {
-    old = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const old = readJsonFile(path);
   if (!Array.isArray(old)) throw new Error(`${path}: expected a JSON array`);
   old.forEach((p: unknown, i) => {
     const e = p as Partial<ParetoEntry> | null;

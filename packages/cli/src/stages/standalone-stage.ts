@@ -5,7 +5,7 @@
 // was made with the same split, budget and seed; one made otherwise stops
 // the stage, since mixing budgets in one analysis is an error.
 
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
@@ -25,7 +25,7 @@ import {
   type StandaloneSpec,
 } from "@fairnas/nas";
 import type { RunConfig } from "../config.ts";
-import { fmt, Metrics, writeAtomic } from "../output.ts";
+import { fmt, Metrics, readJsonFile, writeAtomic } from "../output.ts";
 import { deviceBatches, loadSplits, loadSpace, openGpu, type DataSplits } from "../session.ts";
 
 export interface StandaloneOptions {
@@ -72,15 +72,7 @@ export function recordPath(dir: string, hash: string): string {
 export function readRecord(dir: string, hash: string): GroundTruthRecord | null {
   const path = recordPath(dir, hash);
   if (!existsSync(path)) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, "utf8"));
-  } catch (e) {
-    throw new Error(
-      `${path}: not valid JSON (${(e as Error).message}); delete it to retrain this architecture`,
-    );
-  }
-  return parseGroundTruth(path, v);
+  return parseGroundTruth(path, readJsonFile(path, "delete it to retrain this architecture"));
 }
 
 /** Reads every record stored in `dir` before any work starts; a damaged one is named. */
