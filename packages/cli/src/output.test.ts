@@ -47,6 +47,16 @@ describe("creationBlock", () => {
   });
 });
 
+describe("makeDir where the file system takes no new entries", () => {
+  // A recursive mkdir under /proc retried forever and blocked even SIGTERM
+  // (a regression hangs past the test timeout).
+  it.runIf(process.platform === "linux")("/proc/nasrun fails at once, in words", () => {
+    expect(() => makeDir("/proc/nasrun/checkpoints", "run directory")).toThrow(
+      "cannot create run directory /proc/nasrun/checkpoints: /proc takes no new entries",
+    );
+  });
+});
+
 describe("progress on a pipe", () => {
   const pipe = { isTTY: false } as NodeJS.WriteStream;
   const printed = (from: number, to: number, total: number, every: number): number[] => {

@@ -63,16 +63,37 @@ export function creationBlock(path: string): string | null {
   }
 }
 
-/** Creates `dir` (and its parents); errors name the directory and the cause. */
+/**
+ * Creates `dir` (and its parents); errors name the directory and the cause.
+ * The missing parts are made one at a time, nearest the root first: a
+ * recursive mkdir under /proc retries forever (each part reports ENOENT,
+ * its parent EEXIST), blocking even the signal handlers.
+ */
 export function makeDir(dir: string, what = "directory"): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    // NOTE: a recursive mkdir can report ENOENT when a parent could not be
-    // made for another reason (a read-only mount); look for the real one.
-    const why = creationBlock(dir) ?? fsCause(e) ?? (e as Error).message;
+  const fail = (why: string): never => {
     throw new Error(`cannot create ${what} ${dir === "" ? "''" : dir}: ${why}`);
+  };
+  if (dir === "") fail("the path is empty");
+  const missing: string[] = [];
+  for (let p = resolve(dir); !existsSync(p); p = dirname(p)) {
+    missing.unshift(p);
+    if (dirname(p) === p) break;
   }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EEXIST" && statSync(p).isDirectory()) continue; // made meanwhile
+      // NOTE: a mount that takes no new entries (read-only, /proc) can say
+      // ENOENT for a part whose parent exists; look for the real cause.
+      const block = creationBlock(p);
+      if (block !== null) fail(block);
+      if (code === "ENOENT") fail(`${dirname(p)} takes no new entries (no such file or directory)`);
+      fail(fsCause(e) ?? (e as Error).message);
+    }
+  }
+  if (!statSync(resolve(dir)).isDirectory()) fail(`${resolve(dir)} is a file, not a directory`);
 }
 
 /** Writes `text` to `path` via a temporary file and a rename. */
