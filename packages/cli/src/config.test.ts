@@ -56,4 +56,16 @@ describe("search budgets below the cheapest network", () => {
     expect(lines.join("")).toContain("search.maxMadds: no network of space 'fmnist' has at most");
     expect(existsSync(out)).toBe(false);
   });
+
+  it("a latency budget or objective in a run's config is refused: only search takes a table", () => {
+    expect(() => resolveConfig("quick", { search: { maxLatencyMs: 5 } }, {})).toThrow(
+      "search.maxLatencyMs: a latency budget needs a measured latency table, which a run does " +
+        "not take; leave it 0 here and pass --max-latency-ms to `nas-cli search --run DIR " +
+        "--latency-table FILE` after training",
+    );
+    expect(() => resolveConfig("quick", { search: { third: "latencyMs" } }, {})).toThrow(
+      /^search\.third: latencyMs needs a measured latency table.*--third latencyMs/,
+    );
+    expect(resolveConfig("quick", { search: { maxLatencyMs: 0 } }, {}).search.third).toBe("params");
+  });
 });

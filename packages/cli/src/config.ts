@@ -262,9 +262,23 @@ function spaceIfKnown(name: string): ResolvedSpace | null {
  * per-layer costs, so the cheapest network takes each layer's cheapest
  * choice and is known before any training; without this check the run
  * would train the supernet and only then find the search impossible. A
- * latency budget needs the measured table and is checked by the search.
+ * latency budget or objective is refused outright: it needs a measured
+ * table, which only `nas-cli search` takes.
  */
 export function checkSearchBudgets(c: RunConfig, space: ResolvedSpace | null): void {
+  // Only `nas-cli search` takes the measured latency table a latency
+  // budget or objective needs; in a run's config they could never be met.
+  const table = "needs a measured latency table, which a run does not take";
+  const search = "to `nas-cli search --run DIR --latency-table FILE` after training";
+  if (c.search.maxLatencyMs > 0)
+    throw new ConfigError(
+      `search.maxLatencyMs: a latency budget ${table}; leave it 0 here and pass ` +
+        `--max-latency-ms ${search}`,
+    );
+  if (c.search.third === "latencyMs")
+    throw new ConfigError(
+      `search.third: latencyMs ${table}; leave it "params" here and pass --third latencyMs ${search}`,
+    );
   if (space === null) return;
   const budgets = [
     ["maxMadds", "madds", "MAdds"],
