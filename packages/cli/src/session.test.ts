@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { Logger, type Sink } from "@fairnas/kernels";
+import { Logger, memoryLogger, type Sink } from "@fairnas/kernels";
 import { main } from "./main.ts";
 import {
   checkRunDir,
@@ -11,6 +11,7 @@ import {
   recalImages,
   requireSupernetRun,
   runKindOf,
+  warnIfPartlyTrained,
 } from "./session.ts";
 
 function fakeRun(): string {
@@ -136,5 +137,19 @@ describe("recalImages", () => {
     expect(recalImages(1000, 64, 100)).toBe(960);
     expect(recalImages(1000, 64, 1)).toBe(64);
     expect(recalImages(50, 64, 4)).toBe(50);
+  });
+});
+
+describe("warnIfPartlyTrained", () => {
+  it("warns at step 32 of 96 naming the checkpoint and --resume; quiet at 96 of 96", () => {
+    const log = memoryLogger("info");
+    warnIfPartlyTrained(log, "runs/q", 32, 96);
+    warnIfPartlyTrained(log, "runs/q", 96, 96);
+    const msgs = [...log.warnings.keys()];
+    expect(msgs).toHaveLength(1);
+    expect(msgs[0]).toContain(
+      `${join("runs/q", "checkpoints", "supernet.ckpt")} is at step 32 of 96`,
+    );
+    expect(msgs[0]).toContain("`nas-cli train --out runs/q --resume` finishes it");
   });
 });

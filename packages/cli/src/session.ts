@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { Gpu, Rng, type Logger } from "@fairnas/kernels";
 import {
+  batchesPerStep,
   BatchPreparer,
   computeNormalization,
   getSpace,
@@ -373,6 +374,27 @@ export function readStoredConfig(path: string): RunConfig {
 }
 
 /**
+ * Warns when a run's supernet checkpoint stops short of its training: the
+ * training was interrupted or is still running, and what is scored comes
+ * from a partly trained supernet.
+ */
+export function warnIfPartlyTrained(log: Logger, dir: string, step: number, total: number): void {
+  if (step >= total) return;
+  log.warn(
+    `${runPath(dir, "checkpoint")} is at step ${step} of ${total}: its training was ` +
+      `interrupted or is still running, so scores come from a partly trained supernet ` +
+      `(\`nas-cli train --out ${dir} --resume\` finishes it)`,
+  );
+}
+
+/** Supernet training steps of a run: train.epochs passes over `trainImages`. */
+export function stepsFor(cfg: RunConfig, trainImages: number, choices: number): number {
+  const t = cfg.train;
+  const perStep = t.batchSize * batchesPerStep(t.sampler, choices, t.sameBatch);
+  return Math.max(1, Math.round((t.epochs * trainImages) / perStep));
+}
+
+/**
  * Opens a trained run: its config, data splits, a device and the supernet
  * restored from the run's checkpoint. `patch` adjusts the stored config
  * (e.g. evaluation settings) without writing it back.
@@ -395,7 +417,8 @@ export async function openRun(
   const gpu = await openGpu(log);
   const net = new Supernet(gpu, space, cfg.seed);
   try {
-    await restoreSupernet(gpu, net, ckpt);
+    const meta = await restoreSupernet(gpu, net, ckpt);
+    warnIfPartlyTrained(log, dir, meta.step, stepsFor(cfg, data.train.length, space.tokens.length));
   } catch (e) {
     net.dispose();
     gpu.destroy();

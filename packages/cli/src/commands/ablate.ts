@@ -27,7 +27,7 @@ import {
 import { int, parse, UsageError } from "../args.ts";
 import { configTable, loadConfigFile, resolveConfig, type RunConfig } from "../config.ts";
 import { writeAtomic } from "../output.ts";
-import { checkOutDir, loadSplits, loadSpace, openGpu } from "../session.ts";
+import { checkOutDir, loadSplits, loadSpace, openGpu, stepsFor } from "../session.ts";
 import {
   rankArchs,
   rankPanels,
@@ -37,7 +37,7 @@ import {
 } from "../stages/rank-stage.ts";
 import { retrainArch, type StandaloneOptions } from "../stages/standalone-stage.ts";
 import { scoreArchs, type ScoredArch } from "./score.ts";
-import { stepsFor, trainSupernet } from "./train.ts";
+import { trainSupernet } from "./train.ts";
 import { positive } from "./train-arch.ts";
 
 export type BudgetKind = "images" | "updates";

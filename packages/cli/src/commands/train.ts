@@ -5,7 +5,6 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Gpu, Logger } from "@fairnas/kernels";
 import {
   BatchStream,
-  batchesPerStep,
   restoreSupernet,
   Supernet,
   SupernetModel,
@@ -25,6 +24,7 @@ import {
   openGpu,
   readStoredConfig,
   runPath,
+  stepsFor,
   type DataSplits,
   type RunClock,
 } from "../session.ts";
@@ -78,12 +78,6 @@ export function configForRun(dir: string, cfg: RunConfig, resume: boolean, log: 
   if (JSON.stringify(stored) !== JSON.stringify(cfg))
     log.warn(`--resume: using the configuration stored in ${path}`);
   return stored;
-}
-
-export function stepsFor(cfg: RunConfig, trainImages: number, choices: number): number {
-  const t = cfg.train;
-  const perStep = t.batchSize * batchesPerStep(t.sampler, choices, t.sameBatch);
-  return Math.max(1, Math.round((t.epochs * trainImages) / perStep));
 }
 
 export async function trainSupernet(
