@@ -68,6 +68,8 @@ export function parse<O extends Options>(args: string[], options: O, positionals
     // Whatever checkTokens let through; Node's text is the best we have.
     throw new UsageError((e as Error).message);
   }
+  const blank = parsed.positionals.find((a) => a.trim() === "");
+  if (blank !== undefined) throw new UsageError(`a blank argument ('${blank}'); name a path`);
   const extra = parsed.positionals[positionals];
   if (extra !== undefined) {
     const takes =
@@ -85,5 +87,13 @@ export function int(name: string, v: string | undefined): number | undefined {
   const n = Number(v.trim());
   if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n))
     throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+  return n;
+}
+
+/** A positive-integer flag of at least `min`, refused by name when smaller. */
+export function intAtLeast(name: string, v: string | undefined, min: number): number | undefined {
+  const n = int(name, v);
+  if (n !== undefined && n < min)
+    throw new UsageError(`--${name} must be at least ${min}, got ${n}`);
   return n;
 }

@@ -345,6 +345,16 @@ describe("flag values", () => {
     expect(await refused(["cost", "--space"])).toBe("error: --space needs a value");
   });
 
+  it("--resamples 0 is refused before any training; a blank RUN_DIR too", async () => {
+    expect(await refused(["rank", "--run", "r", "--archs", "3", "--resamples", "0"])).toBe(
+      "error: --resamples must be at least 1, got 0",
+    );
+    expect(await refused(["ablate", "--resamples", "0"])).toBe(
+      "error: --resamples must be at least 1, got 0",
+    );
+    expect(await refused(["report", " "])).toBe("error: a blank argument (' '); name a path");
+  });
+
   it("run and train refuse each other's flags by name", async () => {
     expect(await refused(["run", "--sampler", "spos"])).toMatch(
       /--sampler belongs to `nas-cli train`/,

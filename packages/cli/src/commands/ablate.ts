@@ -24,7 +24,7 @@ import {
   type GroundTruthRecord,
   type SamplerName,
 } from "@fairnas/nas";
-import { int, parse, UsageError } from "../args.ts";
+import { int, intAtLeast, parse, UsageError } from "../args.ts";
 import { configTable, loadConfigFile, resolveConfig, type RunConfig } from "../config.ts";
 import { writeAtomic } from "../output.ts";
 import { checkOutDir, loadSplits, loadSpace, openGpu, stepsFor } from "../session.ts";
@@ -345,6 +345,12 @@ export async function ablateCommand(args: string[], log: Logger): Promise<void> 
   const archs = int("archs", v.archs) ?? 20;
   if (archs < 3)
     throw new UsageError(`--archs ${archs}: rank statistics need at least 3 architectures`);
+  // Every flag is read before anything trains.
+  const resamples = intAtLeast("resamples", v.resamples, 1) ?? 1000;
+  const standalone = {
+    epochs: positive("epochs", v.epochs),
+    testImages: int("test-images", v["test-images"]),
+  };
   const overrides: Record<string, unknown> = {};
   if (v.data) overrides.data = v.data;
   const seed = int("seed", v.seed);
@@ -374,11 +380,8 @@ export async function ablateCommand(args: string[], log: Logger): Promise<void> 
     archs,
     budget: budget as BudgetKind,
     resume: v.resume ?? false,
-    standalone: {
-      epochs: positive("epochs", v.epochs),
-      testImages: int("test-images", v["test-images"]),
-    },
-    resamples: int("resamples", v.resamples) ?? 1000,
+    standalone,
+    resamples,
     log,
   });
 }

@@ -1,10 +1,10 @@
 // `nas-cli rank`: how well a trained supernet ranks architectures against
 // stand-alone training. See stages/rank-stage.ts for what is written.
 
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type { Logger } from "@fairnas/kernels";
 import { distinctMadds } from "@fairnas/nas";
-import { int, parse, UsageError } from "../args.ts";
+import { int, intAtLeast, parse, UsageError } from "../args.ts";
 import { loadSpace, readRunConfig } from "../session.ts";
 import { rankStage, readArchFile } from "../stages/rank-stage.ts";
 import { positive } from "./train-arch.ts";
@@ -29,6 +29,14 @@ export async function rankCommand(args: string[], log: Logger): Promise<void> {
   const bn = v.bn ?? "both";
   if (bn !== "recal" && bn !== "tracked" && bn !== "both")
     throw new UsageError(`--bn must be recal, tracked or both, got '${bn}'`);
+  // Every flag is read before the run is opened and anything trains.
+  const resamples = intAtLeast("resamples", v.resamples, 1);
+  const seed = int("seed", v.seed);
+  const standalone = {
+    epochs: positive("epochs", v.epochs),
+    testImages: int("test-images", v["test-images"]),
+  };
+  const layer = int("similarity-layer", v["similarity-layer"]);
   const space = loadSpace(readRunConfig(v.run));
   let archs: number | ReturnType<typeof readArchFile>;
   if (/^\d+$/.test(v.archs)) {
@@ -53,21 +61,10 @@ export async function rankCommand(args: string[], log: Logger): Promise<void> {
   } else {
     if (!existsSync(v.archs))
       throw new UsageError(`--archs: '${v.archs}' is neither a count nor a file`);
+    if (statSync(v.archs).isDirectory())
+      throw new UsageError(`--archs: '${v.archs}' is a directory, not a file of architectures`);
     archs = readArchFile(space, v.archs);
   }
-  const layer = int("similarity-layer", v["similarity-layer"]);
   const similarityLayer = v.similarity || layer !== undefined ? (layer ?? 0) : null;
-  await rankStage({
-    run: v.run,
-    archs,
-    bn,
-    log,
-    seed: int("seed", v.seed),
-    resamples: int("resamples", v.resamples),
-    standalone: {
-      epochs: positive("epochs", v.epochs),
-      testImages: int("test-images", v["test-images"]),
-    },
-    similarityLayer,
-  });
+  await rankStage({ run: v.run, archs, bn, log, seed, resamples, standalone, similarityLayer });
 }
