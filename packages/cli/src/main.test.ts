@@ -175,6 +175,32 @@ describe("latency build --out", () => {
     );
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it.runIf(existsSync("/sys/kernel"))("refuses /sys before measuring, as root too", async () => {
+    const c = capture();
+    const args = ["latency", "build", "--space", "fmnist", "--out", "/sys/t.json"];
+    expect(await main(args, c.log)).toBe(1);
+    expect(c.text()).toMatch(/^error: cannot write latency table \/sys\/t\.json: /);
+    expect(c.text()).not.toContain("entry");
+  });
+});
+
+describe("bench kernels --out", () => {
+  it("refuses a foreign file and a directory before running, leaving them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-out-"));
+    const victim = join(dir, "victim.txt");
+    writeFileSync(victim, "important\n");
+    const c = capture();
+    expect(await main(["bench", "kernels", "--quick", "--out", victim], c.log)).toBe(2);
+    expect(c.text()).toContain(
+      `--out ${victim} exists and is not a kernel benchmark result; it is left as it is`,
+    );
+    expect(readFileSync(victim, "utf8")).toBe("important\n");
+    expect(await main(["bench", "kernels", "--quick", "--out", dir], c.log)).toBe(2);
+    expect(c.text()).toContain(`--out ${dir} is a directory; name the JSON file to write`);
+    expect(c.text()).not.toContain("FMA probe");
+    expect(readdirSync(dir)).toEqual(["victim.txt"]);
+  });
 });
 
 describe("stray arguments", () => {

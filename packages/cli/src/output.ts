@@ -16,6 +16,7 @@ import {
 } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Logger } from "@fairnas/kernels";
+import { UsageError } from "./args.ts";
 
 /** Plain words for the file-system errors a user can act on. */
 const FS_CAUSES: Readonly<Record<string, string>> = {
@@ -94,6 +95,45 @@ export function makeDir(dir: string, what = "directory"): void {
     }
   }
   if (!statSync(resolve(dir)).isDirectory()) fail(`${resolve(dir)} is a file, not a directory`);
+}
+
+/** What an output file is, for `checkOutFile`'s messages. */
+export interface OutKind {
+  /** "latency table": "is not a latency table", "cannot write latency table X" */
+  readonly what: string;
+  /** "table": "name the table file to write" */
+  readonly noun: string;
+  /** Whether an existing file is this command's own earlier output, which it may replace. */
+  readonly ours: (path: string) => boolean;
+}
+
+/**
+ * Refuses, before any work, an `--out` file the command may not write: a
+ * directory, an existing file that is not its own earlier output, or a
+ * place where no file can be made. The last is tried for real, with a
+ * probe file made and removed beside `out`: as root, permission bits say
+ * yes where the file system (/sys, a read-only mount) says no.
+ */
+export function checkOutFile(out: string, kind: OutKind): void {
+  if (out === "") throw new UsageError(`--out is empty; name the ${kind.noun} file to write`);
+  const exists = existsSync(out);
+  if (exists && statSync(out).isDirectory())
+    throw new UsageError(`--out ${out} is a directory; name the ${kind.noun} file to write`);
+  if (exists && !kind.ours(out))
+    throw new UsageError(
+      `--out ${out} exists and is not a ${kind.what}; it is left as it is (name another file)`,
+    );
+  const verb = exists ? "replace" : "write";
+  const block = creationBlock(dirname(out));
+  if (block !== null) throw new Error(`cannot ${verb} ${kind.what} ${out}: ${block}`);
+  const probe = `${out}.tmp-probe-${process.pid}`;
+  try {
+    writeFileSync(probe, "");
+  } catch (e) {
+    throw new Error(`cannot ${verb} ${kind.what} ${out}: ${fsCause(e) ?? (e as Error).message}`);
+  } finally {
+    rmSync(probe, { force: true });
+  }
 }
 
 /** Writes `text` to `path` via a temporary file and a rename. */

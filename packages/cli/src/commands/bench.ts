@@ -10,6 +10,7 @@
 //
 // For `nas-cli run`: benchStage(dir, gpu, log, quick) writes DIR/bench.json.
 
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import {
   benchKernels,
@@ -32,7 +33,7 @@ import {
 } from "@fairnas/nas";
 import { parse, UsageError } from "../args.ts";
 import { resolveConfig } from "../config.ts";
-import { mib, writeAtomic } from "../output.ts";
+import { checkOutFile, mib, writeAtomic, type OutKind } from "../output.ts";
 
 const BENCH_BATCH = 64;
 
@@ -99,6 +100,7 @@ export async function benchCommand(args: string[], log: Logger): Promise<void> {
   });
   if (what === "train" && (v.peer || v.out))
     throw new UsageError("--peer and --out belong to `bench kernels`");
+  if (v.out !== undefined) checkOutFile(v.out, BENCH_OUT);
   // With --json only the JSON goes to stdout; the table goes to stderr.
   const out = v.json ? new Logger(log.err, log.err, log.level) : log;
   const gpu = await Gpu.create({ log });
@@ -113,6 +115,21 @@ export async function benchCommand(args: string[], log: Logger): Promise<void> {
   }
 }
 
+/** bench kernels --out may replace an earlier result of its own only. */
+const BENCH_OUT: OutKind = {
+  what: "kernel benchmark result",
+  noun: "JSON",
+  ours: (path) => {
+    if (statSync(path).size > 16 * 2 ** 20) return false;
+    try {
+      const v = JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown> | null;
+      return v !== null && Array.isArray(v.kernels) && typeof v.ceilings === "object";
+    } catch {
+      return false;
+    }
+  },
+};
+
 async function kernelsCommand(
   gpu: Gpu,
   log: Logger,
@@ -123,6 +140,8 @@ async function kernelsCommand(
   log.info("");
   for (const l of targetReport(r)) log.info(l);
   if (outFile) {
+    // Checked again: something else may have taken the name while it ran.
+    checkOutFile(outFile, BENCH_OUT);
     writeAtomic(outFile, `${JSON.stringify(r, null, 2)}\n`);
     log.info(`wrote ${outFile}`);
   }

@@ -31,10 +31,10 @@ import {
   type TimingOptions,
 } from "@fairnas/nas";
 import { int, parse, UsageError } from "../args.ts";
-import { creationBlock, fmt, writeAtomic } from "../output.ts";
+import { checkOutFile, fmt, writeAtomic, type OutKind } from "../output.ts";
 import { loadSpace, openGpu, readRunConfig } from "../session.ts";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 
 /** Relative errors above this are flagged by `latency check`. */
 export const LATENCY_FLAG = 0.15;
@@ -68,7 +68,7 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
     const batch = positive("batch", v.batch) ?? 1;
     const out = v.out ?? `latency-${space.spec.name}-batch${batch}.json`;
     // Said before the measuring, not when the table is written.
-    checkOutTable(out);
+    checkOutFile(out, TABLE_OUT);
     if (existsSync(out)) log.info(`${out} exists; it is replaced when the new table is complete`);
     await latencyBuild(space, batch, out, timing, log);
     return;
@@ -81,29 +81,12 @@ export async function latencyCommand(args: string[], log: Logger): Promise<void>
 /** A latency table is a few hundred entries; a larger file is something else. */
 const MAX_TABLE_BYTES = 16 * 2 ** 20;
 
-/**
- * --out may replace an earlier latency table only: any other file (a run's
- * summary.json, a checkpoint) or a directory is refused and left as it is,
- * and so is a place the table could not be written to.
- */
-function checkOutTable(out: string): void {
-  if (out === "") throw new UsageError("--out is empty; name the table file to write");
-  if (!existsSync(out)) {
-    const block = creationBlock(dirname(out));
-    if (block !== null) throw new Error(`cannot write latency table ${out}: ${block}`);
-    return;
-  }
-  const info = statSync(out);
-  if (info.isDirectory())
-    throw new UsageError(`--out ${out} is a directory; name the table file to write`);
-  if (!isLatencyTable(out, info.size)) {
-    throw new UsageError(
-      `--out ${out} exists and is not a latency table; it is left as it is (name another file)`,
-    );
-  }
-  const block = creationBlock(dirname(out));
-  if (block !== null) throw new Error(`cannot replace latency table ${out}: ${block}`);
-}
+/** --out may replace an earlier latency table only (checkOutFile). */
+const TABLE_OUT: OutKind = {
+  what: "latency table",
+  noun: "table",
+  ours: (path) => isLatencyTable(path, statSync(path).size),
+};
 
 /** Whether `path` holds JSON marked as a latency table (any format version). */
 function isLatencyTable(path: string, bytes: number): boolean {
@@ -159,7 +142,7 @@ export async function latencyBuild(
     });
     // A rebuilt table replaces the old one whole (atomically); say so. The
     // check is made again: something else may have taken `out` meanwhile.
-    checkOutTable(out);
+    checkOutFile(out, TABLE_OUT);
     const replaced = existsSync(out);
     writeAtomic(out, latencyTableJson(table));
     log.info(
