@@ -237,8 +237,14 @@ async function runSweep(
     if (measure) log.warn(`no fine-tuned supernet at ${ckpt}: sweep without measured accuracy`);
     result = await sweepPoints(table, key, points, latency, null);
   }
-  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else logSweep(log, result, tableClasses(table));
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    warnBelowChance(
+      log,
+      result.map((p) => p.predicted),
+      tableClasses(table),
+    );
+  } else logSweep(log, result, tableClasses(table));
   record(dir, old, table, result, log);
 }
 

@@ -119,7 +119,8 @@ export async function retrainArch(
         `${recordPath(dir, hash)} was made with other settings and cannot be mixed ` +
           "into this analysis:\n" +
           `  found:  ${comparisonKey(old)}\n  wanted: ${comparisonKey(expected)}\n` +
-          "use another directory, or match --epochs / --test-images to the stored records",
+          "match --epochs / --test-images to the stored records, or move " +
+          `${dir} away to train anew`,
       );
     }
     log.info(
