@@ -57,7 +57,7 @@ describe("search budgets below the cheapest network", () => {
     expect(existsSync(out)).toBe(false);
   });
 
-  it("a latency budget or objective in a run's config is refused: only search takes a table", () => {
+  it("a latency budget or objective in a run's config is refused (search takes the table)", () => {
     expect(() => resolveConfig("quick", { search: { maxLatencyMs: 5 } }, {})).toThrow(
       "search.maxLatencyMs: a latency budget needs a measured latency table, which a run does " +
         "not take; leave it 0 here and pass --max-latency-ms to `nas-cli search --run DIR " +

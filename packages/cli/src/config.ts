@@ -277,7 +277,8 @@ export function checkSearchBudgets(c: RunConfig, space: ResolvedSpace | null): v
     );
   if (c.search.third === "latencyMs")
     throw new ConfigError(
-      `search.third: latencyMs ${table}; leave it "params" here and pass --third latencyMs ${search}`,
+      `search.third: latencyMs ${table}; leave it "params" here and pass ` +
+        `--third latencyMs ${search}`,
     );
   if (space === null) return;
   const budgets = [

@@ -62,7 +62,8 @@ describe("checkpoint files", () => {
     await writeFile(path, bytes.subarray(0, bytes.length - 10));
     await expect(loadCheckpoint(path)).rejects.toThrow(
       new RegExp(
-        `trunc\\.ckpt: truncated: header implies ${bytes.length} bytes, file has ${bytes.length - 10}`,
+        `trunc\\.ckpt: truncated: header implies ${bytes.length} bytes, ` +
+          `file has ${bytes.length - 10}`,
       ),
     );
     await writeFile(path, bytes.subarray(0, 20));
@@ -91,7 +92,7 @@ describe("checkpoint files", () => {
     );
   });
 
-  it("a crash mid-write (stale half-written temp file) leaves the previous checkpoint intact", async () => {
+  it("a crash mid-write (stale half-written temp) leaves the previous checkpoint", async () => {
     const path = join(root, "crash.ckpt");
     const v1 = { meta: { step: 1 }, tensors: { w: ramp(100, 1) } };
     await saveCheckpoint(path, v1);
@@ -137,7 +138,7 @@ describe("checkpoint files", () => {
     );
   });
 
-  it("a failed save (tensor not a Float32Array) keeps the old file and leaves no temp file", async () => {
+  it("a failed save (tensor not a Float32Array) keeps the old file, no temp file", async () => {
     const path = join(root, "fail.ckpt");
     await saveCheckpoint(path, { meta: { step: 1 }, tensors: { w: ramp(8, 1) } });
     const bad = { meta: { step: 2 }, tensors: { w: [1, 2] as unknown as Float32Array } };
