@@ -186,7 +186,8 @@ describe("nas-cli errors", () => {
 
   it("cost gives the published FairNAS-A figures", async () => {
     const arch =
-      "k7e3-k3e3-k7e3-k3e6-k7e6-k3e3-k3e3-k7e6-k7e6-k5e3-k3e6-k5e3-k5e3-k3e6-k3e6-k7e6-k3e6-k7e6-k5e6";
+      "k7e3-k3e3-k7e3-k3e6-k7e6-k3e3-k3e3-k7e6-k7e6-k5e3-" +
+      "k3e6-k5e3-k5e3-k3e6-k3e6-k7e6-k3e6-k7e6-k5e6";
     const r = await cli(["cost", "--space", "fairnas", "--arch", arch, "--json"]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toMatchObject({

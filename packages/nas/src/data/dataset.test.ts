@@ -198,7 +198,8 @@ async function writeCifarDir(per: number, nTest: number, sub: boolean): Promise<
 
 describe("CIFAR-10 datasets", () => {
   for (const sub of [false, true]) {
-    it(`loads CIFAR-10 n5x2+3 H32 W32 C3 ${sub ? "under cifar-10-batches-bin/" : "at top"}`, async () => {
+    const where = sub ? "under cifar-10-batches-bin/" : "at top";
+    it(`loads CIFAR-10 n5x2+3 H32 W32 C3 ${where}`, async () => {
       const dir = await writeCifarDir(2, 3, sub);
       const { train, test, format } = await loadDataset(dir);
       expect(format).toBe("cifar10");

@@ -96,7 +96,8 @@ export function centreCrop(
 ): Float32Array {
   if (Kc > K || (K - Kc) % 2 !== 0 || Ec > E || w.length !== K * K * E) {
     throw new Error(
-      `centreCrop: [${Kc}, ${Kc}, ${Ec}] is not a centre crop of [${K}, ${K}, ${E}] (${w.length} values)`,
+      `centreCrop: [${Kc}, ${Kc}, ${Ec}] is not a centre crop of [${K}, ${K}, ${E}] ` +
+        `(${w.length} values)`,
     );
   }
   const off = (K - Kc) / 2;
@@ -118,8 +119,9 @@ export function centreCrop(
 export function sliceBlock(meta: BlockArrays, from: BlockDims, to: BlockDims): BlockArrays {
   if (to.Ci !== from.Ci || to.Co !== from.Co || to.E > from.E || to.K > from.K || to.R > from.R) {
     throw new Error(
-      `sliceBlock: candidate (Ci ${to.Ci}, E ${to.E}, R ${to.R}, Co ${to.Co}, K ${to.K}) does not fit ` +
-        `in the meta block (Ci ${from.Ci}, E ${from.E}, R ${from.R}, Co ${from.Co}, K ${from.K})`,
+      `sliceBlock: candidate (Ci ${to.Ci}, E ${to.E}, R ${to.R}, Co ${to.Co}, K ${to.K}) ` +
+        `does not fit in the meta block ` +
+        `(Ci ${from.Ci}, E ${from.E}, R ${from.R}, Co ${from.Co}, K ${from.K})`,
     );
   }
   const out: BlockArrays = {

@@ -88,7 +88,7 @@ function spec(over: Partial<StandaloneSpec>): StandaloneSpec {
 }
 
 describe.skipIf(!gpu || !haveData)("stand-alone training on a Fashion-MNIST slice", () => {
-  it("fmnist k3e3x8 train 1024 B32 2 epochs: validation top-1 well above chance (10%)", async () => {
+  it("fmnist k3e3x8 train 1024 B32 2 epochs: val top-1 well above chance (10%)", async () => {
     const g = gpu!;
     const data = await slice(g, 1024);
     const dir = mkdtempSync(join(tmpdir(), "sa-train-"));
@@ -106,7 +106,7 @@ describe.skipIf(!gpu || !haveData)("stand-alone training on a Fashion-MNIST slic
     }
   });
 
-  it("fmnist k3e3x8 train 256 B32 2 epochs: interrupted at step 6, resumed from step 4, ends bit-identical", async () => {
+  it("fmnist k3e3x8 256 B32 2 epochs: stopped at 6, resumed at 4, bit-identical", async () => {
     const g = gpu!;
     const data = await slice(g, 256);
     const dir = mkdtempSync(join(tmpdir(), "sa-resume-"));

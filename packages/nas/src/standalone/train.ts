@@ -291,7 +291,8 @@ async function restore(
   const arch = archToString(net.space, spec.arch);
   if (m.spaceSignature !== net.space.signature || m.arch !== arch) {
     throw new Error(
-      `${path} holds ${m.arch} (space ${m.spaceSignature}), not ${arch} (space ${net.space.signature})`,
+      `${path} holds ${m.arch} (space ${m.spaceSignature}), ` +
+        `not ${arch} (space ${net.space.signature})`,
     );
   }
   if (JSON.stringify(m.spec) !== JSON.stringify(spec)) {
