@@ -17,8 +17,10 @@ import {
   ROWS_CONFIG,
   ROWS_WEIGHT_CONFIG,
   rowsBlockWidth,
+  rowsChunk,
   rowsCode,
   rowsEligible,
+  rowsPays,
   rowsPerInvocation,
   rowsWeightCode,
   rowsWeightEligible,
@@ -38,15 +40,53 @@ const CASES: readonly [number, number, number, string][] = [
   [515, 8, 52, "13 vec4 groups: 6 + 6 + 1"],
   [301, 24, 28, "7 vec4 groups: 4 + 3"],
   [20000, 16, 96, "four row blocks of 64 rows per invocation, the last partial"],
+  [45, 96, 16, "four chunks of 24, one partial row block"],
+  [4200, 144, 24, "six chunks, two row blocks (the second partial), 2 column blocks"],
+  [300, 44, 20, "eleven chunks of 4, ragged block (4 + 1 of 5 vec4 groups)"],
 ];
 
 describe("rows GEMM shape rules", () => {
-  it("takes K and N multiples of 4 with K up to MAX_K only", () => {
+  it("takes K and N positive multiples of 4", () => {
     expect(rowsEligible(16, 96)).toBe(true);
     expect(rowsEligible(ROWS_CONFIG.MAX_K, 8)).toBe(true);
-    expect(rowsEligible(ROWS_CONFIG.MAX_K + 4, 8)).toBe(false);
+    expect(rowsEligible(ROWS_CONFIG.MAX_K + 4, 8)).toBe(true);
+    expect(rowsEligible(1152, 192)).toBe(true);
     expect(rowsEligible(6, 8)).toBe(false);
     expect(rowsEligible(8, 6)).toBe(false);
+    expect(rowsEligible(0, 8)).toBe(false);
+  });
+
+  it("walks a reduction over MAX_K in the widest dividing chunk up to MAX_CHUNK", () => {
+    expect(rowsChunk(ROWS_CONFIG.MAX_K)).toBe(ROWS_CONFIG.MAX_K);
+    expect(rowsChunk(16)).toBe(16);
+    expect(rowsChunk(96)).toBe(24);
+    expect(rowsChunk(144)).toBe(24);
+    expect(rowsChunk(40)).toBe(20);
+    expect(rowsChunk(36)).toBe(12);
+    expect(rowsChunk(44)).toBe(4); // 11 vec4 groups: only 4 divides
+    for (const K of [36, 40, 44, 48, 56, 96, 100, 144, 1152]) {
+      const kc = rowsChunk(K);
+      expect(K % kc).toBe(0);
+      expect(kc % 4).toBe(0);
+      expect(kc).toBeLessThanOrEqual(ROWS_CONFIG.MAX_CHUNK);
+    }
+    // The block is sized by the chunk, not the whole reduction.
+    expect(rowsBlockWidth(96, 16)).toBe(4);
+    expect(rowsBlockWidth(144, 24)).toBe(3);
+  });
+
+  it("pays for a chunked reduction only over tall inputs in few chunks", () => {
+    expect(rowsPays(undefined, 16, 96)).toBe(true); // one chunk: M does not matter
+    expect(rowsPays(2048, 32, 192)).toBe(true);
+    expect(rowsPays(undefined, 96, 16)).toBe(false); // chunked, M unknown
+    expect(rowsPays(50176, 96, 16)).toBe(true);
+    expect(rowsPays(50176, 144, 24)).toBe(true);
+    expect(rowsPays(12544, 96, 24)).toBe(true); // 2 column blocks x 4 row blocks
+    expect(rowsPays(6272, 96, 16)).toBe(false); // 2 workgroups
+    expect(rowsPays(2048, 144, 24)).toBe(false);
+    expect(rowsPays(12544, 576, 96)).toBe(false); // 24 chunks
+    expect(rowsPays(3136, 1152, 192)).toBe(false);
+    expect(rowsPays(50176, 98, 16)).toBe(false); // off the vec4 grid
   });
 
   it("picks block widths within the register budget, preferring divisors", () => {
@@ -74,12 +114,16 @@ describe("rows GEMM shape rules", () => {
     expect(2 * Math.ceil(6272 / (WG * rb * 2))).toBeLessThan(MIN_GROUPS);
   });
 
-  it("is chosen on software adapters only, for narrow reductions", () => {
+  it("is chosen on software adapters only, for narrow reductions or tall chunked ones", () => {
     expect(selectPwconvVariant("forward", 16, 96, true)).toBe("rows");
     expect(selectPwconvVariant("forward", 16, 96, false)).toBe("tiled");
-    expect(selectPwconvVariant("forward", 144, 24, true)).toBe("tiled");
+    expect(selectPwconvVariant("forward", 144, 24, true)).toBe("tiled"); // M unknown
+    expect(selectPwconvVariant("forward", 144, 24, true, 50176)).toBe("rows");
+    expect(selectPwconvVariant("forward", 144, 24, false, 50176)).toBe("tiled");
+    expect(selectPwconvVariant("forward", 144, 24, true, 2048)).toBe("tiled");
     expect(selectPwconvVariant("backward-input", 144, 24, true)).toBe("rows");
     expect(selectPwconvVariant("backward-input", 16, 96, true)).toBe("tiled");
+    expect(selectPwconvVariant("backward-input", 16, 96, true, 50176)).toBe("rows");
     expect(selectPwconvVariant("backward-weight", 144, 24, true)).toBe("tiled"); // M unknown
     expect(selectPwconvVariant("backward-weight", 144, 24, true, 50176)).toBe("rows");
     expect(selectPwconvVariant("backward-weight", 144, 24, false, 50176)).toBe("tiled");
@@ -96,6 +140,17 @@ describe("rows GEMM shape rules", () => {
     expect(code).toContain("wr[15]");
     expect(code).toContain("clamp(");
     expect(code).toContain("r4[");
+    expect(code).not.toContain("k0 += ");
+  });
+
+  it("loops over the chunks of a wide reduction, adding to its own partial sums", () => {
+    const code = rowsCode(48, 3, false, "bn", true);
+    expect(code).toContain("var wr: array<vec4f, 72>;");
+    expect(code).toContain("for (var k0 = 0u; k0 < 48u; k0 += 24u) {");
+    expect(code.match(/= fma\(vec4f\(xv\d\[\d\]\), wr\[\d+\]/g)).toHaveLength(72);
+    expect(code).toContain("if (k0 > 0u) {");
+    expect(code).toContain("coef4[k0 / 4u + 12u]"); // the chunk's first scale
+    expect(code).toContain("let xr = mc * 12u + k0 / 4u;");
   });
 });
 
@@ -283,13 +338,13 @@ describe.runIf(gpu)("rows GEMM on the GPU", () => {
     }
   }
 
-  it("refuses a reduction it cannot hold, naming the op", () => {
+  it("refuses channels off the vec4 grid, naming the op", () => {
     const g = gpu!;
-    const x = g.zeros([4, 36]);
-    const w = g.zeros([36, 8]);
+    const x = g.zeros([4, 38]);
+    const w = g.zeros([38, 8]);
     const y = g.empty([4, 8]);
-    expect(() => pwconvForwardWith(g, "rows", x, w, y, { M: 4, CI: 36, CO: 8 })).toThrow(
-      /pwconv\.rows: .*K <= 32, got K 36 N 8/,
+    expect(() => pwconvForwardWith(g, "rows", x, w, y, { M: 4, CI: 38, CO: 8 })).toThrow(
+      /pwconv\.rows: .*multiples of 4, got K 38 N 8/,
     );
     for (const t of [x, w, y]) t.dispose();
   });

@@ -1,22 +1,33 @@
 // The "rows" pointwise GEMM, y[M, N] = x[M, K] W, for software devices.
 // Lanes own rows and the workgroup owns a block of TN4 output vec4 groups.
-// Each invocation loads that block of W (K x 4*TN4 floats) once into a
+// Each invocation loads that block of W (KC x 4*TN4 floats) once into a
 // private array (registers and stack slots), then walks RB rows, WG apart,
-// reading each row of x as K/4 vec4s and storing TN4 vec4s. On lavapipe
+// reading each row of x as KC/4 vec4s and storing TN4 vec4s. On lavapipe
 // every storage-buffer access is issued lane by lane and costs far more
 // than an FMA, whatever its address pattern, so the win is in loading W
 // once per RB rows instead of once per row block: about 1.5-2.5x over the
-// tiled kernel (pwconv.forward.wgsl) at the 16->96 and 24->144 shapes. The
-// whole reduction must fit the W budget, so it takes K <= MAX_K only; a
-// real GPU would spill it, so it is chosen on software adapters only
-// (selectPwconvVariant).
+// tiled kernel (pwconv.forward.wgsl) at the 16->96 and 24->144 shapes. A
+// real GPU would spill the array, so it is chosen on software adapters
+// only (selectPwconvVariant).
+//
+// A reduction wider than MAX_K is walked in chunks of KC channels (a
+// divisor of K, at most MAX_CHUNK): per chunk the invocation loads that
+// slice of W, then passes over its rows again, adding the chunk's products
+// to the partial sums it stored in y after the previous chunk (its own
+// rows only, so no other invocation touches them). The round trip costs
+// 2 x TN4 vec4 accesses per row and chunk, far fewer than the tiled
+// kernel's per-k loads: 1.3-1.4x over it for the narrow outputs of wide
+// reductions (96->16 input gradient, 144->24 forward and input gradient at
+// M 50176), where nothing else beat the tiled kernel. The sums still run
+// over k in order, so results match the single-chunk order exactly.
 //
 // W is w [K, N] for the forward pass, or w [N, K] read transposed for the
 // input gradient dx = dy w^T (no transpose pass). The optional batch-norm
 // prologue (BnPrologue) is applied to x as it is loaded, and the optional
-// residual r [M, N] is added on store, as in the tiled kernel.
+// residual r [M, N] is added on store (the first chunk starts from it), as
+// in the tiled kernel.
 //
-// The WGSL is generated: the FMAs over K and TN4 are unrolled in the text
+// The WGSL is generated: the FMAs over KC and TN4 are unrolled in the text
 // (lavapipe does not unroll loops over override constants) and read W at
 // constant indices; W itself is loaded by a loop, which keeps the first
 // compile near 0.35 s (unrolled loads took 4-9 s). Rows past M are clamped
@@ -30,8 +41,14 @@ import type { BnPrologue } from "./batchnorm.ts";
 export const ROWS_CONFIG = {
   /** invocations per workgroup */
   WG: 64,
-  /** largest K (the reduction) the kernel holds in registers */
+  /** largest K (the reduction) the kernel holds in registers in one piece */
   MAX_K: 32,
+  /** widest chunk of a reduction over MAX_K */
+  MAX_CHUNK: 24,
+  /** chunks at most where the chunked kernel is chosen (rowsPays) */
+  MAX_CHUNKS: 8,
+  /** workgroups at least, at MAX_RB rows per invocation, where it is chosen */
+  MIN_CHUNKED_GROUPS: 8,
   /** W floats held per invocation (K x 4*TN4); above it the registers spill */
   W_FLOATS: 384,
   /** widest column block, in vec4 groups */
@@ -60,20 +77,56 @@ export interface RowsOptions {
 
 /** Whether the rows kernel takes a GEMM of this reduction and output width. */
 export function rowsEligible(K: number, N: number): boolean {
-  return K % 4 === 0 && N % 4 === 0 && K > 0 && K <= ROWS_CONFIG.MAX_K;
+  return K % 4 === 0 && N % 4 === 0 && K > 0 && N > 0;
 }
 
 /**
- * The column block width in vec4 groups: as wide as the W budget allows,
- * narrowed to a divisor of N/4 when one is at least half as wide (a ragged
- * last block otherwise).
+ * Whether the rows kernel should beat the tiled one for M rows (unknown:
+ * undefined). A reduction of at most MAX_K always pays. A chunked one,
+ * measured side by side (bench/rows-tune.ts), wins 1.2-1.45x on tall
+ * GEMMs (96->16 and 144->24 at M 50176, 96->24 at 12544, 40->240 at
+ * 50176) but loses where it has few rows per invocation (0.45-0.7x at M
+ * 2048-6272 with the rows spread over 16 workgroups; even with 64 rows
+ * each) or many chunks (0.7-0.85x at K 576 and 1152, where each chunk
+ * re-fetches the lines of x that the previous one left half used). It is
+ * chosen for at most MAX_CHUNKS chunks and at least MIN_CHUNKED_GROUPS
+ * workgroups of MAX_RB rows.
+ */
+export function rowsPays(M: number | undefined, K: number, N: number): boolean {
+  const { MAX_K, MAX_CHUNKS, MIN_CHUNKED_GROUPS, WG, MAX_RB } = ROWS_CONFIG;
+  if (!rowsEligible(K, N)) return false;
+  if (K <= MAX_K) return true;
+  if (M === undefined || K / rowsChunk(K) > MAX_CHUNKS) return false;
+  const nb = Math.ceil(N / 4 / rowsBlockWidth(K, N));
+  return nb * Math.ceil(M / (WG * MAX_RB)) >= MIN_CHUNKED_GROUPS;
+}
+
+/**
+ * The reduction's chunk: all of K up to MAX_K, else the widest multiple of
+ * 4 up to MAX_CHUNK that divides K (4 always does).
+ */
+export function rowsChunk(K: number): number {
+  const { MAX_K, MAX_CHUNK } = ROWS_CONFIG;
+  if (K <= MAX_K) return K;
+  let kc = MAX_CHUNK - (MAX_CHUNK % 4);
+  while (K % kc !== 0) kc -= 4;
+  return kc;
+}
+
+/**
+ * The column block width in vec4 groups: as wide as the W budget allows
+ * for the reduction's chunk, narrowed to a divisor of N/4 when one is at
+ * least half as wide (a ragged last block otherwise).
  */
 export function rowsBlockWidth(K: number, N: number): number {
-  const budget = Math.floor(ROWS_CONFIG.W_FLOATS / (4 * K));
+  const budget = Math.floor(ROWS_CONFIG.W_FLOATS / (4 * rowsChunk(K)));
   return tileWidth(N / 4, Math.max(1, Math.min(ROWS_CONFIG.MAX_TN4, budget)));
 }
 
-/** Rows per invocation for M rows and nb column blocks (a power of two). */
+/**
+ * Rows per invocation for M rows and nb column blocks (a power of two)
+ * when the reduction is one chunk; a chunked one takes MAX_RB.
+ */
 export function rowsPerInvocation(M: number, nb: number): number {
   const { WG, MAX_RB, MIN_RB, MIN_GROUPS } = ROWS_CONFIG;
   const rowBlocks = Math.ceil(MIN_GROUPS / nb);
@@ -93,7 +146,10 @@ function generated(name: string, make: () => string): string {
 
 const clamp6 = (v: string): string => `clamp(${v}, vec4f(0.0), vec4f(6.0))`;
 
-/** The WGSL of one variant: K and TN4 unrolled, the prologue and residual optional. */
+/**
+ * The WGSL of one variant: the chunk KC (rowsChunk) and TN4 unrolled, the
+ * prologue and residual optional.
+ */
 export function rowsCode(
   K: number,
   TN4: number,
@@ -101,7 +157,9 @@ export function rowsCode(
   pre: "none" | "bn" | "bn6",
   residual: boolean,
 ): string {
-  const K4 = K / 4;
+  const KC = rowsChunk(K);
+  const chunked = KC < K;
+  const K4 = KC / 4;
   const L: string[] = [];
   let b = 3;
   L.push(
@@ -130,57 +188,70 @@ export function rowsCode(
     `  let cb = (g % nb) * ${TN4}u;`,
     "  let m0 = (g / nb) * WG * RB;",
     "  if (m0 >= p.M) { return; }",
+    `  var wr: array<vec4f, ${KC * TN4}>;`,
   );
-  // The column block of W, once per invocation, into a private array that
-  // the unrolled FMAs below read at constant indices (a loop here keeps the
-  // generated code, and lavapipe's compile time, small).
-  const WN = K * TN4;
+  // k0: the chunk's first channel (a loop over the chunks, or the constant 0).
+  const I = chunked ? "  " : "";
+  if (chunked) L.push(`  for (var k0 = 0u; k0 < ${K}u; k0 += ${KC}u) {`);
+  else L.push("  let k0 = 0u;");
+  // The chunk's block of W, once per invocation, into the private array
+  // that the unrolled FMAs below read at constant indices (a loop here
+  // keeps the generated code, and lavapipe's compile time, small).
   // Transposed: element k of output columns c * 4 .. c * 4 + 3 of w [N, K].
+  const WN = KC * TN4;
   const wT = [0, 1, 2, 3].map((j) => `w[(c * 4u + ${j}u) * ${K}u + k]`).join(", ");
   L.push(
-    `  var wr: array<vec4f, ${WN}>;`,
-    `  for (var i = 0u; i < ${WN}u; i++) {`,
-    `    let k = i / ${TN4}u;`,
-    `    let c = min(cb + i % ${TN4}u, n4 - 1u);`,
-    transposed ? `    wr[i] = vec4f(${wT});` : "    wr[i] = w4[k * n4 + c];",
-    "  }",
+    `${I}  for (var i = 0u; i < ${WN}u; i++) {`,
+    `${I}    let k = k0 + i / ${TN4}u;`,
+    `${I}    let c = min(cb + i % ${TN4}u, n4 - 1u);`,
+    transposed ? `${I}    wr[i] = vec4f(${wT});` : `${I}    wr[i] = w4[k * n4 + c];`,
+    `${I}  }`,
   );
   if (pre !== "none") {
+    const q0 = chunked ? "k0 / 4u + " : "";
     for (let q = 0; q < K4; q++) {
       L.push(
-        `  let pm${q} = coef4[${q}u];`,
-        `  let pa${q} = coef4[${K4 + q}u];`,
-        `  let pb${q} = coef4[${2 * K4 + q}u];`,
+        `${I}  let pm${q} = coef4[${q0}${q}u];`,
+        `${I}  let pa${q} = coef4[${q0}${K / 4 + q}u];`,
+        `${I}  let pb${q} = coef4[${q0}${(2 * K) / 4 + q}u];`,
       );
     }
   }
   L.push(
-    "  for (var rb = 0u; rb < RB; rb++) {",
-    "    let m = m0 + rb * WG + lid;",
-    "    let mc = min(m, p.M - 1u);",
-    `    let xr = mc * ${K4}u;`,
-    "    let o = mc * n4 + cb;",
+    `${I}  for (var rb = 0u; rb < RB; rb++) {`,
+    `${I}    let m = m0 + rb * WG + lid;`,
+    `${I}    let mc = min(m, p.M - 1u);`,
+    `${I}    let xr = mc * ${K / 4}u + k0 / 4u;`,
+    `${I}    let o = mc * n4 + cb;`,
   );
-  for (let t = 0; t < TN4; t++) {
-    L.push(
-      `    var a${t} = ${residual ? `r4[mc * n4 + min(cb + ${t}u, n4 - 1u)]` : "vec4f(0.0)"};`,
-    );
+  // The sums start from the residual (or zero), and after the first chunk
+  // from this invocation's own partial sums in y.
+  const col = (t: number): string => (t === 0 ? "o" : `mc * n4 + min(cb + ${t}u, n4 - 1u)`);
+  for (let t = 0; t < TN4; t++)
+    L.push(`${I}    var a${t} = ${residual ? `r4[${col(t)}]` : "vec4f(0.0)"};`);
+  if (chunked) {
+    L.push(`${I}    if (k0 > 0u) {`);
+    for (let t = 0; t < TN4; t++) L.push(`${I}      a${t} = y4[${col(t)}];`);
+    L.push(`${I}    }`);
   }
   for (let q = 0; q < K4; q++) {
     const load = `x4[xr + ${q}u]`;
     const bn = `fma(${load} - pm${q}, pa${q}, pb${q})`;
-    L.push(`    let xv${q} = ${pre === "none" ? load : pre === "bn" ? bn : clamp6(bn)};`);
+    L.push(`${I}    let xv${q} = ${pre === "none" ? load : pre === "bn" ? bn : clamp6(bn)};`);
     for (let j = 0; j < 4; j++) {
       const k = 4 * q + j;
       for (let t = 0; t < TN4; t++)
-        L.push(`    a${t} = fma(vec4f(xv${q}[${j}]), wr[${k * TN4 + t}], a${t});`);
+        L.push(`${I}    a${t} = fma(vec4f(xv${q}[${j}]), wr[${k * TN4 + t}], a${t});`);
     }
   }
-  L.push("    if (m < p.M) {");
+  L.push(`${I}    if (m < p.M) {`);
   for (let t = 0; t < TN4; t++) {
-    L.push(t === 0 ? `      y4[o] = a0;` : `      if (cb + ${t}u < n4) { y4[o + ${t}u] = a${t}; }`);
+    const store = t === 0 ? "y4[o] = a0;" : `if (cb + ${t}u < n4) { y4[o + ${t}u] = a${t}; }`;
+    L.push(`${I}      ${store}`);
   }
-  L.push("    }", "  }", "}");
+  L.push(`${I}    }`, `${I}  }`);
+  if (chunked) L.push("  }");
+  L.push("}");
   return L.join("\n");
 }
 
@@ -195,17 +266,17 @@ export function recordRowsGemm(
 ): void {
   const { M, K, N } = g;
   if (!rowsEligible(K, N)) {
-    throw new Error(
-      `pwconv.rows: needs K and N multiples of 4 and K <= ${ROWS_CONFIG.MAX_K}, got K ${K} N ${N}`,
-    );
+    throw new Error(`pwconv.rows: needs K and N positive multiples of 4, got K ${K} N ${N}`);
   }
   const { WG } = ROWS_CONFIG;
   const { transposed, pre, residual } = opts;
   const TN4 = rowsBlockWidth(K, N);
   const nb = Math.ceil(N / 4 / TN4);
-  const RB = rowsPerInvocation(M, nb);
+  const RB = rowsChunk(K) < K ? ROWS_CONFIG.MAX_RB : rowsPerInvocation(M, nb);
   const preKind = pre ? (pre.relu6 ? "bn6" : "bn") : "none";
-  const parts = [`k${K}`, `tn${TN4}`, transposed ? "t" : "", pre ? preKind : ""];
+  const KC = rowsChunk(K);
+  const chunk = KC < K ? `c${KC}` : "";
+  const parts = [`k${K}`, chunk, `tn${TN4}`, transposed ? "t" : "", pre ? preKind : ""];
   const tag = [...parts, residual ? "residual" : ""].filter(Boolean).join(".");
   const name = `pwconv.rows.${tag}`;
   const pipe = gpu.pipeline({

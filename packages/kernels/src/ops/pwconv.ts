@@ -12,7 +12,7 @@ import {
   recordRowsGemm,
   recordRowsWeight,
   ROWS_WEIGHT_CONFIG,
-  rowsEligible,
+  rowsPays,
   rowsWeightEligible,
   rowsWeightPays,
   rowsWeightPlan,
@@ -146,10 +146,10 @@ export type PwconvPass = "forward" | "backward-input" | "backward-weight";
  * input gradient (the same kernel on w^T). The tiled weight gradient reads
  * both sides in vec4s. On a software adapter the rows kernel
  * (pwconv-rows.ts) takes the forward and input-gradient GEMMs whose
- * reduction is narrow (Ci forward, Co for the input gradient), and the
- * weight gradients of narrowing layers whose partial sums stay small beside
- * the `rows` (M) they reduce (rowsWeightPays; given only by callers that
- * know M).
+ * reduction (Ci forward, Co for the input gradient) is narrow, or wider but
+ * over enough `rows` (M) in few chunks (rowsPays), and the weight gradients
+ * of narrowing layers whose partial sums stay small beside the rows they
+ * reduce (rowsWeightPays). `rows` is given by callers that know M.
  */
 export function selectPwconvVariant(
   pass: PwconvPass,
@@ -158,8 +158,8 @@ export function selectPwconvVariant(
   software = false,
   rows?: number,
 ): PwconvVariant {
-  if (software && pass === "forward" && rowsEligible(ci, co)) return "rows";
-  if (software && pass === "backward-input" && rowsEligible(co, ci)) return "rows";
+  if (software && pass === "forward" && rowsPays(rows, ci, co)) return "rows";
+  if (software && pass === "backward-input" && rowsPays(rows, co, ci)) return "rows";
   if (software && pass === "backward-weight" && rows !== undefined && rowsWeightPays(rows, ci, co))
     return "rows";
   const vec4 =
@@ -189,7 +189,7 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   }
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
   const out = y ?? gpu.empty(outShape, "pwconv.y");
-  const variant = selectPwconvVariant("forward", ci, co, gpu.adapter.software);
+  const variant = selectPwconvVariant("forward", ci, co, gpu.adapter.software, g.M);
   pwconvForwardWith(gpu, variant, x, w, out, g, { pre });
   return out;
 }
@@ -273,7 +273,7 @@ export function pwconvBackwardInput(
   }
   const g = { M: rowsOf(op, dy), CI: ci, CO: co };
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
-  const variant = selectPwconvVariant("backward-input", ci, co, gpu.adapter.software);
+  const variant = selectPwconvVariant("backward-input", ci, co, gpu.adapter.software, g.M);
   pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);
   return out;
 }

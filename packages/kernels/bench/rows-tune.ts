@@ -1,0 +1,108 @@
+// The rows pointwise GEMM (pwconv-rows.ts) against the tiled one, side by
+// side in one process: for each GEMM the two variants take turns for many
+// rounds (so drift on a shared machine hits them alike), and the median
+// device ms of each and their ratio are printed. Used to set where
+// selectPwconvVariant takes the rows kernel on software adapters.
+//
+//   tsx bench/rows-tune.ts [--rounds R] [--match "K144"]
+//
+// --match keeps the GEMMs whose label ("fwd M50176 K144 N24") contains it.
+
+import { parseArgs } from "node:util";
+import { Gpu, Rng, type Tensor } from "../mod.ts";
+import {
+  pwconvBackwardInputWith,
+  pwconvForwardWith,
+  type PwconvVariant,
+} from "../src/ops/pwconv.ts";
+import { GpuTimer, median } from "../src/runtime/timing.ts";
+
+interface TuneGemm {
+  /** forward y = x w (w [K, N]) or input gradient dx = dy w^T (w [N, K]) */
+  readonly pass: "fwd" | "dx";
+  readonly M: number;
+  /** the reduction */
+  readonly K: number;
+  /** the output width */
+  readonly N: number;
+}
+
+const g = (pass: "fwd" | "dx", M: number, K: number, N: number): TuneGemm => ({ pass, M, K, N });
+
+/**
+ * The benchmark block's and kernels' GEMMs at batch 64 (28x28 and 14x14),
+ * the fmnist space's (batch 128 at 7x7 and 4x4), and wide ones of the
+ * 224x224 space (batch 64 at 28x28, 14x14 and 7x7).
+ */
+const GEMMS: readonly TuneGemm[] = [
+  g("dx", 50176, 96, 16),
+  g("fwd", 50176, 144, 24),
+  g("dx", 50176, 144, 24),
+  g("fwd", 12544, 96, 24),
+  g("dx", 12544, 96, 24),
+  g("fwd", 6272, 48, 16),
+  g("fwd", 6272, 96, 16),
+  g("dx", 6272, 96, 16),
+  g("fwd", 2048, 72, 24),
+  g("fwd", 2048, 144, 24),
+  g("dx", 2048, 144, 24),
+  g("fwd", 2048, 192, 32),
+  g("dx", 2048, 192, 32),
+  g("fwd", 50176, 40, 240),
+  g("fwd", 12544, 96, 576),
+  g("fwd", 12544, 576, 96),
+  g("dx", 3136, 1152, 192),
+];
+
+function filled(gpu: Gpu, shape: number[], seed: number): Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return gpu.tensor(
+    shape,
+    Float32Array.from({ length: n }, () => rng.normal()),
+    "tune",
+  );
+}
+
+const label = (t: TuneGemm): string => `${t.pass} M${t.M} K${t.K} N${t.N}`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { rounds: { type: "string" }, match: { type: "string" } },
+  });
+  const rounds = Number(values.rounds ?? 15);
+  const gemms = GEMMS.filter((t) => label(t).includes(values.match ?? ""));
+  if (gemms.length === 0) throw new Error(`rows-tune: no GEMM matches "${values.match}"`);
+  const gpu = await Gpu.create({});
+  const timer = new GpuTimer(gpu);
+  try {
+    for (const t of gemms) {
+      const x = filled(gpu, [t.M, t.K], 1);
+      const w = filled(gpu, t.pass === "fwd" ? [t.K, t.N] : [t.N, t.K], 2);
+      const y = gpu.empty([t.M, t.N], "tune.y");
+      const run = (v: PwconvVariant) => () =>
+        t.pass === "fwd"
+          ? pwconvForwardWith(gpu, v, x, w, y, { M: t.M, CI: t.K, CO: t.N })
+          : pwconvBackwardInputWith(gpu, v, x, w, y, { M: t.M, CI: t.N, CO: t.K });
+      const variants: PwconvVariant[] = ["tiled", "rows"];
+      const times = new Map<PwconvVariant, number[]>(variants.map((v) => [v, []]));
+      const last = new Map<PwconvVariant, number>();
+      for (let r = 0; r < rounds + 1; r++) {
+        for (const v of variants) {
+          const ms = await timer.time(run(v), last.get(v) ?? 0);
+          last.set(v, ms);
+          if (r > 0) times.get(v)!.push(ms); // round 0 compiles
+        }
+      }
+      for (const u of [x, w, y]) u.dispose();
+      const [tiled, rows] = variants.map((v) => median(times.get(v)!));
+      const cells = `tiled ${tiled.toFixed(2)} | rows ${rows.toFixed(2)} ms`;
+      console.log(`${label(t).padEnd(24)} | ${cells} | rows ${(tiled / rows).toFixed(2)}x`);
+    }
+  } finally {
+    timer.destroy();
+    gpu.destroy();
+  }
+}
+
+await main();
