@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { bnApplyRef, bnTable, expectClose, randn, testGpu } from "../testing.ts";
 import { pwconvBackwardInputRef, pwconvBackwardWeightRef, pwconvRef } from "../reference/pwconv.ts";
 import {
+  pwconv,
+  pwconvBackwardInput,
   pwconvBackwardInputWith,
   pwconvBackwardWeight,
   pwconvBackwardWeightWith,
@@ -337,6 +339,31 @@ describe.runIf(gpu)("rows GEMM on the GPU", () => {
       });
     }
   }
+
+  it("takes the public forward and input gradient of a tall wide reduction (software)", async () => {
+    const g = gpu!;
+    // 8 workgroups of 64 x 64 rows: the least that pays for a chunked reduction.
+    const [M, K, N] = [8 * 4096, 48, 8];
+    expect(selectPwconvVariant("forward", K, N, true, M)).toBe("rows");
+    expect(selectPwconvVariant("forward", K, N, true, M - 4096)).toBe("tiled");
+    expect(selectPwconvVariant("backward-input", N, K, true, M)).toBe("rows");
+    const xs = f32(randn(M * K, 11));
+    const ws = f32(randn(K * N, 12, 0.3));
+    const rs = f32(randn(M * N, 13));
+    const coef = bnTable(K, 14);
+    const x = g.tensor([32, 32, 32, K], xs);
+    const w = g.tensor([K, N], ws);
+    const wt = g.tensor([N, K], ws); // a layer N -> K: its dx is [M, N]
+    const r = g.tensor([32, 32, 32, N], rs);
+    const cf = g.tensor([3, K], coef);
+    const y = pwconv(g, x, w, undefined, { coef: cf, relu6: true });
+    const ref = pwconvRef(bnApplyRef(xs, coef, K, true), ws, M, K, N);
+    expectClose("public y", await g.read(y), ref, TOL);
+    const dx = pwconvBackwardInput(g, x, wt, undefined, r);
+    const dref = pwconvBackwardInputRef(xs, ws, M, N, K).map((v, i) => v + rs[i]);
+    expectClose("public dx + r", await g.read(dx), dref, TOL);
+    for (const t of [x, w, wt, r, cf, y, dx]) t.dispose();
+  });
 
   it("refuses channels off the vec4 grid, naming the op", () => {
     const g = gpu!;
