@@ -9,13 +9,14 @@
 // --match keeps the GEMMs whose label ("fwd M50176 K144 N24") contains it.
 
 import { parseArgs } from "node:util";
-import { Gpu, Rng, type Tensor } from "../mod.ts";
+import { Gpu } from "../mod.ts";
 import {
   pwconvBackwardInputWith,
   pwconvForwardWith,
   type PwconvVariant,
 } from "../src/ops/pwconv.ts";
-import { GpuTimer, median } from "../src/runtime/timing.ts";
+import { GpuTimer, interleavedMedians } from "../src/runtime/timing.ts";
+import { filled } from "./cases.ts";
 
 interface TuneGemm {
   /** forward y = x w (w [K, N]) or input gradient dx = dy w^T (w [N, K]) */
@@ -54,16 +55,6 @@ const GEMMS: readonly TuneGemm[] = [
   g("dx", 3136, 1152, 192),
 ];
 
-function filled(gpu: Gpu, shape: number[], seed: number): Tensor {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return gpu.tensor(
-    shape,
-    Float32Array.from({ length: n }, () => rng.normal()),
-    "tune",
-  );
-}
-
 const label = (t: TuneGemm): string => `${t.pass} M${t.M} K${t.K} N${t.N}`;
 
 async function main(): Promise<void> {
@@ -77,25 +68,16 @@ async function main(): Promise<void> {
   const timer = new GpuTimer(gpu);
   try {
     for (const t of gemms) {
-      const x = filled(gpu, [t.M, t.K], 1);
-      const w = filled(gpu, t.pass === "fwd" ? [t.K, t.N] : [t.N, t.K], 2);
+      const x = filled(gpu, [t.M, t.K], 1, "tune.x");
+      const w = filled(gpu, t.pass === "fwd" ? [t.K, t.N] : [t.N, t.K], 2, "tune.w");
       const y = gpu.empty([t.M, t.N], "tune.y");
-      const run = (v: PwconvVariant) => () =>
+      const run = (v: PwconvVariant): void =>
         t.pass === "fwd"
           ? pwconvForwardWith(gpu, v, x, w, y, { M: t.M, CI: t.K, CO: t.N })
           : pwconvBackwardInputWith(gpu, v, x, w, y, { M: t.M, CI: t.N, CO: t.K });
-      const variants: PwconvVariant[] = ["tiled", "rows"];
-      const times = new Map<PwconvVariant, number[]>(variants.map((v) => [v, []]));
-      const last = new Map<PwconvVariant, number>();
-      for (let r = 0; r < rounds + 1; r++) {
-        for (const v of variants) {
-          const ms = await timer.time(run(v), last.get(v) ?? 0);
-          last.set(v, ms);
-          if (r > 0) times.get(v)!.push(ms); // round 0 compiles
-        }
-      }
+      const ms = await interleavedMedians(timer, ["tiled", "rows"] as const, run, rounds);
       for (const u of [x, w, y]) u.dispose();
-      const [tiled, rows] = variants.map((v) => median(times.get(v)!));
+      const [tiled, rows] = [ms.get("tiled")!, ms.get("rows")!];
       const cells = `tiled ${tiled.toFixed(2)} | rows ${rows.toFixed(2)} ms`;
       console.log(`${label(t).padEnd(24)} | ${cells} | rows ${(tiled / rows).toFixed(2)}x`);
     }

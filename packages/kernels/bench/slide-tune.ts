@@ -15,12 +15,11 @@ import {
   dwconvBackwardWeight,
   dwconvOutSize,
   Gpu,
-  Rng,
   setSlideStripHeights,
   type SlidePass,
-  type Tensor,
 } from "../mod.ts";
-import { GpuTimer, median } from "../src/runtime/timing.ts";
+import { GpuTimer, interleavedMedians } from "../src/runtime/timing.ts";
+import { filled } from "./cases.ts";
 
 interface TuneShape {
   readonly N: number;
@@ -50,21 +49,11 @@ const SHAPES: readonly TuneShape[] = [
 const CANDIDATES: Record<1 | 2, readonly number[]> = { 1: [2, 3, 4, 7], 2: [2, 4, 6, 7, 14] };
 const PASSES: readonly SlidePass[] = ["forward", "backwardInput", "backwardWeight"];
 
-function filled(gpu: Gpu, shape: number[], seed: number): Tensor {
-  const rng = new Rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return gpu.tensor(
-    shape,
-    Float32Array.from({ length: n }, () => rng.normal()),
-    "tune",
-  );
-}
-
 function recorder(gpu: Gpu, s: TuneShape, pass: SlidePass): { run(): void; dispose(): void } {
   const OH = dwconvOutSize(s.H, s.K, s.S);
-  const x = filled(gpu, [s.N, s.H, s.H, s.C], 1);
-  const dy = filled(gpu, [s.N, OH, OH, s.C], 2);
-  const w = filled(gpu, [s.K, s.K, s.C], 3);
+  const x = filled(gpu, [s.N, s.H, s.H, s.C], 1, "tune.x");
+  const dy = filled(gpu, [s.N, OH, OH, s.C], 2, "tune.dy");
+  const w = filled(gpu, [s.K, s.K, s.C], 3, "tune.w");
   const opts = { stride: s.S };
   const run = {
     forward: () => dwconv(gpu, x, w, opts).dispose(),
@@ -92,19 +81,18 @@ async function main(): Promise<void> {
         // Backward-input strips must be whole multiples of the stride.
         const ths = CANDIDATES[s.S].filter((th) => pass !== "backwardInput" || th % s.S === 0);
         const rec = recorder(gpu, s, pass);
-        const times = new Map<number, number[]>(ths.map((th) => [th, []]));
-        const last = new Map<number, number>();
-        for (let r = 0; r < rounds + 1; r++) {
-          for (const th of ths) {
+        const ms = await interleavedMedians(
+          timer,
+          ths,
+          (th) => {
             setSlideStripHeights({ [pass]: { [s.S]: th } });
-            const ms = await timer.time(rec.run, last.get(th) ?? 0);
-            last.set(th, ms);
-            if (r > 0) times.get(th)!.push(ms); // round 0 compiles
-          }
-        }
+            rec.run();
+          },
+          rounds,
+        );
         setSlideStripHeights({});
         rec.dispose();
-        const cells = ths.map((th) => `${th}: ${median(times.get(th)!).toFixed(2)}`);
+        const cells = ths.map((th) => `${th}: ${ms.get(th)!.toFixed(2)}`);
         const label = `${shapeLabel(s)} ${pass}`;
         console.log(`${label.padEnd(40)} | ${cells.join(" | ")} ms`);
       }

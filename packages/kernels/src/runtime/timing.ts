@@ -95,3 +95,28 @@ export function median(values: readonly number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/**
+ * Device ms of each candidate, side by side: every round runs each
+ * candidate once in turn (so drift on a shared machine hits them alike),
+ * telling the timer the candidate's previous time so the host sleeps
+ * through it; round 0 (first dispatches, which compile) is dropped, and
+ * the median of the other `rounds` is returned per candidate.
+ */
+export async function interleavedMedians<K>(
+  timer: GpuTimer,
+  candidates: readonly K[],
+  run: (candidate: K) => void,
+  rounds: number,
+): Promise<Map<K, number>> {
+  const times = new Map<K, number[]>(candidates.map((c) => [c, []]));
+  const last = new Map<K, number>();
+  for (let r = 0; r < rounds + 1; r++) {
+    for (const c of candidates) {
+      const ms = await timer.time(() => run(c), last.get(c) ?? 0);
+      last.set(c, ms);
+      if (r > 0) times.get(c)!.push(ms);
+    }
+  }
+  return new Map(candidates.map((c) => [c, median(times.get(c)!)]));
+}
