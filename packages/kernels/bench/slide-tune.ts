@@ -1,8 +1,9 @@
 // Strip heights of the sliding-window depthwise kernels, compared side by
 // side in one process: for each shape and pass, the candidate heights take
 // turns for many rounds (so drift on a shared machine hits them alike) and
-// the median device ms of each is printed, with the configured height
-// marked. Used to set CONFIG.slide in src/ops/dwconv.ts.
+// the median device ms of each is printed. Used to set CONFIG.slide in
+// src/ops/dwconv.ts (maps of at most SMALL_MAP rows take one strip per
+// image instead, whatever the table says).
 //
 //   tsx bench/slide-tune.ts [--rounds R] [--match "H28 C96 K7 S2"]
 //
