@@ -32,9 +32,18 @@ function oldRun(): string {
   return dir;
 }
 
+/** The files oldRun wrote, byte for byte: a refused command rewrote none of them. */
 function intact(dir: string): void {
-  for (const f of ["config.json", "summary.json", join("checkpoints", "supernet.ckpt")])
-    expect(existsSync(join(dir, f)), f).toBe(true);
+  const cfg = JSON.stringify(resolveConfig("quick", null, {}));
+  const want: [string, string][] = [
+    ["config.json", cfg],
+    ["summary.json", "{}\n"],
+    [join("checkpoints", "supernet.ckpt"), "weights"],
+  ];
+  for (const [f, text] of want) {
+    const path = join(dir, f);
+    expect(existsSync(path) ? readFileSync(path, "utf8") : "(missing)", f).toBe(text);
+  }
 }
 
 describe("nas-cli run --overwrite", () => {
