@@ -59,15 +59,24 @@ function makeRun(table: PonasTableFile): string {
   return dir;
 }
 
-/** Least-loss network within a MAdds budget, by enumeration. */
-function bruteForce(maxMadds: number): { arch: string; loss: number; madds: number } | null {
-  let best: { arch: string; loss: number; madds: number } | null = null;
+interface Brute {
+  arch: string;
+  loss: number;
+  madds: number;
+  params: number;
+}
+
+/** Least-loss network within a MAdds (or params) budget, by enumeration. */
+function bruteForce(max: number, key: "madds" | "params" = "madds"): Brute | null {
+  let best: Brute | null = null;
   for (let i = 0; i < 27; i++) {
     const a = [i % 3, Math.floor(i / 3) % 3, Math.floor(i / 9)];
     const madds = BASE.madds + a.reduce((s, c, l) => s + MADDS[l][c], 0);
+    const params = BASE.params + a.reduce((s, c, l) => s + PARAMS[l][c], 0);
     const loss = a.reduce((s, c, l) => s + Math.max(...TOP1[l]) - TOP1[l][c], 0);
-    if (madds <= maxMadds && (!best || loss < best.loss - 1e-12))
-      best = { arch: a.map((c) => "abc"[c]).join("-"), loss, madds };
+    const cost = key === "madds" ? madds : params;
+    if (cost <= max && (!best || loss < best.loss - 1e-12))
+      best = { arch: a.map((c) => "abc"[c]).join("-"), loss, madds, params };
   }
   return best;
 }
@@ -138,7 +147,15 @@ describe("nas-cli specialize on a 3x3 table", () => {
   it("--max-params 160 prints both answers and the binding constraint", async () => {
     const r = await cli(["specialize", "--run", dir, "--max-params", "160"]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^exact +\S+ \| predicted loss/m);
+    // The exact answer is the brute-force optimum, its loss in points of top-1.
+    const want = bruteForce(160, "params")!;
+    expect(want.params).toBeLessThanOrEqual(160);
+    const pts = (100 * want.loss).toFixed(2);
+    const top1 = (100 * (0.81 - want.loss)).toFixed(2);
+    expect(r.out).toMatch(
+      new RegExp(`^exact +${want.arch} \\| predicted loss ${pts} pts \\(top-1 ${top1}%\\)`, "m"),
+    );
+    expect(r.out).toContain(`| ${(want.params / 1e6).toFixed(3)} M params |`);
     expect(r.out).toMatch(/^greedy +\S+ \| predicted loss/m);
     expect(r.out).toMatch(/binding params/);
     expect(r.out).toMatch(/specialized in [0-9.]+ ms/);
@@ -153,6 +170,8 @@ describe("nas-cli specialize on a 3x3 table", () => {
   it("no budget and no --sweep is a usage error", async () => {
     const r = await cli(["specialize", "--run", dir]);
     expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error: specialize needs a budget: --max-madds X/);
+    expect(r.out).not.toMatch(/^exact /m);
   });
 
   it("--max-madds 0 means no MAdds budget, as in the config and search", async () => {
@@ -359,6 +378,7 @@ describe("nas-cli specialize on an fmnist-ponas table", () => {
       "--json",
     ]);
     expect(r.err).toBe("");
+    expect(r.code).toBe(0);
     const ans = JSON.parse(r.out.trim());
     expect(ans.latencyMs).toBeLessThanOrEqual(2.5 + 1e-9);
     const tokens = ans.arch.split("-");
@@ -406,8 +426,12 @@ describe("nas-cli specialize on an fmnist-ponas table", () => {
     expect(r.err).toMatch(/signature 0123/);
   });
 
-  it("reads back the saved table unchanged", () => {
-    const saved = JSON.parse(readFileSync(join(dir, "ponas-table.json"), "utf8"));
-    expect(saved.costs.madds[0].length).toBe(12);
+  it("leaves the saved table as it was written", () => {
+    // specialize only reads ponas-table.json: after the runs above it is byte for byte
+    // what makeRun wrote, 12 choices in each of the 8 layers.
+    const text = readFileSync(join(dir, "ponas-table.json"), "utf8");
+    expect(text).toBe(JSON.stringify(table));
+    const saved = JSON.parse(text);
+    expect(saved.costs.madds.map((r: number[]) => r.length)).toEqual(new Array(8).fill(12));
   });
 });
