@@ -2,8 +2,9 @@
 // depthwise kernels that apply a deferred batch norm (+ReLU6) to x as they
 // load it must equal the same kernel on the materialized normalized tensor,
 // for every kernel variant (the ones without a prologue materialize it
-// themselves). The fused residuals: BN apply + skip, and the pointwise input
-// gradient + skip gradient. All against float64 references.
+// themselves). The fused residuals: BN apply + skip, the pointwise forward +
+// skip, and the pointwise input gradient + skip gradient. All against float64
+// references.
 import { describe, expect, it } from "vitest";
 import { bnApplyRef, bnTable, expectClose, randn, testGpu } from "../testing.ts";
 import { dwconvBackwardWeightRef, dwconvRef, type DwconvGeometry } from "../reference/dwconv.ts";
@@ -14,6 +15,7 @@ import { dwconvBackwardWeightWith, dwconvWith, type DwconvKernel } from "./dwcon
 import {
   pwconv,
   pwconvBackwardInput,
+  pwconvBackwardInputWith,
   pwconvBackwardWeightWith,
   pwconvForwardWith,
   selectPwconvVariant,
@@ -98,7 +100,10 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     for (const t of [x, r, w, none, pre.coef, pre6.coef, bad.coef]) t.dispose();
   });
 
-  // The input gradient with a fused residual: tiled (Ci % 4 == 0) and naive.
+  // The input gradient with a fused residual, each variant by name (the
+  // tiled one needs Ci % 4 == 0; the rows one is in pwconv-rows.test.ts),
+  // then through the public function, which on a software adapter may pick
+  // the rows kernel instead.
   for (const [M, ci, co] of [
     [37, 8, 12],
     [21, 12, 5],
@@ -112,9 +117,16 @@ describe.runIf(gpu)("batch-norm prologue", () => {
       const dy = g.tensor([M, co], dys);
       const w = g.tensor([ci, co], ws);
       const r = g.tensor([M, ci], rs);
-      const dx = pwconvBackwardInput(g, dy, w, undefined, r);
       const ref = pwconvBackwardInputRef(dys, ws, M, ci, co).map((v, i) => v + rs[i]);
-      expectClose(`dx + r M${M} Ci${ci} Co${co}`, await g.read(dx), ref, TOL);
+      const variants: PwconvVariant[] = ci % 4 === 0 ? ["naive", "tiled"] : ["naive"];
+      for (const v of variants) {
+        const dxv = g.empty([M, ci]);
+        pwconvBackwardInputWith(g, v, dy, w, dxv, { M, CI: ci, CO: co }, r);
+        expectClose(`dx + r ${v} M${M} Ci${ci} Co${co}`, await g.read(dxv), ref, TOL);
+        dxv.dispose();
+      }
+      const dx = pwconvBackwardInput(g, dy, w, undefined, r);
+      expectClose(`dx + r public M${M} Ci${ci} Co${co}`, await g.read(dx), ref, TOL);
       expect(() => pwconvBackwardInput(g, dy, w, undefined, dy)).toThrow(/residual/);
       for (const t of [dy, w, r, dx]) t.dispose();
     });
@@ -131,28 +143,35 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     for (const variant of ["naive", "tiled"] as PwconvVariant[]) {
       for (const relu6 of [false, true]) {
         const tag = `pwconv ${variant} M${M} Ci${ci} Co${co} relu6=${relu6}`;
-        it(`${tag} forward and weight gradient`, async () => {
+        it(`${tag} forward (plain and + residual) and weight gradient`, async () => {
           const g = gpu!;
           const xs = f32(randn(M * ci, M + ci, 3));
           const ws = f32(randn(ci * co, co, 0.5));
           const dys = f32(randn(M * co, M + co + 1));
+          const rs = f32(randn(M * co, M + co + 2));
           const coef = bnTable(ci, ci + co);
           const pre = prologue(g, coef, ci, relu6);
           const x = g.tensor([M, ci], xs);
           const w = g.tensor([ci, co], ws);
           const dy = g.tensor([M, co], dys);
+          const r = g.tensor([M, co], rs);
           const y = g.empty([M, co]);
+          const yr = g.empty([M, co]);
           const dw = g.empty([ci, co]);
           const gm = { M, CI: ci, CO: co };
           const pick = (pass: PwconvPass): PwconvVariant =>
             variant === "tiled" ? selectPwconvVariant(pass, ci, co) : "naive";
           pwconvForwardWith(g, pick("forward"), x, w, y, gm, { pre });
+          pwconvForwardWith(g, pick("forward"), x, w, yr, gm, { pre, residual: r });
           pwconvBackwardWeightWith(g, pick("backward-weight"), x, dy, dw, false, gm, pre);
           const a = bnApplyRef(xs, coef, ci, relu6);
-          expectClose(`${tag} y`, await g.read(y), pwconvRef(a, ws, M, ci, co), TOL);
+          const yRef = pwconvRef(a, ws, M, ci, co);
+          expectClose(`${tag} y`, await g.read(y), yRef, TOL);
+          const yrRef = yRef.map((v, i) => v + rs[i]);
+          expectClose(`${tag} y + residual`, await g.read(yr), yrRef, TOL);
           const dwRef = pwconvBackwardWeightRef(a, dys, M, ci, co);
           expectClose(`${tag} dw`, await g.read(dw), dwRef, TOL);
-          for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();
+          for (const t of [x, w, dy, r, y, yr, dw, pre.coef]) t.dispose();
         });
       }
     }
@@ -164,40 +183,50 @@ describe.runIf(gpu)("batch-norm prologue", () => {
     { N: 3, H: 10, W: 6, C: 12, K: 3, S: 2 },
     { N: 2, H: 5, W: 7, C: 5, K: 3, S: 1 },
   ];
-  for (const geo of DW) {
-    const kernels: DwconvKernel[] =
-      geo.C % 4 === 0
-        ? [
-            { variant: "slide", vec: 4 },
-            { variant: "tiled", vec: 4 },
-          ]
-        : [{ variant: "tiled", vec: 1 }];
-    for (const k of kernels) {
-      for (const relu6 of [false, true]) {
-        const { N, H, W, C, K, S } = geo;
-        const tag =
-          `dwconv ${k.variant}/${k.vec} N${N} H${H} W${W} C${C} K${K} S${S}` + ` relu6=${relu6}`;
-        it(`${tag} forward and weight gradient (padding stays zero)`, async () => {
-          const g = gpu!;
-          const OH = Math.floor((H - 1) / S) + 1;
-          const OW = Math.floor((W - 1) / S) + 1;
-          const xs = f32(randn(N * H * W * C, H * W + C, 3));
-          const ws = f32(randn(K * K * C, K + C, 0.5));
-          const dys = f32(randn(N * OH * OW * C, OH + OW));
-          const coef = bnTable(C, C + K);
-          const pre = prologue(g, coef, C, relu6);
-          const x = g.tensor([N, H, W, C], xs);
-          const w = g.tensor([K, K, C], ws);
-          const dy = g.tensor([N, OH, OW, C], dys);
-          const dw = g.empty([K, K, C]);
-          const y = dwconvWith(g, k, x, w, { stride: S, pre });
-          dwconvBackwardWeightWith(g, k, x, dy, dw, { stride: S, pre }, false);
-          const a = bnApplyRef(xs, coef, C, relu6);
-          expectClose(`${tag} y`, await g.read(y), dwconvRef(geo, a, ws), TOL);
-          expectClose(`${tag} dw`, await g.read(dw), dwconvBackwardWeightRef(geo, a, dys), TOL);
-          for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();
-        });
-      }
-    }
+  // The supernet's blocks run the slide kernels with a BN + ReLU6 prologue
+  // (the expand BN), each strip height its own generated kernel. These
+  // reach heights the shapes above do not: 3x3 stride 1 past SMALL_MAP
+  // (4-row strips, the commonest block), 3x3 stride 2 in 2-row strips and
+  // 5x5 stride 2 in 7-row strips with the tap-row parity split (CIFAR's
+  // 32 -> 16 stage), and a 7x7 map (8-row strips, FMNIST's 7x7 blocks).
+  const SLIDE_BN6: readonly DwconvGeometry[] = [
+    { N: 2, H: 17, W: 5, C: 8, K: 3, S: 1 },
+    { N: 1, H: 17, W: 6, C: 8, K: 3, S: 2 },
+    { N: 1, H: 21, W: 5, C: 4, K: 5, S: 2 },
+    { N: 2, H: 7, W: 7, C: 4, K: 5, S: 1 },
+  ];
+  const SLIDE: DwconvKernel = { variant: "slide", vec: 4 };
+  const dwRuns: { geo: DwconvGeometry; k: DwconvKernel; relu6: boolean }[] = [
+    ...DW.flatMap((geo) => {
+      const kernels: DwconvKernel[] =
+        geo.C % 4 === 0 ? [SLIDE, { variant: "tiled", vec: 4 }] : [{ variant: "tiled", vec: 1 }];
+      return kernels.flatMap((k) => [false, true].map((relu6) => ({ geo, k, relu6 })));
+    }),
+    ...SLIDE_BN6.map((geo) => ({ geo, k: SLIDE, relu6: true })),
+  ];
+  for (const { geo, k, relu6 } of dwRuns) {
+    const { N, H, W, C, K, S } = geo;
+    const tag =
+      `dwconv ${k.variant}/${k.vec} N${N} H${H} W${W} C${C} K${K} S${S}` + ` relu6=${relu6}`;
+    it(`${tag} forward and weight gradient (padding stays zero)`, async () => {
+      const g = gpu!;
+      const OH = Math.floor((H - 1) / S) + 1;
+      const OW = Math.floor((W - 1) / S) + 1;
+      const xs = f32(randn(N * H * W * C, H * W + C, 3));
+      const ws = f32(randn(K * K * C, K + C, 0.5));
+      const dys = f32(randn(N * OH * OW * C, OH + OW));
+      const coef = bnTable(C, C + K);
+      const pre = prologue(g, coef, C, relu6);
+      const x = g.tensor([N, H, W, C], xs);
+      const w = g.tensor([K, K, C], ws);
+      const dy = g.tensor([N, OH, OW, C], dys);
+      const dw = g.empty([K, K, C]);
+      const y = dwconvWith(g, k, x, w, { stride: S, pre });
+      dwconvBackwardWeightWith(g, k, x, dy, dw, { stride: S, pre }, false);
+      const a = bnApplyRef(xs, coef, C, relu6);
+      expectClose(`${tag} y`, await g.read(y), dwconvRef(geo, a, ws), TOL);
+      expectClose(`${tag} dw`, await g.read(dw), dwconvBackwardWeightRef(geo, a, dys), TOL);
+      for (const t of [x, w, dy, y, dw, pre.coef]) t.dispose();
+    });
   }
 });
