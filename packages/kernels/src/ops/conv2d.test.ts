@@ -39,6 +39,13 @@ const CASES: readonly Conv2dDims[] = [
   { N: 1, H: 1, W: 1, CI: 1, CO: 4, K: 3, S: 1 },
   { N: 1, H: 6, W: 5, CI: 3, CO: 6, K: 7, S: 1 },
   { N: 2, H: 33, W: 33, CI: 1, CO: 4, K: 3, S: 1 },
+  // K and S are pipeline constants: every pair the vec4 kernels take
+  // (5x5 and 7x7 at stride 1 had only the naive kernel, 5x5 stride 2 and
+  // 1x1 stride 1 nothing).
+  { N: 1, H: 6, W: 7, CI: 2, CO: 8, K: 5, S: 1 },
+  { N: 1, H: 9, W: 6, CI: 2, CO: 12, K: 5, S: 2 },
+  { N: 2, H: 5, W: 6, CI: 3, CO: 4, K: 7, S: 1 },
+  { N: 1, H: 3, W: 5, CI: 4, CO: 8, K: 1, S: 1 },
 ];
 
 describe.runIf(gpu)("conv2d on the GPU", () => {

@@ -50,8 +50,8 @@ const SHAPES: readonly DwconvGeometry[] = [
   // Stride 2 on maps past SMALL_MAP output rows, the tuned strip heights no
   // shape above reaches (CIFAR's first stage, 32 -> 16): 3x3 in 2-row strips
   // (forward and weight gradient), 5x5 in 7-row strips (an odd height at
-  // stride 2, the weight gradient split by tap-row parity) and 6-row input
-  // gradient strips.
+  // stride 2, the weight gradient split by tap-row parity). Both have 9 or
+  // 11 output rows, so the last strip is cut short.
   { N: 1, H: 17, W: 6, C: 8, K: 3, S: 2 },
   { N: 1, H: 21, W: 5, C: 4, K: 5, S: 2 },
 ];
