@@ -117,13 +117,24 @@ describe("nas-cli run --preset quick", () => {
   });
 
   it("eval --json scores one architecture with inherited weights", async () => {
-    const arch = readFileSync(join(dir, "architectures.csv"), "utf8").split("\n")[1].split(",")[0];
+    const row = readFileSync(join(dir, "architectures.csv"), "utf8").split("\n")[1].split(",");
+    const arch = row[0];
     const r = await cli(["eval", "--run", dir, "--arch", arch, "--bn", "tracked", "--json"]);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.out.trim().split("\n").pop()!);
     expect(s).toMatchObject({ arch, bn: "tracked", images: 512 });
     expect(s.top1).toBeGreaterThan(0);
     expect(s.top1).toBeLessThanOrEqual(1);
+    expect(s.top1 * 512).toBeCloseTo(Math.round(s.top1 * 512), 6); // whole images of 512
+
+    // With the run's own BN mode (recal) it repeats the run's score in architectures.csv.
+    expect(row[4]).toBe("recal");
+    const again = await cli(["eval", "--run", dir, "--arch", arch, "--json"]);
+    expect(again.code, again.err).toBe(0);
+    const recal = JSON.parse(again.out.trim().split("\n").pop()!);
+    expect(recal).toMatchObject({ arch, bn: "recal", images: Number(row[5]) });
+    expect(recal.top1.toFixed(6)).toBe(row[2]);
+    expect(recal.loss.toFixed(6)).toBe(row[3]);
   });
 
   it("eval rejects unknown tokens and wrong lengths", async () => {
@@ -134,11 +145,11 @@ describe("nas-cli run --preset quick", () => {
       "--arch",
       "k3e3-k9e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3",
     ]);
-    expect(bad.code).not.toBe(0);
-    expect(bad.err).toMatch(/k9e3/);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/unknown token 'k9e3' at position 2 of 8 \(layer stage1\.block2\)/);
     const short = await cli(["eval", "--run", dir, "--arch", "k3e3-k3e3"]);
-    expect(short.code).not.toBe(0);
-    expect(short.err).toMatch(/8/);
+    expect(short.code).toBe(1);
+    expect(short.err).toMatch(/space 'fmnist' expects 8 tokens, got 2/);
   });
 });
 
