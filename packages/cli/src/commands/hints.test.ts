@@ -71,6 +71,7 @@ describe("specialize", () => {
   it("--run on an interrupted PONAS run (no table yet) says to resume it", async () => {
     const dir = fakeRun("ponas");
     const r = await cli(["specialize", "--run", dir, "--max-madds", "1"]);
+    expect(r.code).toBe(1);
     expect(r.text).toContain(`nas-cli ponas --out ${dir} --resume`);
   });
 });

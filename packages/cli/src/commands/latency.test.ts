@@ -178,15 +178,17 @@ describe.skipIf(!gpu)("nas-cli latency", () => {
     expect(Object.keys(after.entries)).toEqual(latencyKeys(space));
     expect(after.batch).toBe(1);
   });
+});
 
-  it("no subcommand is a usage error", async () => {
+// Refused before any measuring, so these need no adapter.
+describe("nas-cli latency without a subcommand", () => {
+  it("is a usage error naming both", async () => {
     const { code, log } = await cli(["latency"]);
     expect(code).toBe(2);
     expect(log.text()).toMatch(/build or check/);
   });
 });
 
-// Refused before any measuring, so these need no adapter.
 describe("nas-cli latency build --out: only an earlier table is replaced", () => {
   const cases = [
     ["a text file", "precious\n"],
