@@ -30,25 +30,38 @@ describe("channel-wise cosine (host)", () => {
 });
 
 describe.skipIf(!gpu)("feature similarity on a supernet", () => {
-  it("fmnist N8 layer 0 and layer 2: 6x6, unit diagonal, symmetric, in [-1, 1]", async () => {
+  it("fmnist N8 layers 0 and 2: 6x6, unit diagonal, symmetric, distinct pairs; path counts", async () => {
     const g = gpu!;
     const space = resolveSpace(getSpace("fmnist"));
     const net = new Supernet(g, space, 4);
     const x = g.tensor([8, 28, 28, 1], Float32Array.from(randn(8 * 28 * 28, 2)), "x");
     try {
+      const matrices: number[][][] = [];
       for (const layer of [0, 2]) {
         const s = await featureSimilarity(g, net, x, layer);
         expect(s.layer).toBe(space.layers[layer].label);
-        expect(s.path).toHaveLength(layer);
+        expect(s.path).toEqual(new Array(layer).fill(0)); // the default path: choice 0
+        expect(s.choices).toEqual(space.tokens);
+        expect(s.images).toBe(8);
         expect(s.matrix).toHaveLength(6);
         s.matrix.forEach((row, i) => {
+          expect(row).toHaveLength(6);
           expect(row[i]).toBeCloseTo(1, 5);
           row.forEach((v, j) => {
             expect(v).toBeCloseTo(s.matrix[j][i], 12);
             expect(Math.abs(v)).toBeLessThanOrEqual(1 + 1e-9);
           });
         });
+        // Distinct blocks give distinct maps: no pair of choices is identical.
+        const off = s.matrix.flatMap((row, i) => row.filter((_, j) => j !== i));
+        expect(Math.max(...off)).toBeLessThan(0.999);
+        expect(new Set(off.map((v) => v.toFixed(6))).size).toBeGreaterThan(1);
+        matrices.push(s.matrix.map((r) => [...r]));
       }
+      // Another path into layer 2 feeds its blocks another input.
+      const other = await featureSimilarity(g, net, x, 2, [1, 1, 0, 0, 0, 0, 0, 0]);
+      expect(other.path).toEqual([1, 1]);
+      expect(other.matrix).not.toEqual(matrices[1]);
       await expect(featureSimilarity(g, net, x, 8)).rejects.toThrow(/layer 8 not in \[0, 8\)/);
     } finally {
       x.dispose();
