@@ -1,11 +1,8 @@
-// Every GPU test file in this package is `describe.runIf(gpu)`, and
-// testGpu() returns null when no adapter exists (it throws only under
-// NAS_REQUIRE_GPU=1, which `npm test` never sets and turbo's strict env mode
-// would drop anyway). Without this file a machine without a Vulkan driver
-// would pass the whole kernels suite with every GPU check skipped. The
-// project's setup installs lavapipe wherever there is no GPU, so an adapter
-// is required unless NAS_ALLOW_NO_GPU=1 is set by hand (the test then shows
-// as skipped, not passed).
+// Every GPU test file is `describe.runIf(gpu)`, and testGpu() fails when no
+// adapter exists unless NAS_ALLOW_NO_GPU=1 (then it returns null and those
+// tests skip). This file states the requirement by name, so a machine
+// without a Vulkan driver fails here with the fix in the message, and an
+// allowed skip shows as skipped, not passed.
 import { describe, expect, it } from "vitest";
 import { testGpu } from "../testing.ts";
 
