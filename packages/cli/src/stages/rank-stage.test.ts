@@ -30,6 +30,25 @@ function cli(args: string[]): Promise<{ code: number; out: string; err: string }
 
 const tmp = mkdtempSync(join(tmpdir(), "nas-rank-"));
 
+/** Kendall tau-b by its definition over all pairs, written out here. */
+function tauB(x: readonly number[], y: readonly number[]): number {
+  let concordant = 0;
+  let discordant = 0;
+  let tiesX = 0;
+  let tiesY = 0;
+  for (let i = 0; i < x.length; i++) {
+    for (let j = i + 1; j < x.length; j++) {
+      const s = Math.sign(x[i] - x[j]) * Math.sign(y[i] - y[j]);
+      if (s > 0) concordant++;
+      else if (s < 0) discordant++;
+      if (x[i] === x[j]) tiesX++;
+      if (y[i] === y[j]) tiesY++;
+    }
+  }
+  const pairs = (x.length * (x.length - 1)) / 2;
+  return (concordant - discordant) / Math.sqrt((pairs - tiesX) * (pairs - tiesY));
+}
+
 describe("readArchFile", () => {
   const space = resolveSpace(getSpace("fmnist"));
   const a = "k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3-k3e3";
@@ -103,13 +122,33 @@ describe.skipIf(!existsSync(FMNIST))("nas-cli rank on a quick run (train 512, va
     for (const line of csv.slice(1)) expect(runArchs.has(line.split(",")[0])).toBe(false);
     const panels = JSON.parse(readFileSync(join(dir, "ranking.json"), "utf8"));
     expect(panels.map((p: { bn: string }) => p.bn)).toEqual(["recal", "tracked"]);
+    // Each panel pairs ranking.csv's supernet score with the stand-alone record's
+    // test top-1, and its tau-b and gap follow from those points.
+    const rows = csv.slice(1).map((l) => l.split(","));
+    type Point = { arch: string; supernet: number; standalone: number };
     for (const p of panels) {
       expect(p.n).toBe(5);
       expect(p.points).toHaveLength(5);
+      for (const pt of p.points as Point[]) {
+        const row = rows.find((r) => r[0] === pt.arch && r[4] === p.bn)!;
+        expect(pt.supernet.toFixed(6)).toBe(row[5]);
+        const rec = JSON.parse(readFileSync(join(dir, "standalone", `${row[1]}.json`), "utf8"));
+        expect(pt.standalone).toBe(rec.testTop1);
+        expect(pt.standalone.toFixed(6)).toBe(row[7]);
+      }
+      const x = p.points.map((pt: Point) => pt.supernet);
+      const y = p.points.map((pt: Point) => pt.standalone);
+      expect(p.tauB.value).toBeCloseTo(tauB(x, y), 12);
+      const gap = p.points.reduce((s: number, pt: Point) => s + pt.standalone - pt.supernet, 0);
+      expect(p.gap).toBeCloseTo(gap / 5, 12);
       expect(p.tauB.lo).toBeLessThanOrEqual(p.tauB.value);
       expect(p.tauB.hi).toBeGreaterThanOrEqual(p.tauB.value);
       expect(Math.abs(p.spearman)).toBeLessThanOrEqual(1);
     }
+    // Both BN modes score the same 5 architectures against the same records.
+    expect(panels[0].points.map((pt: Point) => pt.arch).sort()).toEqual(
+      panels[1].points.map((pt: Point) => pt.arch).sort(),
+    );
     const sim = JSON.parse(readFileSync(join(dir, "similarity.json"), "utf8"));
     expect(sim[0].layer).toBe("stage1.block1");
     expect(sim[0].matrix).toHaveLength(6);
