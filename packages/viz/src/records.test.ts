@@ -156,10 +156,15 @@ describe("record parsers", () => {
   it("architectures.csv wrong header on line 1", () => {
     const e = thrown(() => parseArchitecturesText("architectures.csv", "arch,top1\n"));
     expect(e.line).toBe(1);
+    expect(e.message).toBe(
+      "architectures.csv:1: expected header " +
+        "'arch,hash,val_top1,val_loss,bn,images,madds,params', got 'arch,top1'",
+    );
   });
 
   it("JSON error position maps to line 2", () => {
     const e = thrown(() => parseJsonText("x.json", '{"a": 1,\n "b": }\n'));
     expect(e.line).toBe(2);
+    expect([e.file, e.message.startsWith("x.json:2: invalid JSON")]).toEqual(["x.json", true]);
   });
 });

@@ -18,7 +18,8 @@ describe("channel-wise cosine (host)", () => {
         2,
       ),
     ).toBeCloseTo(-1, 12);
-    const b = Float32Array.from([3, -4, -1, 2]); // channel 0: (1,3)·(3,-1)=0; channel 1: (2,4)·(-4,2)=0
+    // channel 0: (1,3)·(3,-1)=0; channel 1: (2,4)·(-4,2)=0
+    const b = Float32Array.from([3, -4, -1, 2]);
     expect(channelCosine(a, b, 2)).toBeCloseTo(0, 12);
   });
 
