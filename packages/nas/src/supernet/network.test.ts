@@ -348,7 +348,34 @@ describe.runIf(gpu)("supernet", () => {
     await expect(trainer.step(7, source)).rejects.toThrow(
       /non-finite loss \(NaN\) at step 7 on path k\d/,
     );
-    // Nothing was written: the last good checkpoint stays the last one.
+    b.dispose();
+    net.dispose();
+  });
+
+  it("a non-finite loss in the loop leaves the last good checkpoint as the last one", async () => {
+    const g = gpu!;
+    const net = new Supernet(g, tinySpace(), 1);
+    const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
+    const b = batch(g, 6, 4);
+    const src = {
+      next: async () => ({ ...b, dispose: () => undefined }),
+      state: () => ({ epoch: 0, position: 0, batches: 0 }),
+    };
+    const path = join(mkdtempSync(join(tmpdir(), "nas-nan-")), "c.ckpt");
+    const opts = { totalSteps: 2, startStep: 0, checkpointEvery: 1, checkpointPath: path };
+    await trainLoop(g, net, trainer, src, { ...opts, config: {} });
+    const fc = net.params.find((p) => p.name === "head.fc.weight")!;
+    g.write(fc.w, new Float32Array(fc.w.size).fill(Number.POSITIVE_INFINITY));
+    await expect(
+      trainLoop(g, net, trainer, src, { ...opts, totalSteps: 4, startStep: 2, config: {} }),
+    ).rejects.toThrow(/non-finite loss \(NaN\) at step 2 /);
+    // The checkpoint of step 2 is intact and finite: nothing of the failed step was saved.
+    const net2 = new Supernet(g, tinySpace(), 7);
+    const meta = await restoreSupernet(g, net2, path);
+    expect(meta.step).toBe(2);
+    const fc2 = net2.params.find((p) => p.name === "head.fc.weight")!;
+    expect((await g.read(fc2.w)).every(Number.isFinite)).toBe(true);
+    net2.dispose();
     b.dispose();
     net.dispose();
   });
