@@ -2,7 +2,7 @@
 // URL: no console errors, no network requests, every chart drawn with the
 // number of marks the fixture implies. A screenshot is left in a temp dir.
 
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -112,7 +112,13 @@ describe("report in headless Chromium", () => {
   it("report run-small screenshot saved", async () => {
     const png = join(dir, "report-run-small.png");
     await page.screenshot({ path: png, fullPage: true });
-    expect(existsSync(png)).toBe(true);
+    // A PNG of the whole page: the signature, then an IHDR 1200 px wide and taller
+    // than the 900 px viewport (the report runs past one screen).
+    const bytes = readFileSync(png);
+    expect(bytes.subarray(0, 8)).toEqual(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
+    expect(bytes.subarray(12, 16).toString("latin1")).toBe("IHDR");
+    expect(bytes.readUInt32BE(16)).toBe(1200);
+    expect(bytes.readUInt32BE(20)).toBeGreaterThan(900);
     process.stdout.write(`report screenshot: ${png}\n`);
   });
 });
