@@ -59,12 +59,20 @@ describe("stratified sampling over MAdds", () => {
     expect(r.ok).toBe(true);
     expect(r.archs).toHaveLength(20);
     const { min, max } = maddsRange(space);
+    expect(r.bins).toHaveLength(20);
     expect(r.bins[0].lo).toBe(min);
     expect(r.bins[19].hi).toBe(max);
+    // Equal widths, each bin starting where the one before ends.
+    r.bins.forEach((bin, b) => {
+      expect(bin.hi - bin.lo).toBeCloseTo((max - min) / 20, 6);
+      if (b > 0) expect(bin.lo).toBe(r.bins[b - 1].hi);
+    });
     r.archs.forEach((a, b) => {
       const m = costOf(space, a).madds;
       expect(m).toBeGreaterThanOrEqual(r.bins[b].lo);
-      expect(m).toBeLessThanOrEqual(r.bins[b].hi);
+      // Half-open bins, the last one closed at max.
+      if (b < 19) expect(m).toBeLessThan(r.bins[b].hi);
+      else expect(m).toBeLessThanOrEqual(r.bins[b].hi);
     });
     // The sample spans the range: its extremes lie in the outermost bins.
     const madds = r.archs.map((a) => costOf(space, a).madds);
