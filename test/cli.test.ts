@@ -84,6 +84,12 @@ describe("nas-cli run --preset quick", () => {
     expect(summary.pathImagesPerSec).toBeGreaterThan(0);
     expect(summary.poolHighWaterBytes).toBeGreaterThan(0);
     expect(summary.front.length).toBeGreaterThan(0);
+    // summary.json's front is the one pareto.json and pareto.csv hold.
+    const pareto = JSON.parse(readFileSync(join(dir, "pareto.json"), "utf8"));
+    const archs = (f: { arch: string }[]) => f.map((p) => p.arch);
+    expect(archs(summary.front)).toEqual(archs(pareto));
+    const paretoCsv = readFileSync(join(dir, "pareto.csv"), "utf8").trim().split("\n");
+    expect(paretoCsv.slice(1).map((l) => l.split(",")[1])).toEqual(archs(pareto));
     expect(summary.standalone).toHaveLength(1);
     expect(summary.standalone[0].testTop1).toBeGreaterThan(0.4);
     expect(readFileSync(join(dir, "report.html"), "utf8")).toMatch(/<svg/);
