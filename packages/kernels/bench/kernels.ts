@@ -52,12 +52,16 @@ export interface BenchKernelResult {
   readonly gflops: number;
   readonly gbps: number;
   readonly ratio: number;
+  /** The GPU pool's high-water mark over the case: its inputs, outputs and temporaries. */
+  readonly poolHighWaterBytes: number;
 }
 
 export interface BenchBlockResult {
   readonly name: string;
   readonly fwdMs: number;
   readonly fwdBwdMs: number;
+  /** The pool's high-water mark over the block: parameters, gradients, activations. */
+  readonly poolHighWaterBytes: number;
   readonly peer: { readonly name: string; readonly fwdBwdMs: number } | null;
 }
 
@@ -67,6 +71,8 @@ export interface BenchResult {
   readonly ceilings: { readonly gflops: number; readonly gbps: number };
   readonly kernels: readonly BenchKernelResult[];
   readonly blocks: readonly BenchBlockResult[];
+  /** The pool's high-water mark over the whole run (probes included). */
+  readonly poolHighWaterBytes: number;
 }
 
 /** The issue's ratio targets, by kernel name and shape. */
@@ -151,7 +157,7 @@ async function timeCase(
   probes: Probes,
   runs: Runs,
   ceil: CeilingSamples,
-): Promise<BenchKernelResult> {
+): Promise<Omit<BenchKernelResult, "poolHighWaterBytes">> {
   const ms: number[] = [];
   const ratios: number[] = [];
   const expected = { fma: 0, copy: 0, kernel: 0 };
@@ -219,12 +225,33 @@ export async function timeBlock(
 const span = (v: readonly number[], digits: number): string =>
   `${Math.min(...v).toFixed(digits)}-${Math.max(...v).toFixed(digits)}`;
 
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
 function line(r: BenchKernelResult): string {
   return (
     `${r.name.padEnd(26)} | ${r.shape.padEnd(30)} | ${r.ms.toFixed(3).padStart(9)} ms | ` +
     `${r.gflops.toFixed(1).padStart(6)} GFLOP/s | ${r.gbps.toFixed(2).padStart(6)} GB/s | ` +
-    `${(r.ratio * 100).toFixed(1).padStart(5)}%`
+    `${(r.ratio * 100).toFixed(1).padStart(5)}% | pool ${mib(r.poolHighWaterBytes).padStart(9)}`
   );
+}
+
+/**
+ * Runs `work` and returns its result with the pool's high-water mark over
+ * it, less what was live before (so earlier buffers, such as the probes,
+ * do not count); `seen` keeps the whole run's mark across the resets.
+ */
+export async function withPoolPeak<T>(
+  gpu: Gpu,
+  seen: { high: number },
+  work: () => Promise<T>,
+): Promise<{ result: T; bytes: number }> {
+  seen.high = Math.max(seen.high, gpu.stats().highWaterBytes);
+  const before = gpu.stats().inUseBytes;
+  gpu.pool.resetHighWater();
+  const result = await work();
+  const high = gpu.stats().highWaterBytes;
+  seen.high = Math.max(seen.high, high);
+  return { result, bytes: high - before };
 }
 
 /** Runs the benchmark on `gpu` and returns the bench.json record. */
@@ -244,11 +271,16 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
       for (const s of opts.spaces ?? DEFAULT_SHAPES)
         cases.push(...spaceCases(gpu, s, opts.batch ?? 64));
     }
+    const seen = { high: 0 };
     const kernels: BenchKernelResult[] = [];
     for (const c of cases) {
-      const rec = c.setup(gpu);
-      const r = await timeCase(timer, c, rec.record, probes, runs, samples);
-      rec.dispose();
+      const { result, bytes } = await withPoolPeak(gpu, seen, async () => {
+        const rec = c.setup(gpu);
+        const r = await timeCase(timer, c, rec.record, probes, runs, samples);
+        rec.dispose();
+        return r;
+      });
+      const r = { ...result, poolHighWaterBytes: bytes };
       kernels.push(r);
       log.info(line(r));
     }
@@ -260,8 +292,10 @@ export async function benchKernels(gpu: Gpu, opts: BenchOptions): Promise<BenchR
         `FMA probe ${ceilings.gflops.toFixed(1)} GFLOP/s (${span(samples.gflops, 1)}) | ` +
         `copy probe ${ceilings.gbps.toFixed(2)} GB/s (${span(samples.gbps, 2)})`,
     );
-    const blocks = [await blockResult(gpu, timer, TARGET_BLOCK, runs, opts, log)];
-    return { device: gpu.adapter.description, ceilings, kernels, blocks };
+    const blocks = [await blockResult(gpu, timer, TARGET_BLOCK, runs, opts, log, seen)];
+    const poolHighWaterBytes = Math.max(seen.high, gpu.stats().highWaterBytes);
+    log.info(`GPU pool high-water over the run: ${mib(poolHighWaterBytes)}`);
+    return { device: gpu.adapter.description, ceilings, kernels, blocks, poolHighWaterBytes };
   } finally {
     timer.destroy();
   }
@@ -274,11 +308,15 @@ async function blockResult(
   runs: { warmup: number; blockRepeats: number; peerRepeats: number },
   opts: BenchOptions,
   log: Logger,
+  seen: { high: number },
 ): Promise<BenchBlockResult> {
   const name = `mbconv train ${mbconvLabel(spec)} BN ReLU6 residual`;
-  const t = await timeBlock(gpu, timer, spec, { warmup: runs.warmup, repeats: runs.blockRepeats });
+  const blockRuns = { warmup: runs.warmup, repeats: runs.blockRepeats };
+  const timed = await withPoolPeak(gpu, seen, () => timeBlock(gpu, timer, spec, blockRuns));
+  const t = timed.result;
   log.info(
-    `${name} | forward ${t.fwdMs.toFixed(2)} ms | forward+backward ${t.fwdBwdMs.toFixed(2)} ms`,
+    `${name} | forward ${t.fwdMs.toFixed(2)} ms | forward+backward ${t.fwdBwdMs.toFixed(2)} ms` +
+      ` | pool ${mib(timed.bytes)}`,
   );
   let peer: BenchBlockResult["peer"] = null;
   if (opts.peer) {
@@ -295,7 +333,7 @@ async function blockResult(
       log.warn(`peer not measured: ${(e as Error).message}`);
     }
   }
-  return { name, fwdMs: t.fwdMs, fwdBwdMs: t.fwdBwdMs, peer };
+  return { name, fwdMs: t.fwdMs, fwdBwdMs: t.fwdBwdMs, poolHighWaterBytes: timed.bytes, peer };
 }
 
 /** Target ratio checks for a result: one line each, with pass or miss. */

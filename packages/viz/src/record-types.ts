@@ -229,12 +229,16 @@ export interface BenchKernel {
   readonly gbps: number;
   /** Achieved fraction of the roofline bound for this kernel. */
   readonly ratio: number;
+  /** GPU pool high-water over the case (absent in records written before it was measured). */
+  readonly poolHighWaterBytes?: number;
 }
 
 export interface BenchBlock {
   readonly name: string;
   readonly fwdMs: number;
   readonly fwdBwdMs: number;
+  /** GPU pool high-water over the block (absent in older records). */
+  readonly poolHighWaterBytes?: number;
   readonly peer: { readonly name: string; readonly fwdBwdMs: number } | null;
 }
 
@@ -243,6 +247,8 @@ export interface BenchRecord {
   readonly ceilings: { readonly gflops: number; readonly gbps: number };
   readonly kernels: readonly BenchKernel[];
   readonly blocks: readonly BenchBlock[];
+  /** GPU pool high-water over the whole benchmark (absent in older records). */
+  readonly poolHighWaterBytes?: number;
 }
 
 /** Everything a run directory may hold; null where the file is absent. */

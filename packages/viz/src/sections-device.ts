@@ -2,7 +2,7 @@
 // how well the predictor did, and kernel benchmarks against ceilings.
 
 import { chartFigure, type ChartSpec } from "./chart.ts";
-import { fixed, pct, round } from "./format.ts";
+import { fixed, mib, pct, round } from "./format.ts";
 import type { BenchRecord, LatencyRecord, RunRecords } from "./records.ts";
 import { q, type Section } from "./section.ts";
 import { htmlTable, kvTable } from "./table.ts";
@@ -110,6 +110,9 @@ function benchChart(b: BenchRecord): ChartSpec {
   };
 }
 
+/** A pool high-water mark, or a dash where the record predates it. */
+const pool = (bytes: number | undefined): string => (bytes === undefined ? "–" : mib(bytes));
+
 export function benchSection(run: RunRecords): Section | null {
   const b = run.bench;
   if (!b) return null;
@@ -118,6 +121,7 @@ export function benchSection(run: RunRecords): Section | null {
       ["device", b.device],
       ["compute ceiling", `${fixed(b.ceilings.gflops, 1)} GFLOP/s`],
       ["memory ceiling", `${fixed(b.ceilings.gbps, 1)} GB/s`],
+      ["GPU pool high-water", pool(b.poolHighWaterBytes)],
     ]),
   ];
   if (b.kernels.length > 0) {
@@ -130,6 +134,7 @@ export function benchSection(run: RunRecords): Section | null {
         { label: "GFLOP/s", cell: (k) => fixed(k.gflops, 2), numeric: true },
         { label: "GB/s", cell: (k) => fixed(k.gbps, 2), numeric: true },
         { label: "of ceiling", cell: (k) => pct(k.ratio, 1), numeric: true },
+        { label: "GPU pool", cell: (k) => pool(k.poolHighWaterBytes), numeric: true },
       ]),
     );
   }
@@ -140,6 +145,7 @@ export function benchSection(run: RunRecords): Section | null {
         { label: "block", cell: (k) => k.name },
         { label: "forward", cell: (k) => `${fixed(k.fwdMs, 3)} ms`, numeric: true },
         { label: "forward+backward", cell: (k) => `${fixed(k.fwdBwdMs, 3)} ms`, numeric: true },
+        { label: "GPU pool", cell: (k) => pool(k.poolHighWaterBytes), numeric: true },
         { label: "peer", cell: (k) => k.peer?.name ?? "–" },
         {
           label: "peer forward+backward",
