@@ -39,16 +39,14 @@ import type { Tensor } from "../runtime/tensor.ts";
 import type { BnPrologue } from "./batchnorm.ts";
 
 export const ROWS_CONFIG = {
-  /** invocations per workgroup */
-  WG: 64,
+  /** invocations per workgroup: one 8-lane SIMD group of lavapipe (see the header) */
+  WG: 8,
   /** largest K (the reduction) the kernel holds in registers in one piece */
   MAX_K: 32,
   /** widest chunk of a reduction over MAX_K */
   MAX_CHUNK: 24,
   /** chunks at most where the chunked kernel is chosen (rowsPays) */
   MAX_CHUNKS: 8,
-  /** workgroups at least, at MAX_RB rows per invocation, where it is chosen */
-  MIN_CHUNKED_GROUPS: 8,
   /** W floats held per invocation (K x 4*TN4); above it the registers spill */
   W_FLOATS: 384,
   /** widest column block, in vec4 groups */
@@ -81,24 +79,18 @@ export function rowsEligible(K: number, N: number): boolean {
 }
 
 /**
- * Whether the rows kernel should beat the tiled one for M rows (unknown:
- * undefined). A reduction of at most MAX_K always pays. A chunked one,
- * measured side by side (bench/rows-tune.ts), wins 1.2-1.45x on tall
- * GEMMs (96->16 and 144->24 at M 50176, 96->24 at 12544, 40->240 at
- * 50176) but loses where it has few rows per invocation (0.45-0.7x at M
- * 2048-6272 with the rows spread over 16 workgroups; even with 64 rows
- * each) or many chunks (0.7-0.85x at K 576 and 1152, where each chunk
- * re-fetches the lines of x that the previous one left half used). It is
- * chosen for at most MAX_CHUNKS chunks and at least MIN_CHUNKED_GROUPS
- * workgroups of MAX_RB rows.
+ * Whether the rows kernel should beat the tiled one. Side by side
+ * (bench/rows-tune.ts, medians of 15 interleaved rounds, workgroups of 8):
+ * a one-chunk reduction wins about 2x; a chunked one wins 1.15-1.75x at
+ * every M measured (2048-50176 rows: the fmnist space's 7x7 and 4x4 maps
+ * and the benchmark's 28x28 and 14x14 ones), and ties the tiled kernel at
+ * 24 and 48 chunks (K 576, 1152), where each chunk re-fetches the lines of
+ * x that the previous one left half used. It is chosen for at most
+ * MAX_CHUNKS chunks.
  */
-export function rowsPays(M: number | undefined, K: number, N: number): boolean {
-  const { MAX_K, MAX_CHUNKS, MIN_CHUNKED_GROUPS, WG, MAX_RB } = ROWS_CONFIG;
+export function rowsPays(K: number, N: number): boolean {
   if (!rowsEligible(K, N)) return false;
-  if (K <= MAX_K) return true;
-  if (M === undefined || K / rowsChunk(K) > MAX_CHUNKS) return false;
-  const nb = Math.ceil(N / 4 / rowsBlockWidth(K, N));
-  return nb * Math.ceil(M / (WG * MAX_RB)) >= MIN_CHUNKED_GROUPS;
+  return K <= ROWS_CONFIG.MAX_K || K / rowsChunk(K) <= ROWS_CONFIG.MAX_CHUNKS;
 }
 
 /**
@@ -301,11 +293,11 @@ export function recordRowsGemm(
 // split kernel. Every invocation writes its own partial sum (slice b * WG +
 // l of part [SLICES, CI, CO]); the split kernel's fixed-order reduce adds
 // them, so results are bit-for-bit repeatable. The optional batch-norm
-// prologue is applied to x as it is loaded. Where it pays: rowsWeightPays.
+// prologue is applied to x as it is loaded.
 
 export const ROWS_WEIGHT_CONFIG = {
-  /** invocations per workgroup */
-  WG: 64,
+  /** invocations per workgroup: one 8-lane SIMD group of lavapipe */
+  WG: 8,
   /** widest tile, in vec4 groups of input and of output channels */
   MAX_CB4: 4,
   MAX_TC4: 4,
@@ -313,8 +305,6 @@ export const ROWS_WEIGHT_CONFIG = {
   MIN_GROUPS: 16,
   /** rows per invocation at least, before the dispatch is cut to fewer blocks */
   MIN_ROWS: 16,
-  /** chosen only while the partial sums are at most this share of the floats read */
-  PARTIAL_SHARE: 0.25,
   /** floats in the partial sums at most (as the split kernel's bound) */
   MAX_PARTIAL_FLOATS: 16 * 2 ** 20,
 } as const;
@@ -332,26 +322,16 @@ export interface RowsWeightPlan {
   readonly slices: number;
 }
 
-/** Whether the rows weight gradient takes these channel counts (one block's partials must fit). */
+/**
+ * Whether the rows weight gradient takes these channel counts (one block's
+ * partials must fit). On a software adapter it is then chosen: side by side
+ * with the 8 x 8 split kernel (bench/rows-tune.ts, workgroups of 8) it won
+ * 1.1-1.7x on every layer measured, narrowing or widening, from the fmnist
+ * space's maps (M 2048-6272) to 96->576 and 1152->192.
+ */
 export function rowsWeightEligible(CI: number, CO: number): boolean {
   const { WG, MAX_PARTIAL_FLOATS } = ROWS_WEIGHT_CONFIG;
   return CI > 0 && CO > 0 && CI % 4 === 0 && CO % 4 === 0 && WG * CI * CO <= MAX_PARTIAL_FLOATS;
-}
-
-/**
- * Whether the rows weight gradient should beat the split kernel. Measured
- * side by side (medians of 12-25 interleaved rounds, several runs on a
- * noisy 2-core host): it wins 1.2-1.7x where the layer narrows (Ci > Co:
- * 144->24 and 96->16 at M 50176, 144->24 at 12544), is even or worse where
- * it widens (16->96 and 24->144 ranged 0.8-1.4x between runs), and loses
- * where its partial sums (written, then read by the reduce) are not small
- * beside the rows it reads (96->576 at M 2048: 0.8x; the fmnist space's
- * layers at M 2048-6272: 0.8-1.0x).
- */
-export function rowsWeightPays(M: number, CI: number, CO: number): boolean {
-  if (!rowsWeightEligible(CI, CO) || CI <= CO) return false;
-  const plan = rowsWeightPlan(M, CI, CO);
-  return plan.slices * CI * CO <= M * (CI + CO) * ROWS_WEIGHT_CONFIG.PARTIAL_SHARE;
 }
 
 /** Up to `widest` groups of n4, narrowed to a divisor of n4 when one is at least half as wide. */

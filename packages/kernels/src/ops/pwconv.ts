@@ -14,7 +14,6 @@ import {
   ROWS_WEIGHT_CONFIG,
   rowsPays,
   rowsWeightEligible,
-  rowsWeightPays,
   rowsWeightPlan,
 } from "./pwconv-rows.ts";
 
@@ -144,24 +143,21 @@ export type PwconvPass = "forward" | "backward-input" | "backward-weight";
  * The variant used for a pass and shape. The tiled forward reads x as
  * scalars and needs only its output width in vec4s: Co forward, Ci for the
  * input gradient (the same kernel on w^T). The tiled weight gradient reads
- * both sides in vec4s. On a software adapter the rows kernel
- * (pwconv-rows.ts) takes the forward and input-gradient GEMMs whose
- * reduction (Ci forward, Co for the input gradient) is narrow, or wider but
- * over enough `rows` (M) in few chunks (rowsPays), and the weight gradients
- * of narrowing layers whose partial sums stay small beside the rows they
- * reduce (rowsWeightPays). `rows` is given by callers that know M.
+ * both sides in vec4s. On a software adapter the rows kernels
+ * (pwconv-rows.ts) take the forward and input-gradient GEMMs whose
+ * reduction (Ci forward, Co for the input gradient) is narrow or walked in
+ * few chunks (rowsPays), and every weight gradient on the vec4 grid whose
+ * partial sums fit (rowsWeightEligible).
  */
 export function selectPwconvVariant(
   pass: PwconvPass,
   ci: number,
   co: number,
   software = false,
-  rows?: number,
 ): PwconvVariant {
-  if (software && pass === "forward" && rowsPays(rows, ci, co)) return "rows";
-  if (software && pass === "backward-input" && rowsPays(rows, co, ci)) return "rows";
-  if (software && pass === "backward-weight" && rows !== undefined && rowsWeightPays(rows, ci, co))
-    return "rows";
+  if (software && pass === "forward" && rowsPays(ci, co)) return "rows";
+  if (software && pass === "backward-input" && rowsPays(co, ci)) return "rows";
+  if (software && pass === "backward-weight" && rowsWeightEligible(ci, co)) return "rows";
   const vec4 =
     pass === "forward"
       ? co % 4 === 0
@@ -189,7 +185,7 @@ export function pwconv(gpu: Gpu, x: Tensor, w: Tensor, y?: Tensor, pre?: BnProlo
   }
   const g = { M: rowsOf("pwconv", x), CI: ci, CO: co };
   const out = y ?? gpu.empty(outShape, "pwconv.y");
-  const variant = selectPwconvVariant("forward", ci, co, gpu.adapter.software, g.M);
+  const variant = selectPwconvVariant("forward", ci, co, gpu.adapter.software);
   pwconvForwardWith(gpu, variant, x, w, out, g, { pre });
   return out;
 }
@@ -273,7 +269,7 @@ export function pwconvBackwardInput(
   }
   const g = { M: rowsOf(op, dy), CI: ci, CO: co };
   const out = dx ?? gpu.empty(inShape, "pwconv.dx");
-  const variant = selectPwconvVariant("backward-input", ci, co, gpu.adapter.software, g.M);
+  const variant = selectPwconvVariant("backward-input", ci, co, gpu.adapter.software);
   pwconvBackwardInputWith(gpu, variant, dy, w, out, g, residual);
   return out;
 }
@@ -357,7 +353,7 @@ export function pwconvBackwardWeight(
   expectDistinct(op, ["dw", dw], ["x", x], ["dy", dy], ["pre.coef", pre?.coef]);
   const g = { M: rowsOf(op, x), CI: ci, CO: co };
   const software = gpu.adapter.software;
-  const variant = selectPwconvVariant("backward-weight", ci, co, software, g.M);
+  const variant = selectPwconvVariant("backward-weight", ci, co, software);
   pwconvBackwardWeightWith(gpu, variant, x, dy, dw, accumulate, g, pre);
 }
 
