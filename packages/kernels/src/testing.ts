@@ -51,7 +51,8 @@ export function expectClose(
   }
   if (count > 0) {
     throw new Error(
-      `${label}: ${count}/${actual.length} mismatches (atol ${tol.atol}, rtol ${tol.rtol})\n${bad.join("\n")}`,
+      `${label}: ${count}/${actual.length} mismatches ` +
+        `(atol ${tol.atol}, rtol ${tol.rtol})\n${bad.join("\n")}`,
     );
   }
 }

@@ -179,7 +179,8 @@ describe.runIf(gpu)("supernet", () => {
     net.dispose();
   });
 
-  it("evaluation is repeatable (A, B, A) and recalibration never changes stored BN statistics", async () => {
+  const repeatable = "evaluation is repeatable (A, B, A)";
+  it(`${repeatable} and recalibration never changes stored BN statistics`, async () => {
     const g = gpu!;
     const net = new Supernet(g, tinySpace(), 6);
     const trainer = new SupernetTrainer(g, new SupernetModel(g, net), CFG);
@@ -205,7 +206,8 @@ describe.runIf(gpu)("supernet", () => {
     net.dispose();
   });
 
-  it("recalibration over two batches merges each layer's single-batch statistics exactly", async () => {
+  const merged = "recalibration over two batches merges";
+  it(`${merged} each layer's single-batch statistics exactly`, async () => {
     const g = gpu!;
     const net = new Supernet(g, tinySpace(), 11);
     const b1 = batch(g, 8, 21);
@@ -287,7 +289,8 @@ describe.runIf(gpu)("supernet", () => {
       );
       if (stopAt === null) return { net, trainer };
       net.dispose();
-      const net2 = new Supernet(g, space, 999); // different init: everything must come from the checkpoint
+      // A different init: everything must come from the checkpoint.
+      const net2 = new Supernet(g, space, 999);
       const meta = await restoreSupernet(g, net2, ckpt);
       const trainer2 = new SupernetTrainer(g, new SupernetModel(g, net2), CFG, {
         updates: meta.updates,
