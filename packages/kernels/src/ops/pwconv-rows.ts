@@ -19,9 +19,10 @@
 // to the partial sums it stored in y after the previous chunk (its own
 // rows only, so no other invocation touches them). The round trip costs
 // 2 x TN4 vec4 accesses per row and chunk, far fewer than the tiled
-// kernel's per-k loads: 1.3-1.4x over it for the narrow outputs of wide
-// reductions (96->16 input gradient, 144->24 forward and input gradient at
-// M 50176), where nothing else beat the tiled kernel. The sums still run
+// kernel's per-k loads: 1.2-1.75x over it (rowsPays), for the narrow
+// outputs of wide reductions (96->16 input gradient, 144->24 forward and
+// input gradient) too, where nothing tried before beat the tiled kernel
+// (README, dead ends). The sums still run
 // over k in order, so results match the single-chunk order exactly.
 //
 // W is w [K, N] for the forward pass, or w [N, K] read transposed for the
